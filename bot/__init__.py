@@ -1,0 +1,1 @@
+"""Assembly: configuration, the command line, the Application, serving, translations."""

@@ -1,0 +1,219 @@
+"""Assembly: the python-telegram-bot Application, and the runtime that feeds it updates.
+
+Updates reach the Application only through `UpdateInbox`: polling and the webhook
+both store an update in the database before Telegram is told it arrived, and the
+inbox marks it processed once its handlers have run. A crash therefore loses no
+update, and a repeated delivery of one update_id is handled once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
+from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, ContextTypes
+
+import handlers
+from bot.config import Config, check_token
+from bot.context import SERVICES_KEY, BotContext, Services
+from bot.webhook import WebhookServer, create_webhook_server, open_socket, register_webhook
+from handlers.common import set_command_menus
+from models import inbox, migrate
+from models.db import SessionFactory, create_engine, create_session_factory
+from scheduler.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT = 30  # seconds a getUpdates call may wait for news
+
+
+def build_application(config: Config, services: Services) -> Application:  # type: ignore[type-arg]
+    application = (
+        Application.builder()
+        .token(config.telegram.token)
+        .base_url(config.telegram.bot_base_url)
+        .base_file_url(config.telegram.file_base_url)
+        .context_types(ContextTypes(context=BotContext))
+        .updater(None)  # updates come through UpdateInbox, not PTB's Updater
+        .post_init(set_command_menus)
+        .build()
+    )
+    application.bot_data[SERVICES_KEY] = services
+    handlers.register(application)
+    return application
+
+
+class UpdateInbox:
+    """Stores updates before they are acknowledged; processes them in order, once."""
+
+    def __init__(self, application: Application, sessions: SessionFactory) -> None:  # type: ignore[type-arg]
+        self.application = application
+        self.sessions = sessions
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+
+    async def accept(self, payload: dict[str, Any]) -> bool:
+        """Store one update and queue it; False for a repeated update_id."""
+        async with self.sessions.begin() as session:
+            new = await inbox.store_update(session, payload)
+        if new:
+            self._queue.put_nowait(payload)
+        return new
+
+    async def start(self) -> None:
+        # What a previous run stored but never finished goes first.
+        async with self.sessions() as session:
+            left_over = await inbox.unprocessed(session, limit=10_000)
+        for row in left_over:
+            self._queue.put_nowait(row.payload)
+        if left_over:
+            log.info("resuming %d stored update(s) from the last run", len(left_over))
+        self._worker = asyncio.create_task(self._work(), name="update-inbox")
+
+    async def join(self) -> None:
+        """Wait until every queued update has been handled."""
+        await self._queue.join()
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+
+    async def _work(self) -> None:
+        while True:
+            payload = await self._queue.get()
+            try:
+                await self._process(payload)
+            except Exception:  # the loop must outlive any one update
+                log.exception("update %s could not be processed", payload.get("update_id"))
+            finally:
+                self._queue.task_done()
+
+    async def _process(self, payload: dict[str, Any]) -> None:
+        update = Update.de_json(payload, self.application.bot)
+        await self.application.process_update(update)
+        async with self.sessions.begin() as session:
+            await inbox.mark_processed(session, update.update_id)
+
+
+async def poll(application: Application, updates: UpdateInbox, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+    """Long polling; an update is confirmed to Telegram (by the next offset) once stored."""
+    offset: int | None = None
+    backoff = 1.0
+    while not stop.is_set():
+        try:
+            batch = await application.bot.get_updates(
+                offset=offset, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES
+            )
+        except RetryAfter as exc:
+            await _sleep_or_stop(stop, exc.retry_after)
+            continue
+        except Conflict:
+            log.error("another process is polling with this token, or a webhook is set")
+            await _sleep_or_stop(stop, 10)
+            continue
+        except NetworkError as exc:
+            log.warning("getUpdates failed (%s); retrying in %.0fs", exc, backoff)
+            await _sleep_or_stop(stop, backoff)
+            backoff = min(backoff * 2, 60)
+            continue
+        backoff = 1.0
+        for update in batch:
+            await updates.accept(update.to_dict())
+            offset = update.update_id + 1
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def prepare_database(config: Config, engine: AsyncEngine) -> None:
+    """Migrate (or only check) the schema before anything touches it."""
+    if config.database.auto_migrate:
+        await migrate.upgrade(engine)
+    else:
+        revision = await migrate.check_schema(engine)
+        if revision != migrate.head_revision():
+            raise migrate.SchemaTooNew(
+                f"the database is at revision {revision}, not {migrate.head_revision()}; "
+                "run `branchbot db upgrade`"
+            )
+
+
+class BotRuntime:
+    """Everything one running bot process owns, with start and stop for tests and the CLI."""
+
+    def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
+        check_token(config)
+        self.config = config
+        self.engine = create_engine(config.database.url)
+        self.sessions = create_session_factory(self.engine)
+        self.services = Services(
+            config=config, sessions=self.sessions, clock=clock or SystemClock()
+        )
+        self.application = build_application(config, self.services)
+        self.updates = UpdateInbox(self.application, self.sessions)
+        self.stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.webhook_server: WebhookServer | None = None
+        self.webhook_port: int | None = None
+
+    async def start(self, *, webhook: bool = False) -> None:
+        await prepare_database(self.config, self.engine)
+        await self.application.initialize()
+        await self.application.start()
+        await self.updates.start()
+        if webhook:
+            listener = open_socket(self.config.webhook.listen, self.config.webhook.port)
+            self.webhook_port = listener.getsockname()[1]
+            self.webhook_server = create_webhook_server(self)
+            serving = self.webhook_server.serve(sockets=[listener])
+            self._tasks.append(asyncio.create_task(serving, name="webhook"))
+            await register_webhook(self)
+        else:
+            await self.application.bot.delete_webhook()
+            self._tasks.append(
+                asyncio.create_task(
+                    poll(self.application, self.updates, self.stopping), name="poll"
+                )
+            )
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        # Intake first. Cancelling a poll loses nothing: what was not stored is not confirmed.
+        if self.webhook_server is not None:
+            self.webhook_server.should_exit = True
+        for task in self._tasks:
+            if self.webhook_server is None:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TelegramError):
+                await task
+        self._tasks.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.updates.join(), timeout=10)
+        await self.updates.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+        await self.engine.dispose()
+
+    async def run_until_signalled(self, *, webhook: bool = False) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stopping.set)
+        await self.start(webhook=webhook)
+        log.info("branchbot is running (%s)", "webhook" if webhook else "polling")
+        try:
+            await self.stopping.wait()
+        finally:
+            log.info("stopping")
+            await self.stop()

@@ -1,0 +1,223 @@
+"""Configuration: a TOML file, then environment variables, checked before anything starts.
+
+Every key has a safe default except the bot token. A broken value is reported as
+one line naming the key (`ConfigError`), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from datetime import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+LANGUAGES = ("zh", "en")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+TOKEN_ENV = "BRANCHBOT_TOKEN"
+CONFIG_ENV = "BRANCHBOT_CONFIG"
+DEFAULT_CONFIG_FILE = "branchbot.toml"
+_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person who wrote the file."""
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str = ""
+    api_base_url: str = "https://api.telegram.org"
+
+    @property
+    def bot_base_url(self) -> str:
+        return f"{self.api_base_url.rstrip('/')}/bot"
+
+    @property
+    def file_base_url(self) -> str:
+        return f"{self.api_base_url.rstrip('/')}/file/bot"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite+aiosqlite:///branchbot.db"
+    auto_migrate: bool = True
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    timezone: str = "Asia/Shanghai"
+    language: str = "zh"
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    listen: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""
+    secret_token: str = ""
+    path: str = "/telegram"
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    enabled: bool = True
+    quiet_hours_start: str = "22:00"
+    quiet_hours_end: str = "08:00"
+    digest_hour: int = 8
+
+
+@dataclass(frozen=True)
+class Config:
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    bot: BotConfig = field(default_factory=BotConfig)
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+
+
+def env_name(section: str, key: str) -> str:
+    """The environment variable that overrides `[section] key`."""
+    if (section, key) == ("telegram", "token"):
+        return TOKEN_ENV
+    return f"BRANCHBOT_{section.upper()}_{key.upper()}"
+
+
+def _convert(key: str, raw: Any, kind: type, from_env: bool) -> Any:
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        if from_env and isinstance(raw, str) and raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if from_env and isinstance(raw, str) and raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key}: expected true or false, got {raw!r}")
+    if kind is int:
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+        if from_env and isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+            return int(raw)
+        raise ConfigError(f"{key}: expected a whole number, got {raw!r}")
+    if not isinstance(raw, str):
+        raise ConfigError(f"{key}: expected a string, got {raw!r}")
+    return raw
+
+
+def _check_url(key: str, value: str, schemes: tuple[str, ...]) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ConfigError(f"{key}: {value!r} is not a valid {' or '.join(schemes)} URL")
+
+
+def _check_hhmm(key: str, value: str) -> None:
+    try:
+        time.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{key}: expected a time like 22:00, got {value!r}") from None
+
+
+def _validate(config: Config) -> None:
+    """Checks of meaning, after the types are right."""
+    t, db, b, w = config.telegram, config.database, config.bot, config.webhook
+    _check_url("telegram.api_base_url", t.api_base_url, ("http", "https"))
+    if not db.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ConfigError(
+            "database.url: expected sqlite+aiosqlite:///FILE or "
+            f"postgresql+asyncpg://USER:PASSWORD@HOST/DB, got {db.url.split('://')[0]}://..."
+        )
+    try:
+        ZoneInfo(b.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"bot.timezone: unknown time zone {b.timezone!r}") from None
+    if b.language not in LANGUAGES:
+        raise ConfigError(
+            f"bot.language: expected one of {', '.join(LANGUAGES)}, got {b.language!r}"
+        )
+    if not 0 < w.port < 65536:
+        raise ConfigError(f"webhook.port: expected 1-65535, got {w.port}")
+    if w.public_url:
+        _check_url("webhook.public_url", w.public_url, ("https", "http"))
+    if not w.path.startswith("/"):
+        raise ConfigError(f"webhook.path: must start with '/', got {w.path!r}")
+    if w.secret_token and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", w.secret_token):
+        raise ConfigError("webhook.secret_token: use 1-256 characters of A-Z, a-z, 0-9, _ and -")
+    if config.logging.level.upper() not in LOG_LEVELS:
+        raise ConfigError(
+            f"logging.level: expected one of {', '.join(LOG_LEVELS)}, got {config.logging.level!r}"
+        )
+    s = config.scheduler
+    _check_hhmm("scheduler.quiet_hours_start", s.quiet_hours_start)
+    _check_hhmm("scheduler.quiet_hours_end", s.quiet_hours_end)
+    if not 0 <= s.digest_hour <= 23:
+        raise ConfigError(f"scheduler.digest_hour: expected 0-23, got {s.digest_hour}")
+
+
+def check_token(config: Config) -> None:
+    """The token is needed only to talk to Telegram, so commands like `db upgrade` skip this."""
+    token = config.telegram.token
+    if not token:
+        raise ConfigError(f"telegram.token: missing; set it in the config file or in {TOKEN_ENV}")
+    if not _TOKEN_SHAPE.match(token):
+        raise ConfigError("telegram.token: does not look like a bot token (digits:letters)")
+
+
+def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Read the file (if any), apply environment overrides, validate.
+
+    With no path, `$BRANCHBOT_CONFIG` or `./branchbot.toml` is read when present;
+    an explicitly named file must exist.
+    """
+    env = os.environ if environ is None else environ
+    if path is None:
+        path = env.get(CONFIG_ENV) or None
+        if path is None and Path(DEFAULT_CONFIG_FILE).exists():
+            path = DEFAULT_CONFIG_FILE
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path}: not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path}: not valid TOML ({exc})") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {path}: cannot be read ({exc.strerror})") from None
+
+    sections: dict[str, Any] = {}
+    known = {f.name: f.type for f in fields(Config)}
+    for name in data:
+        if name not in known:
+            raise ConfigError(f"{name}: unknown section (known: {', '.join(known)})")
+    for section_field in fields(Config):
+        section_cls = section_field.default_factory  # type: ignore[misc]
+        raw_section = data.get(section_field.name, {})
+        if not isinstance(raw_section, dict):
+            raise ConfigError(f"{section_field.name}: expected a [{section_field.name}] table")
+        key_types = {f.name: f.type for f in fields(section_cls)}
+        for key in raw_section:
+            if key not in key_types:
+                raise ConfigError(f"{section_field.name}.{key}: unknown key")
+        values: dict[str, Any] = {}
+        for key, type_name in key_types.items():
+            kind = {"str": str, "int": int, "bool": bool}[type_name]
+            dotted = f"{section_field.name}.{key}"
+            variable = env_name(section_field.name, key)
+            if variable in env:
+                values[key] = _convert(f"{dotted} (from {variable})", env[variable], kind, True)
+            elif key in raw_section:
+                values[key] = _convert(dotted, raw_section[key], kind, False)
+        sections[section_field.name] = section_cls(**values)
+    config = Config(**sections)
+    _validate(config)
+    return config

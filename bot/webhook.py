@@ -1,0 +1,114 @@
+"""The production webhook: a small ASGI app (Starlette) served by uvicorn.
+
+Telegram is answered 200 only after the update is stored (see `UpdateInbox`),
+so an acknowledged update survives a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import logging
+import socket
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from telegram import Update
+
+from bot.config import ConfigError
+
+if TYPE_CHECKING:
+    from bot.app import BotRuntime
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def _is_update(payload: Any) -> bool:
+    return (
+        isinstance(payload, dict)
+        and isinstance(payload.get("update_id"), int)
+        and not isinstance(payload.get("update_id"), bool)
+    )
+
+
+def create_asgi_app(runtime: BotRuntime) -> Starlette:
+    secret = runtime.config.webhook.secret_token.encode()
+
+    async def receive_update(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, secret):
+            return PlainTextResponse("forbidden", status_code=403)
+        try:
+            payload = json.loads(await request.body())
+            if not _is_update(payload):
+                raise ValueError("not an update")
+            Update.de_json(payload, runtime.application.bot)  # must be readable before storing
+        except (ValueError, TypeError, KeyError):
+            return PlainTextResponse("malformed update", status_code=400)
+        await runtime.updates.accept(payload)
+        return PlainTextResponse("ok")
+
+    async def health(_: Request) -> Response:
+        try:
+            async with runtime.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("health check: database unreachable (%s)", type(exc).__name__)
+            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(
+        routes=[
+            Route(runtime.config.webhook.path, receive_update, methods=["POST"]),
+            Route("/healthz", health, methods=["GET"]),
+        ]
+    )
+
+
+async def register_webhook(runtime: BotRuntime) -> None:
+    webhook = runtime.config.webhook
+    if not webhook.public_url:
+        log.warning("webhook.public_url is empty: not registering the webhook with Telegram")
+        return
+    await runtime.application.bot.set_webhook(
+        url=webhook.public_url.rstrip("/") + webhook.path,
+        secret_token=webhook.secret_token,
+        allowed_updates=Update.ALL_TYPES,
+    )
+
+
+class WebhookServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # signals belong to BotRuntime, which stops the server through should_exit
+
+
+def open_socket(host: str, port: int) -> socket.socket:
+    """Bind here, so that a taken port is one clear line rather than uvicorn's exit."""
+    try:
+        return socket.create_server((host, port), reuse_port=False)
+    except OSError as exc:
+        raise ConfigError(
+            f"webhook.listen/webhook.port: cannot listen on {host}:{port} ({exc.strerror})"
+        ) from None
+
+
+def create_webhook_server(runtime: BotRuntime) -> WebhookServer:
+    webhook = runtime.config.webhook
+    return WebhookServer(
+        uvicorn.Config(
+            create_asgi_app(runtime),
+            host=webhook.listen,
+            port=webhook.port,
+            log_config=None,  # ours, with redaction
+            lifespan="off",
+        )
+    )

@@ -1,0 +1,96 @@
+"""Commands everyone has: /start, /help, /language, and replies to what the bot can't read."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.ext import Application
+
+from bot import i18n
+from bot.config import LANGUAGES
+from bot.context import BotContext
+from models.account import set_language
+
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+MEMBER_COMMANDS = ("start", "help", "language")
+
+
+def command_menu(language: str) -> list[BotCommand]:
+    return [BotCommand(name, i18n.t(language, f"command.{name}")) for name in MEMBER_COMMANDS]
+
+
+async def set_command_menus(application: Application) -> None:  # type: ignore[type-arg]
+    """One menu per language, and the default language's for everyone else."""
+    default = application.bot_data["services"].config.bot.language
+    await application.bot.set_my_commands(command_menu(default))
+    for language in LANGUAGES:
+        await application.bot.set_my_commands(command_menu(language), language_code=language)
+
+
+async def start(update: Update, context: BotContext) -> None:
+    assert update.effective_message and update.effective_user
+    await update.effective_message.reply_text(
+        context.t("start.welcome", name=escape(update.effective_user.first_name)),
+        parse_mode=ParseMode.HTML,
+    )
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    assert update.effective_message
+    await update.effective_message.reply_text(context.t("help.member"), parse_mode=ParseMode.HTML)
+
+
+async def language_command(update: Update, context: BotContext) -> None:
+    assert update.effective_message
+    buttons = [
+        InlineKeyboardButton(
+            ("✓ " if code == context.language else "") + LANGUAGE_NAMES[code],
+            callback_data=f"lang:{code}",
+        )
+        for code in LANGUAGES
+    ]
+    await update.effective_message.reply_text(
+        context.t("language.choose"), reply_markup=InlineKeyboardMarkup([buttons])
+    )
+
+
+async def language_chosen(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query and query.data and update.effective_user
+    code = query.data.removeprefix("lang:")
+    if code not in LANGUAGES:  # callback data is user input
+        await query.answer(context.t("error.stale_button"), show_alert=True)
+        return
+    async with context.db() as session:
+        await set_language(session, update.effective_user.id, code)
+    context.language = code
+    await query.answer()
+    await query.edit_message_text(context.t("language.set"))
+    # The menu follows the chosen language in this chat, whatever the app's language.
+    await context.bot.set_my_commands(
+        command_menu(code), scope=BotCommandScopeChat(update.effective_user.id)
+    )
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    assert update.effective_message
+    await update.effective_message.reply_text(context.t("error.unknown_command"))
+
+
+async def unexpected_message(update: Update, context: BotContext) -> None:
+    assert update.effective_message
+    await update.effective_message.reply_text(context.t("error.unexpected_message"))
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """A button whose meaning is gone (an old version's, or forged)."""
+    assert update.callback_query
+    await update.callback_query.answer(context.t("error.stale_button"), show_alert=True)

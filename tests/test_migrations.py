@@ -1,0 +1,60 @@
+"""The schema comes from the migrations, and the models agree with them."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from models import Base, migrate
+from models.db import create_engine
+from tests.conftest import Database
+
+
+async def test_migrations_build_every_table_from_empty(empty_database_url: str) -> None:
+    engine = create_engine(empty_database_url)
+    try:
+        assert await migrate.current_revision(engine) is None
+        await migrate.upgrade(engine)
+        assert await migrate.current_revision(engine) == migrate.head_revision()
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+        assert set(Base.metadata.tables) <= tables
+        await migrate.upgrade(engine)  # a second upgrade is a no-op, not an error
+        assert await migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        await engine.dispose()
+
+
+async def test_models_match_migrations(database: Database) -> None:
+    async with database.engine.connect() as connection:
+        differences = await connection.run_sync(
+            lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
+        )
+    assert differences == [], f"models and migrations differ; add a migration: {differences}"
+
+
+async def test_downgrade_to_empty_and_back(database: Database) -> None:
+    from alembic import command
+
+    def downgrade(connection) -> None:  # type: ignore[no-untyped-def]
+        cfg = migrate.alembic_config()
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "base")
+
+    async with database.engine.begin() as connection:
+        await connection.run_sync(downgrade)
+    assert await migrate.current_revision(database.engine) is None
+    await migrate.upgrade(database.engine)
+    assert await migrate.current_revision(database.engine) == migrate.head_revision()
+
+
+async def test_refuses_a_database_newer_than_the_code(database: Database) -> None:
+    async with database.engine.begin() as connection:
+        await connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    try:
+        await migrate.upgrade(database.engine)
+    except migrate.SchemaTooNew as exc:
+        assert "9999" in str(exc) and "newer branchbot" in str(exc)
+    else:
+        raise AssertionError("upgrade accepted a schema from the future")
