@@ -29,7 +29,7 @@ def ensure_venv() -> None:
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py itself may meet an old python3
         sys.exit("branchbot needs Python 3.11 or newer")
     if not (BIN / "python").exists():
         print("dev.py: creating .venv", file=sys.stderr)

@@ -41,7 +41,6 @@ def build_application(config: Config, services: Services) -> Application:  # typ
         .base_file_url(config.telegram.file_base_url)
         .context_types(ContextTypes(context=BotContext))
         .updater(None)  # updates come through UpdateInbox, not PTB's Updater
-        .post_init(set_command_menus)
         .build()
     )
     application.bot_data[SERVICES_KEY] = services
@@ -170,6 +169,7 @@ class BotRuntime:
     async def start(self, *, webhook: bool = False) -> None:
         await prepare_database(self.config, self.engine)
         await self.application.initialize()
+        await set_command_menus(self.application)
         await self.application.start()
         await self.updates.start()
         if webhook:

@@ -73,11 +73,11 @@ async def language_chosen(update: Update, context: BotContext) -> None:
         await set_language(session, update.effective_user.id, code)
     context.language = code
     await query.answer()
-    await query.edit_message_text(context.t("language.set"))
     # The menu follows the chosen language in this chat, whatever the app's language.
     await context.bot.set_my_commands(
         command_menu(code), scope=BotCommandScopeChat(update.effective_user.id)
     )
+    await query.edit_message_text(context.t("language.set"))
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

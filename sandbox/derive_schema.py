@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 OUT = Path(__file__).with_name("botapi_schema.json")
-# Fields whose value selects the concrete subtype of a union type (BotCommandScope, ChatMember, ...).
+# Fields whose value selects the concrete subtype of a union (BotCommandScope, ChatMember, ...).
 DISCRIMINATORS = ("type", "status", "source")
 _CONST = re.compile(r"(?:must be|always)\s+[\"“]?([a-z_]+)[\"”]?")
 

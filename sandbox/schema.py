@@ -52,14 +52,13 @@ def load_schema() -> dict[str, Any]:
 
 @cache
 def method_index() -> dict[str, str]:
-    """Lower-case method name -> canonical name (Telegram matches method names case-insensitively)."""
+    """Lower-case method name -> canonical name; Telegram ignores the case of method names."""
     return {name.lower(): name for name in load_schema()["methods"]}
 
 
 class Validator:
-    def __init__(self, files: dict[str, Upload], from_strings: bool) -> None:
+    def __init__(self, files: dict[str, Upload]) -> None:
         self.files = files
-        self.from_strings = from_strings
         self.types = load_schema()["types"]
 
     def method(self, method: str, raw: dict[str, Any]) -> dict[str, Any]:

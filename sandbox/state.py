@@ -85,6 +85,7 @@ class Chat:
     pinned: list[int] = field(default_factory=list)
     menu_button: dict[str, Any] | None = None
     actions: list[str] = field(default_factory=list)  # sendChatAction history
+    timeline: list[ChatMessage | str] = field(default_factory=list)  # messages and notes, in order
     next_message_id: int = 1
 
     def to_api(self) -> dict[str, Any]:

@@ -1,0 +1,221 @@
+"""/start, /help, /language, the error handler and update delivery, as people use them."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+import handlers.common
+from models import InboundUpdate
+from models.account import Account
+from tests.e2e.conftest import RunningBot
+
+
+async def test_start_and_help_speak_the_users_language(bot_in_each_mode: RunningBot) -> None:
+    emu = bot_in_each_mode.emulator
+    wang = emu.user("王芳", language_code="zh-hans")
+    alice = emu.user("Alice", language_code="en")
+
+    await wang.send("/start")
+    await alice.send("/start")
+    greeting_zh = await wang.next_message()
+    greeting_en = await alice.next_message()
+    assert "王芳，您好" in greeting_zh.text and "报到" in greeting_zh.text
+    assert "Hello, Alice" in greeting_en.text and "report in" in greeting_en.text
+
+    await alice.send("/help")
+    help_en = await alice.next_message()
+    assert "/language" in help_en.text and "You can" in help_en.text
+
+
+async def test_language_switch_is_remembered_across_restarts(bot_in_each_mode: RunningBot) -> None:
+    emu = bot_in_each_mode.emulator
+    li = emu.user("Li", language_code="zh")
+
+    await li.send("/language")
+    chooser = await li.next_message()
+    assert chooser.text == "请选择语言："
+    assert chooser.buttons == [["✓ 中文", "English"]]
+    await li.press("English")
+    edited = await li.next_event()
+    assert edited.message.text == "Done: I will speak English with you from now on."
+    assert (await li.answer_of_last_press()) is not None
+
+    await bot_in_each_mode.restart()
+    await li.send("/help")
+    assert "You can" in (await li.next_message()).text
+    async with bot_in_each_mode.database.sessions() as session:
+        assert (await session.get(Account, li.id)).language == "en"
+
+
+async def test_command_menus_per_language(bot: RunningBot) -> None:
+    emu = bot.emulator
+    zh_menu = emu.commands(language_code="zh")
+    en_menu = emu.commands(language_code="en")
+    default_menu = emu.commands()
+    assert [c["command"] for c in zh_menu] == ["start", "help", "language"]
+    assert en_menu[1]["description"] == "What I can do"
+    assert zh_menu[1]["description"] == "我能做什么"
+    assert default_menu == zh_menu  # the configured default language is zh
+
+    # After /language, this chat's menu follows the choice.
+    tom = emu.user("Tom", language_code="zh")
+    await tom.send("/language")
+    await tom.next_message()
+    await tom.press("English")
+    await tom.next_event()
+    assert emu.commands(chat_id=tom.id)[1]["description"] == "What I can do"
+
+
+async def test_unknown_command_and_stray_text_get_a_polite_reply(bot: RunningBot) -> None:
+    emu = bot.emulator
+    alice = emu.user("Alice", language_code="en")
+    await alice.send("/fly")
+    assert "don't know that command" in (await alice.next_message()).text
+    await alice.send("hello there")
+    assert "didn't understand" in (await alice.next_message()).text
+    await alice.send_document(b"%PDF-1.4", "notes.pdf", "application/pdf")
+    assert "didn't understand" in (await alice.next_message()).text
+
+
+async def test_a_failing_handler_apologises_and_logs_without_secrets(
+    emulator, database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.e2e.conftest import _start
+
+    async def broken_help(update, context) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("database on fire near +8613800138000")
+
+    monkeypatch.setattr(handlers.common, "help_command", broken_help)
+    running = await _start(emulator, database, webhook=False)
+    try:
+        zhang = emulator.user("张伟", language_code="zh")
+        alice = emulator.user("Alice", language_code="en")
+        with caplog.at_level(logging.ERROR):
+            await zhang.send("/help")
+            assert "抱歉" in (await zhang.next_message()).text
+            await alice.send("/help")
+            assert "Sorry, something went wrong" in (await alice.next_message()).text
+        # The bot is still alive afterwards.
+        await alice.send("/start")
+        assert "Hello" in (await alice.next_message()).text
+    finally:
+        await running.runtime.stop()
+
+    from bot.logs import RedactingFormatter
+
+    failures = [r for r in caplog.records if r.getMessage().startswith("handler failed")]
+    assert len(failures) == 2
+    text = RedactingFormatter("%(message)s").format(failures[0])
+    assert "RuntimeError" in text and "update" in text
+    assert "8613800138000" not in text and emulator.token not in text
+
+
+async def test_stored_but_unprocessed_updates_are_handled_after_a_crash(bot: RunningBot) -> None:
+    emu = bot.emulator
+    alice = emu.user("Alice", language_code="en")
+    await alice.send("/start")
+    await alice.next_message()
+    # As if the process died after storing an update and before handling it.
+    payload = {
+        "update_id": 999_001,
+        "message": {
+            "message_id": 4242,
+            "date": 1_773_000_000,
+            "chat": {"id": alice.id, "type": "private", "first_name": "Alice"},
+            "from": {"id": alice.id, "is_bot": False, "first_name": "Alice", "language_code": "en"},
+            "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
+    await bot.runtime.stop()
+    async with bot.database.sessions.begin() as session:
+        session.add(InboundUpdate(update_id=999_001, payload=payload))
+    from bot.app import BotRuntime
+
+    bot.runtime = BotRuntime(bot.config, clock=bot.clock)
+    await bot.runtime.start()
+    assert "You can" in (await alice.next_message()).text
+    await bot.runtime.updates.join()
+    async with bot.database.sessions() as session:
+        row = await session.get(InboundUpdate, 999_001)
+        assert row is not None and row.processed_at is not None
+
+
+async def _post(running: RunningBot, body: bytes, secret: str | None) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    url = f"http://127.0.0.1:{running.config.webhook.port}{running.config.webhook.path}"
+    async with httpx.AsyncClient() as client:
+        return await client.post(url, content=body, headers=headers)
+
+
+def _update(update_id: int, user_id: int, text: str) -> dict:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_773_000_000,
+            "chat": {"id": user_id, "type": "private", "first_name": "Alice"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Alice", "language_code": "en"},
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text)}],
+        },
+    }
+
+
+@pytest.fixture
+async def webhook_bot(emulator, database):  # type: ignore[no-untyped-def]
+    from tests.e2e.conftest import _start
+
+    running = await _start(emulator, database, webhook=True)
+    try:
+        yield running
+    finally:
+        await running.runtime.stop()
+
+
+async def _count_inbound(running: RunningBot) -> int:
+    async with running.database.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(InboundUpdate)) or 0
+
+
+async def test_webhook_refuses_a_wrong_or_missing_secret(webhook_bot: RunningBot) -> None:
+    alice = webhook_bot.emulator.user("Alice", language_code="en")
+    body = json.dumps(_update(500_001, alice.id, "/help")).encode()
+    assert (await _post(webhook_bot, body, secret=None)).status_code == 403
+    assert (await _post(webhook_bot, body, secret="wrong")).status_code == 403
+    assert await _count_inbound(webhook_bot) == 0
+    await alice.expect_no_message(within=0.5)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[1, 2]", b'{"no_update_id": 1}', b'{"update_id": "7"}', b'{"update_id": true}'],
+)
+async def test_webhook_rejects_malformed_bodies(webhook_bot: RunningBot, body: bytes) -> None:
+    response = await _post(webhook_bot, body, webhook_bot.config.webhook.secret_token)
+    assert response.status_code == 400
+    assert await _count_inbound(webhook_bot) == 0
+
+
+async def test_webhook_handles_a_repeated_update_once(webhook_bot: RunningBot) -> None:
+    alice = webhook_bot.emulator.user("Alice", language_code="en")
+    body = json.dumps(_update(500_002, alice.id, "/help")).encode()
+    secret = webhook_bot.config.webhook.secret_token
+    assert (await _post(webhook_bot, body, secret)).status_code == 200
+    assert (await _post(webhook_bot, body, secret)).status_code == 200
+    assert "You can" in (await alice.next_message()).text
+    await alice.expect_no_message(within=0.7)
+    assert await _count_inbound(webhook_bot) == 1
+
+
+async def test_webhook_health(webhook_bot: RunningBot) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"http://127.0.0.1:{webhook_bot.config.webhook.port}/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
