@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy.exc import DBAPIError
 from telegram.error import InvalidToken, NetworkError
 
+from bot import admin_cli
 from bot.config import Config, ConfigError, check_token, load_config
 from bot.logs import setup_logging
 from models import migrate
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "check-config", parents=[common], help="validate the configuration and exit"
     )
+    admin_cli.add_commands(commands, common)
     return parser
 
 
@@ -104,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             check_token(config)
             action = lambda: _run(config, args.webhook)  # noqa: E731
+        elif args.command in admin_cli.COMMANDS:
+            action = lambda: admin_cli.dispatch(args, config)  # noqa: E731
         elif args.db_command == "upgrade":
             action = lambda: _db_upgrade(config)  # noqa: E731
         else:
@@ -111,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(action())
     except ConfigError as exc:
         return _fail(f"configuration error: {exc}", EXIT_CONFIG)
+    except admin_cli.CommandError as exc:
+        return _fail(str(exc), EXIT_CONFIG)
     except migrate.SchemaTooNew as exc:
         return _fail(str(exc), EXIT_CONFIG)
     except InvalidToken:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +44,9 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @property
     def services(self) -> Services:
         return self.application.bot_data[SERVICES_KEY]
+
+    def now(self) -> datetime:
+        return self.services.clock.now()
 
     def t(self, key: str, **values: object) -> str:
         return i18n.t(self.language, key, **values)

@@ -14,7 +14,7 @@ async def load_account(update: Update, context: BotContext) -> None:
     if user is None or user.is_bot:
         return
     async with context.db() as session:
-        account = await touch_account(session, user.id)
+        account = await touch_account(session, user.id, user.language_code)
         chosen = account.language
     context.language = pick_language(
         chosen, user.language_code, context.services.config.bot.language

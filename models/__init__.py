@@ -3,5 +3,9 @@
 from models.account import Account
 from models.base import Base
 from models.inbox import InboundUpdate
+from models.members import Member as Member
+from models.members import Membership as Membership
+from models.org import OrgUnit as OrgUnit
+from models.permissions import RoleGrant as RoleGrant
 
 __all__ = ["Account", "Base", "InboundUpdate"]

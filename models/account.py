@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -12,17 +12,31 @@ from models.base import Base, TelegramId, utcnow
 
 
 class Account(Base):
-    """One Telegram user. `language` is their own choice (/language); None follows Telegram."""
+    """One Telegram user. `language` is their own choice (/language); None follows Telegram.
+
+    What the bot waits for from this user is kept here rather than in memory, so a
+    conversation survives a restart and works whichever process gets the update.
+    """
 
     __tablename__ = "accounts"
 
     id: Mapped[TelegramId] = mapped_column(primary_key=True, autoincrement=False)
     language: Mapped[str | None] = mapped_column(String(8))
+    # The Telegram app's language, for messages the bot sends on its own.
+    telegram_language: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The typed answer expected next: "name", "phone", "reject:42", ... (see handlers.input).
+    awaiting: Mapped[str | None] = mapped_column(String(64))
+    # The unit whose reporting link this user opened, until the report is sent.
+    report_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("org_units.id", ondelete="SET NULL")
+    )
 
 
-async def touch_account(session: AsyncSession, telegram_id: int) -> Account:
+async def touch_account(
+    session: AsyncSession, telegram_id: int, telegram_language: str | None = None
+) -> Account:
     """Load the account, creating it on first contact."""
     account = await session.get(Account, telegram_id)
     if account is None:
@@ -30,11 +44,33 @@ async def touch_account(session: AsyncSession, telegram_id: int) -> Account:
         session.add(account)
     else:
         account.last_seen_at = utcnow()
+    if telegram_language:
+        account.telegram_language = telegram_language[:16]
     await session.flush()
     return account
+
+
+async def languages(
+    session: AsyncSession, telegram_ids: list[int]
+) -> dict[int, tuple[str | None, str | None]]:
+    """(chosen language, Telegram app language) of each known account."""
+    if not telegram_ids:
+        return {}
+    rows = await session.execute(
+        select(Account.id, Account.language, Account.telegram_language).where(
+            Account.id.in_(telegram_ids)
+        )
+    )
+    return {account_id: (chosen, app) for account_id, chosen, app in rows}
 
 
 async def set_language(session: AsyncSession, telegram_id: int, language: str) -> Account:
     account = await touch_account(session, telegram_id)
     account.language = language
     return account
+
+
+async def expect(session: AsyncSession, telegram_id: int, awaiting: str | None) -> None:
+    """Remember what the user's next message answers (None: nothing)."""
+    account = await touch_account(session, telegram_id)
+    account.awaiting = awaiting

@@ -1,0 +1,160 @@
+"""`branchbot org ...` and `branchbot admin ...`: the tree and the roles, from a shell.
+
+Each command migrates the schema, runs in one transaction and prints a short
+summary. Problems come out as a `CommandError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Config
+from models import migrate
+from models.db import create_engine, create_session_factory
+from models.errors import DomainError, InvalidInput
+from models.org import OrgUnit, get_unit, import_org, invite_payload, list_tree, unit_by_code
+from models.permissions import Role, all_grants, grant_role, revoke_role
+
+COMMANDS = ("org", "admin")
+
+
+class CommandError(Exception):
+    """A problem with an admin command, worded as one line for the person typing it."""
+
+
+def add_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    common_parent: argparse.ArgumentParser,
+) -> None:
+    """Add the `org` and `admin` commands to the `branchbot` parser."""
+    org = subparsers.add_parser("org", parents=[common_parent], help="the organisation tree")
+    org_commands = org.add_subparsers(dest="org_command", required=True, metavar="ACTION")
+    org_import = org_commands.add_parser(
+        "import",
+        parents=[common_parent],
+        help="create or update units from a TOML file (see examples/org.example.toml)",
+    )
+    org_import.add_argument("file", metavar="FILE.toml")
+    org_commands.add_parser(
+        "list", parents=[common_parent], help="print the tree with codes and invite payloads"
+    )
+
+    admin = subparsers.add_parser("admin", parents=[common_parent], help="roles: who may do what")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
+    for action, text in (("grant", "give a role"), ("revoke", "take a role away")):
+        command = admin_commands.add_parser(action, parents=[common_parent], help=text)
+        command.add_argument("telegram_id", metavar="TELEGRAM_USER_ID", type=int)
+        command.add_argument("--role", required=True, choices=[r.value for r in Role])
+        command.add_argument(
+            "--org", metavar="UNIT_CODE", help="the unit (secretary, organizer); none for admin"
+        )
+    admin_commands.add_parser("list", parents=[common_parent], help="print every role granted")
+
+
+def _describe(error: DomainError) -> str:
+    if isinstance(error, InvalidInput):
+        return f"{error.reason} ({error.detail})" if error.detail else error.reason
+    return f"{error.code} ({error.detail})" if error.detail else error.code
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise CommandError(f"{path}: not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CommandError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise CommandError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+async def _org_import(session: AsyncSession, path: str) -> list[str]:
+    data = _read_toml(path)
+    try:
+        result = await import_org(session, data)
+    except InvalidInput as exc:
+        raise CommandError(f"{path}: {_describe(exc)}; nothing was changed") from None
+    lines = [
+        f"{len(result.created)} created, {len(result.updated)} updated, "
+        f"{len(result.unchanged)} unchanged"
+    ]
+    for label, codes in (("created", result.created), ("updated", result.updated)):
+        lines.extend(f"  {label}: {code}" for code in codes)
+    return lines
+
+
+def _unit_line(depth: int, unit: OrgUnit) -> str:
+    return f"{'  ' * depth}{unit.name_zh}  [{unit.kind}] {unit.code}  {invite_payload(unit)}"
+
+
+async def _org_list(session: AsyncSession) -> list[str]:
+    tree = await list_tree(session)
+    if not tree:
+        return ["no units yet; load some with: branchbot org import FILE.toml"]
+    return [_unit_line(depth, unit) for depth, unit in tree]
+
+
+async def _unit_id(session: AsyncSession, code: str | None) -> int | None:
+    return None if code is None else (await unit_by_code(session, code)).id
+
+
+async def _admin_grant(session: AsyncSession, args: argparse.Namespace) -> list[str]:
+    unit_id = await _unit_id(session, args.org)
+    await grant_role(session, args.telegram_id, args.role, unit_id, granted_by=None)
+    where = f" of {args.org}" if args.org else " (whole tree)"
+    return [f"{args.telegram_id} is {args.role}{where}"]
+
+
+async def _admin_revoke(session: AsyncSession, args: argparse.Namespace) -> list[str]:
+    unit_id = await _unit_id(session, args.org)
+    await revoke_role(session, args.telegram_id, args.role, unit_id)
+    where = f" of {args.org}" if args.org else ""
+    return [f"{args.telegram_id} is no longer {args.role}{where}"]
+
+
+async def _admin_list(session: AsyncSession) -> list[str]:
+    grants = await all_grants(session)
+    if not grants:
+        return ["no roles granted; start with: branchbot admin grant YOUR_TELEGRAM_ID --role admin"]
+    lines = []
+    for grant in grants:
+        if grant.org_unit_id is None:
+            lines.append(f"{grant.telegram_id}  {grant.role}  (whole tree)")
+        else:
+            unit = await get_unit(session, grant.org_unit_id)
+            lines.append(f"{grant.telegram_id}  {grant.role}  {unit.code}  {unit.name_zh}")
+    return lines
+
+
+async def _run(session: AsyncSession, args: argparse.Namespace) -> list[str]:
+    if args.command == "org":
+        if args.org_command == "import":
+            return await _org_import(session, args.file)
+        return await _org_list(session)
+    if args.admin_command == "grant":
+        return await _admin_grant(session, args)
+    if args.admin_command == "revoke":
+        return await _admin_revoke(session, args)
+    return await _admin_list(session)
+
+
+async def dispatch(args: argparse.Namespace, config: Config) -> None:
+    """Run one `org` or `admin` command against the configured database."""
+    engine = create_engine(config.database.url)
+    try:
+        await migrate.upgrade(engine)
+        sessions = create_session_factory(engine)
+        async with sessions.begin() as session:
+            try:
+                lines = await _run(session, args)
+            except DomainError as exc:
+                raise CommandError(_describe(exc)) from None
+    finally:
+        await engine.dispose()
+    # Printed only after the commit, so a summary never describes a rolled-back change.
+    print("\n".join(lines))
