@@ -12,20 +12,45 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import account, common, errors
+from handlers import account, callbacks, common, errors, input, profile, reporting, staff
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(TypeHandler(Update, account.load_account), group=-100)
 
     private = filters.ChatType.PRIVATE
-    application.add_handler(CommandHandler("start", common.start, filters=private))
-    application.add_handler(CommandHandler("help", common.help_command))
-    application.add_handler(CommandHandler("language", common.language_command))
-    application.add_handler(CallbackQueryHandler(common.language_chosen, pattern=r"^lang:"))
+    commands = {
+        "start": profile.start,
+        "help": common.help_command,
+        "language": common.language_command,
+        "cancel": profile.cancel,
+        "me": profile.show_me,
+        "mydata": profile.my_data,
+        "forget": profile.forget_command,
+        "pending": reporting.pending_command,
+        "qr": reporting.qr_command,
+        "roster": staff.roster_command,
+        "register": staff.register_command,
+    }
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback, filters=private))
 
+    presses = {
+        "lang": common.language_chosen,
+        profile.PREFIX: profile.on_press,
+        "fgt": profile.forget_pressed,
+        reporting.PREFIX: reporting.on_press,
+        staff.PREFIX: staff.on_press,
+    }
+    for prefix, callback in presses.items():
+        application.add_handler(CallbackQueryHandler(callback, pattern=callbacks.pattern(prefix)))
+
+    application.add_handler(MessageHandler(private & filters.CONTACT, input.on_contact))
+    application.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, input.on_text)
+    )
     # Last: whatever nothing above understood, in a private chat.
     application.add_handler(MessageHandler(private & filters.COMMAND, common.unknown_command))
-    application.add_handler(MessageHandler(private & ~filters.COMMAND, common.unexpected_message))
+    application.add_handler(MessageHandler(private, common.unexpected_message))
     application.add_handler(CallbackQueryHandler(common.stale_button))
     application.add_error_handler(errors.on_error)

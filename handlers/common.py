@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -18,13 +16,43 @@ from bot import i18n
 from bot.config import LANGUAGES
 from bot.context import BotContext
 from models.account import set_language
+from models.permissions import roles_of
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
-MEMBER_COMMANDS = ("start", "help", "language")
+# Command → its catalog key; literal keys so that the catalog test sees them.
+MEMBER_COMMANDS = {
+    "start": "command.start",
+    "me": "command.me",
+    "help": "command.help",
+    "language": "command.language",
+    "cancel": "command.cancel",
+    "mydata": "command.mydata",
+    "forget": "command.forget",
+}
+STAFF_COMMANDS = {
+    "pending": "command.pending",
+    "roster": "command.roster",
+    "qr": "command.qr",
+    "register": "command.register",
+}
 
 
-def command_menu(language: str) -> list[BotCommand]:
-    return [BotCommand(name, i18n.t(language, f"command.{name}")) for name in MEMBER_COMMANDS]
+def command_menu(language: str, staff: bool = False) -> list[BotCommand]:
+    names = {**MEMBER_COMMANDS, **(STAFF_COMMANDS if staff else {})}
+    return [BotCommand(name, i18n.t(language, key)) for name, key in names.items()]
+
+
+async def is_staff(context: BotContext, telegram_id: int) -> bool:
+    async with context.db() as session:
+        return bool(await roles_of(session, telegram_id))
+
+
+async def refresh_menu(context: BotContext, telegram_id: int, language: str) -> None:
+    """This chat's menu: the user's language, and the secretary's commands if they have a role."""
+    staff = await is_staff(context, telegram_id)
+    await context.bot.set_my_commands(
+        command_menu(language, staff), scope=BotCommandScopeChat(telegram_id)
+    )
 
 
 async def set_command_menus(application: Application) -> None:  # type: ignore[type-arg]
@@ -35,17 +63,14 @@ async def set_command_menus(application: Application) -> None:  # type: ignore[t
         await application.bot.set_my_commands(command_menu(language), language_code=language)
 
 
-async def start(update: Update, context: BotContext) -> None:
-    assert update.effective_message and update.effective_user
-    await update.effective_message.reply_text(
-        context.t("start.welcome", name=escape(update.effective_user.first_name)),
-        parse_mode=ParseMode.HTML,
-    )
-
-
 async def help_command(update: Update, context: BotContext) -> None:
-    assert update.effective_message
-    await update.effective_message.reply_text(context.t("help.member"), parse_mode=ParseMode.HTML)
+    """What this user may do: the member's commands, and the secretary's if they have a role."""
+    assert update.effective_message and update.effective_user
+    text = context.t("help.member")
+    if await is_staff(context, update.effective_user.id):
+        text += "\n\n" + context.t("help.staff")
+        await refresh_menu(context, update.effective_user.id, context.language)
+    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 async def language_command(update: Update, context: BotContext) -> None:
@@ -74,9 +99,7 @@ async def language_chosen(update: Update, context: BotContext) -> None:
     context.language = code
     await query.answer()
     # The menu follows the chosen language in this chat, whatever the app's language.
-    await context.bot.set_my_commands(
-        command_menu(code), scope=BotCommandScopeChat(update.effective_user.id)
-    )
+    await refresh_menu(context, update.effective_user.id, code)
     await query.edit_message_text(context.t("language.set"))
 
 

@@ -72,9 +72,11 @@ class InvalidState(DomainError):
 class PrimaryElsewhere(InvalidState):
     """A member reports to a branch while managed by (or waiting for) another one.
 
-    `unit` is that other unit, so the UI can say "leave X first".
+    The other unit's id and names are copied, not the unit itself: the error outlives
+    the session (rolled back), whose objects are then expired.
     """
 
     def __init__(self, unit: OrgUnit) -> None:
-        self.unit = unit
+        self.unit_id = unit.id
+        self.unit_names = {"zh": unit.name_zh, "en": unit.name_en or unit.name_zh}
         super().__init__("report.primary_elsewhere", f"already reported to {unit.code}")

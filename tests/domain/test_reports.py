@@ -185,7 +185,8 @@ async def test_one_primary_at_a_time_names_the_other_unit(
     with pytest.raises(PrimaryElsewhere) as caught:
         await report(session, member, units["tech-incubator"], now=LATER)
     assert caught.value.code == "report.primary_elsewhere"
-    assert caught.value.unit.code == "wanda-plaza"
+    assert caught.value.unit_id == units["wanda-plaza"].id
+    assert caught.value.unit_names["zh"] == units["wanda-plaza"].name_zh
     assert [m.unit.code for m in await memberships_of(session, member)] == ["wanda-plaza"]
 
 

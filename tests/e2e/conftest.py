@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import secrets
 import socket
+import tomllib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.app import BotRuntime
 from bot.config import Config, DatabaseConfig, TelegramConfig, WebhookConfig
+from models.org import OrgUnit, import_org, invite_payload, unit_by_code
+from models.permissions import grant_role
 from sandbox import Emulator
+from sandbox.person import Person
 from scheduler.clock import ManualClock
 from tests.conftest import Database
 
@@ -101,3 +107,68 @@ async def _start(emulator: Emulator, database: Database, webhook: bool) -> Runni
     runtime = BotRuntime(config, clock=clock)
     await runtime.start(webhook=webhook)
     return RunningBot(emulator, database, clock, config, webhook, runtime)
+
+
+ORG_FILE = Path(__file__).resolve().parents[2] / "examples" / "org.example.toml"
+
+
+async def seed_org(database: Database) -> dict[str, int]:
+    """The example organisation (the seed's development zone); unit code → id."""
+    async with database.sessions.begin() as session:
+        await import_org(session, tomllib.loads(ORG_FILE.read_text(encoding="utf-8")))
+        return {
+            code: unit_id
+            for unit_id, code in await session.execute(select(OrgUnit.id, OrgUnit.code))
+        }
+
+
+async def grant(database: Database, person: Person, role: str, unit_code: str | None) -> None:
+    async with database.sessions.begin() as session:
+        unit_id = (await unit_by_code(session, unit_code)).id if unit_code else None
+        await grant_role(session, person.id, role, unit_id, None)
+
+
+async def invite_payload_of(database: Database, unit_code: str) -> str:
+    async with database.sessions() as session:
+        return invite_payload(await unit_by_code(session, unit_code))
+
+
+async def onboard(
+    person: Person,
+    name: str,
+    member_type: str,
+    home_branch: str | None = None,
+    workplace: str | None = None,
+    payload: str | None = None,
+) -> None:
+    """A member goes through /start to the end of the profile, answering every question."""
+    await person.send(f"/start {payload}" if payload else "/start")
+    await person.next_message()  # welcome
+    consent = await person.next_message()
+    assert consent.buttons, person.transcript()
+    await person.press(consent.buttons[0][0])  # agree
+    await person.next_event()  # the consent message becomes "thank you"
+    await person.next_message()  # name?
+    await person.send(name)
+    await person.next_message()  # phone?
+    await person.tap(person.reply_keyboard[0][0])
+    await person.next_message()  # phone saved
+    await person.next_message()  # type?
+    await person.press(member_type)
+    await person.next_event()  # type chosen
+    if home_branch is not None:
+        await person.next_message()  # home branch?
+        await person.send(home_branch)
+    await person.next_message()  # workplace?
+    if workplace is None:
+        await person.press(person.chat.ordered()[-1].buttons[0][0])  # skip
+        await person.next_event()
+    else:
+        await person.send(workplace)
+    await person.next_message()  # profile saved
+
+
+async def meet(person: Person) -> None:
+    """The person has talked to the bot before (so it knows their language)."""
+    await person.send("/help")
+    await person.next_message()

@@ -26,6 +26,8 @@ async def test_start_and_help_speak_the_users_language(bot_in_each_mode: Running
     greeting_en = await alice.next_message()
     assert "王芳，您好" in greeting_zh.text and "报到" in greeting_zh.text
     assert "Hello, Alice" in greeting_en.text and "report in" in greeting_en.text
+    assert "同意" in str((await wang.next_message()).buttons)  # consent comes next
+    assert "I agree" in str((await alice.next_message()).buttons)
 
     await alice.send("/help")
     help_en = await alice.next_message()
@@ -57,9 +59,17 @@ async def test_command_menus_per_language(bot: RunningBot) -> None:
     zh_menu = emu.commands(language_code="zh")
     en_menu = emu.commands(language_code="en")
     default_menu = emu.commands()
-    assert [c["command"] for c in zh_menu] == ["start", "help", "language"]
-    assert en_menu[1]["description"] == "What I can do"
-    assert zh_menu[1]["description"] == "我能做什么"
+    assert [c["command"] for c in zh_menu] == [
+        "start",
+        "me",
+        "help",
+        "language",
+        "cancel",
+        "mydata",
+        "forget",
+    ]
+    assert en_menu[2]["description"] == "What I can do"
+    assert zh_menu[2]["description"] == "我能做什么"
     assert default_menu == zh_menu  # the configured default language is zh
 
     # After /language, this chat's menu follows the choice.
@@ -68,7 +78,7 @@ async def test_command_menus_per_language(bot: RunningBot) -> None:
     await tom.next_message()
     await tom.press("English")
     await tom.next_event()
-    assert emu.commands(chat_id=tom.id)[1]["description"] == "What I can do"
+    assert emu.commands(chat_id=tom.id)[2]["description"] == "What I can do"
 
 
 async def test_unknown_command_and_stray_text_get_a_polite_reply(bot: RunningBot) -> None:

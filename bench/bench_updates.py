@@ -1,0 +1,309 @@
+"""Updates per second through the Bot API emulator: a bare PTB bot, then branchbot.
+
+    python bench/bench_updates.py [--updates N] [--users U] [--batch B] [--profile]
+
+U scripted users send N commands in total (/start and /help, alternating per user) as fast as
+the emulator takes them, B at a time; the clock runs from the first send to the last reply.
+Latency is from a user's send to the emulator accepting the bot's answering sendMessage: in
+this flood it is mostly time spent waiting in the queue, so 50 commands sent one at a time
+beforehand give the latency of an idle bot too. Rows:
+
+- baseline: python-telegram-bot alone (Updater long polling, two CommandHandlers, no database);
+- branchbot on SQLite (a fresh file in a temp directory, migrated by `BotRuntime.start()`);
+- branchbot on PostgreSQL, only when BRANCHBOT_TEST_POSTGRES_URL is set (an account allowed to
+  create databases; a throwaway database is created and dropped).
+
+Figures only, no pass/fail: branchbot stores every update before handling it and handles one
+at a time, so a ratio well under 1 is expected. `--profile` runs the SQLite row under cProfile
+(slower, so its rate is not comparable) and prints where the time went.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import logging
+import os
+import platform
+import pstats
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy
+import telegram
+from sqlalchemy import make_url
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+# Run as a script, sys.path[0] is bench/; the repository root must win over an editable install
+# made before a package gained its __init__.py (which would import it as an empty namespace).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.app import BotRuntime
+from bot.config import Config, DatabaseConfig, TelegramConfig
+from sandbox import Emulator, Person
+
+POSTGRES_ENV = "BRANCHBOT_TEST_POSTGRES_URL"
+COMMANDS = ("/start", "/help")
+ROUND_TRIPS = 50  # sequential commands timed before the flood
+REPLY_TIMEOUT = 120.0  # seconds without progress before a run is declared stuck
+
+
+@dataclass
+class Result:
+    name: str
+    updates: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # seconds, send to reply, in the flood
+    round_trips: list[float] = field(default_factory=list)  # seconds, one command at a time
+    violations: int = 0
+    error: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds if self.seconds else 0.0
+
+
+def percentile_ms(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return 1000 * ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+# -- the load -----------------------------------------------------------------------------------
+async def wait_for_replies(emu: Emulator, expected: int) -> None:
+    """Until the emulator has accepted `expected` sendMessage calls in all."""
+    seen, stalled_since = len(emu.stats.sends), time.monotonic()
+    while len(emu.stats.sends) < expected:
+        await emu.changed.wait(1.0)
+        if len(emu.stats.sends) != seen:
+            seen, stalled_since = len(emu.stats.sends), time.monotonic()
+        elif time.monotonic() - stalled_since > REPLY_TIMEOUT:
+            raise TimeoutError(f"stuck at {seen - expected} of {expected} replies")
+
+
+async def drive(emu: Emulator, result: Result, updates: int, users: int, batch: int) -> None:
+    people = [
+        emu.user(f"User{i}", language_code="en" if i % 2 else "zh", username=f"user{i}")
+        for i in range(users)
+    ]
+    # One untimed round trip: connections, the first database session and lazy imports.
+    await people[0].send("/start")
+    await people[0].next_message(timeout=30)
+    # Latency without a queue: one person, one command at a time.
+    for i in range(ROUND_TRIPS):
+        sent = time.monotonic()
+        await people[0].send(COMMANDS[i % 2])
+        await people[0].next_message(timeout=30)
+        result.round_trips.append(emu.stats.sends[-1][0] - sent)
+
+    before = len(emu.stats.sends)
+
+    sent_at: dict[int, list[float]] = defaultdict(list)
+    plan: list[tuple[Person, str]] = [
+        (people[i % users], COMMANDS[(i // users) % 2]) for i in range(updates)
+    ]
+    start = time.monotonic()
+    for first in range(0, updates, batch):
+        chunk = plan[first : first + batch]
+        now = time.monotonic()
+        await asyncio.gather(*(person.send(text) for person, text in chunk))
+        for person, _ in chunk:
+            sent_at[person.chat.id].append(now)
+        await asyncio.sleep(0)  # let the emulator and the bot run between batches
+    await wait_for_replies(emu, before + updates)
+
+    replies = emu.stats.sends[before:]
+    result.updates = len(replies)
+    result.seconds = replies[-1][0] - start
+    answered: dict[int, list[float]] = defaultdict(list)
+    for at, chat_id in replies:
+        answered[chat_id].append(at)
+    for chat_id, sends in sent_at.items():  # each command gets exactly one reply, in order
+        if len(answered[chat_id]) != len(sends):
+            raise RuntimeError(
+                f"chat {chat_id}: {len(sends)} commands got {len(answered[chat_id])} messages "
+                "(see the log above)"
+            )
+        result.latencies += [
+            reply - sent for sent, reply in zip(sends, answered[chat_id], strict=True)
+        ]
+    result.violations = len(emu.violations)
+
+
+# -- the bots -----------------------------------------------------------------------------------
+async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_message
+    await update.effective_message.reply_text(f"echo {update.effective_message.text}")
+
+
+async def run_baseline(result: Result, updates: int, users: int, batch: int) -> None:
+    async with Emulator() as emu:
+        application = (
+            Application.builder()
+            .token(emu.token)
+            .base_url(emu.base_url)
+            .base_file_url(emu.base_file_url)
+            .build()
+        )
+        application.add_handler(CommandHandler("start", _reply))
+        application.add_handler(CommandHandler("help", _reply))
+        async with application:
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(poll_interval=0, timeout=10)
+            try:
+                await drive(emu, result, updates, users, batch)
+            finally:
+                await application.updater.stop()
+                await application.stop()
+
+
+async def run_branchbot(
+    result: Result, database_url: str, updates: int, users: int, batch: int
+) -> None:
+    async with Emulator() as emu:
+        config = Config(
+            telegram=TelegramConfig(token=emu.token, api_base_url=emu.url),
+            database=DatabaseConfig(url=database_url),
+        )
+        runtime = BotRuntime(config)
+        await runtime.start()  # migrates the empty database
+        try:
+            await drive(emu, result, updates, users, batch)
+        finally:
+            await runtime.stop()
+
+
+async def run_branchbot_sqlite(result: Result, updates: int, users: int, batch: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="branchbot-bench-") as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        await run_branchbot(result, url, updates, users, batch)
+
+
+async def _admin_execute(admin_url: str, statement: str) -> None:
+    import asyncpg
+
+    admin = make_url(admin_url)
+    connection = await asyncpg.connect(
+        user=admin.username,
+        password=admin.password,
+        host=admin.host,
+        port=admin.port or 5432,
+        database=admin.database or "postgres",
+    )
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def run_branchbot_postgres(result: Result, updates: int, users: int, batch: int) -> None:
+    admin_url = os.environ[POSTGRES_ENV]
+    name = f"branchbot_bench_{uuid.uuid4().hex[:12]}"
+    await _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+    try:
+        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        await run_branchbot(result, url, updates, users, batch)
+    finally:
+        await _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- report -------------------------------------------------------------------------------------
+Runner = Callable[[Result, int, int, int], Awaitable[None]]
+
+
+async def measure(name: str, runner: Runner, args: argparse.Namespace) -> Result:
+    result = Result(name)
+    try:
+        await runner(result, args.updates, args.users, args.batch)
+    except Exception as exc:  # report the row as failed, keep the others
+        result.error = f"{type(exc).__name__}: {exc}"
+    return result
+
+
+def print_table(results: list[Result], baseline: Result) -> None:
+    header = (
+        f"{'bot':<24} {'updates':>7} {'seconds':>7} {'updates/s':>9} {'vs baseline':>11} "
+        f"{'flood p50/p99 ms':>16} {'alone p50/p99 ms':>16}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        if r.error:
+            print(f"{r.name:<24} failed: {r.error}")
+            continue
+        ratio = r.rate / baseline.rate if baseline.rate else 0.0
+        flood = f"{percentile_ms(r.latencies, 50):.0f} / {percentile_ms(r.latencies, 99):.0f}"
+        alone = f"{percentile_ms(r.round_trips, 50):.1f} / {percentile_ms(r.round_trips, 99):.1f}"
+        print(
+            f"{r.name:<24} {r.updates:>7} {r.seconds:>7.2f} {r.rate:>9.1f} {ratio:>11.2f} "
+            f"{flood:>16} {alone:>16}"
+        )
+    print(
+        "flood: latency while all updates queue up (mostly waiting); "
+        f"alone: {ROUND_TRIPS} commands sent one at a time before the flood"
+    )
+    for r in results:
+        if r.violations:
+            print(f"warning: {r.name}: {r.violations} request(s) the Bot API would reject")
+
+
+def print_versions() -> None:
+    print(
+        f"Python {platform.python_version()}, python-telegram-bot {telegram.__version__}, "
+        f"SQLAlchemy {sqlalchemy.__version__}, {platform.system()} {platform.machine()}, "
+        f"{os.cpu_count()} CPU(s)"
+    )
+
+
+async def main(args: argparse.Namespace) -> int:
+    print(
+        f"bench_updates: {args.updates} updates from {args.users} users "
+        f"(/start and /help), sent {args.batch} at a time"
+    )
+    print_versions()
+    baseline = await measure("PTB echo (baseline)", run_baseline, args)
+    results = [baseline]
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler:
+        profiler.enable()
+    results.append(await measure("branchbot, SQLite", run_branchbot_sqlite, args))
+    if profiler:
+        profiler.disable()
+        results[-1].name += " (cProfile)"
+    if os.environ.get(POSTGRES_ENV):
+        results.append(await measure("branchbot, PostgreSQL", run_branchbot_postgres, args))
+    else:
+        print(f"(PostgreSQL row skipped: {POSTGRES_ENV} is not set)")
+    print()
+    print_table(results, baseline)
+    if profiler:
+        print("\nbranchbot, SQLite, under cProfile: top functions by own time")
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)
+    return 1 if any(r.error for r in results) else 0
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--updates", type=int, default=1000, help="updates in total per bot")
+    parser.add_argument("--users", type=int, default=20, help="distinct users sending them")
+    parser.add_argument("--batch", type=int, default=20, help="sends gathered at once")
+    parser.add_argument("--profile", action="store_true", help="cProfile the SQLite row")
+    args = parser.parse_args()
+    if min(args.updates, args.users, args.batch) < 1:
+        parser.error("--updates, --users and --batch must be at least 1")
+    return args
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    sys.exit(asyncio.run(main(parse_args())))
