@@ -27,6 +27,7 @@ from handlers.common import set_command_menus
 from models import inbox, migrate
 from models.db import SessionFactory, create_engine, create_session_factory
 from scheduler.clock import Clock, SystemClock
+from scheduler.service import SchedulerService
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,12 @@ class BotRuntime:
         )
         self.application = build_application(config, self.services)
         self.updates = UpdateInbox(self.application, self.sessions)
+        self.scheduler: SchedulerService | None = None
+        if config.scheduler.enabled:
+            self.scheduler = SchedulerService(
+                self.application.bot, self.engine, self.sessions, self.services.clock, config
+            )
+            self.services.wake_sender = self.scheduler.wake
         self.stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self.webhook_server: WebhookServer | None = None
@@ -172,6 +179,8 @@ class BotRuntime:
         await set_command_menus(self.application)
         await self.application.start()
         await self.updates.start()
+        if self.scheduler is not None:
+            await self.scheduler.start()
         if webhook:
             listener = open_socket(self.config.webhook.listen, self.config.webhook.port)
             self.webhook_port = listener.getsockname()[1]
@@ -201,6 +210,8 @@ class BotRuntime:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.updates.join(), timeout=10)
         await self.updates.stop()
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,11 +19,17 @@ from scheduler.clock import Clock
 SERVICES_KEY = "services"
 
 
+def _nothing() -> None:
+    pass
+
+
 @dataclass
 class Services:
     config: Config
     sessions: SessionFactory
     clock: Clock
+    # Tells the outbox sender that rows were just committed (see scheduler.sender).
+    wake_sender: Callable[[], None] = _nothing
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -56,3 +62,4 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         """One session, one transaction: committed on success, rolled back on error."""
         async with self.services.sessions.begin() as session:
             yield session
+        self.services.wake_sender()  # committed: whatever went to the outbox can go now

@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     TypeHandler,
@@ -17,6 +18,9 @@ from handlers import account, callbacks, common, errors, input, profile, reporti
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(TypeHandler(Update, account.load_account), group=-100)
+    application.add_handler(
+        ChatMemberHandler(account.blocked_or_unblocked, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
 
     private = filters.ChatType.PRIVATE
     commands = {
@@ -31,6 +35,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "qr": reporting.qr_command,
         "roster": staff.roster_command,
         "register": staff.register_command,
+        "unreachable": staff.unreachable_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))

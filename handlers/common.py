@@ -34,6 +34,7 @@ STAFF_COMMANDS = {
     "roster": "command.roster",
     "qr": "command.qr",
     "register": "command.register",
+    "unreachable": "command.unreachable",
 }
 
 

@@ -9,14 +9,16 @@ Callback data (prefix "rep"), ids re-checked on every press:
 
 from __future__ import annotations
 
+from functools import partial
 from html import escape
 
-from telegram import InputFile, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 
 from bot.context import BotContext
 from bot.files import qr_png
-from bot.i18n import pick_language, t
+from bot.i18n import t
 from handlers import callbacks
+from handlers.notify import about_unit, notify
 from handlers.ui import (
     STATUS_KEYS,
     TYPE_KEYS,
@@ -29,7 +31,7 @@ from handlers.ui import (
     short,
     unit_name,
 )
-from models.account import expect, languages, touch_account
+from models.account import expect, touch_account
 from models.errors import DomainError, InvalidState, NotFound
 from models.members import (
     Membership,
@@ -108,6 +110,7 @@ async def send_remembered_report(update: Update, context: BotContext) -> bool:
 async def submit_report(
     update: Update, context: BotContext, unit_id: int, *, via_invite: bool
 ) -> None:
+    """Create the report and, in the same transaction, the cards for its reviewers."""
     assert update.effective_user
     try:
         async with context.db() as session:
@@ -124,20 +127,18 @@ async def submit_report(
                 via=Via.invite if via_invite else Via.tree,
                 now=context.now(),
             )
-            reviewers = await reviewers_of(session, unit.id)
-            reviewer_languages = await languages(session, reviewers)
+            for reviewer in await reviewers_of(session, unit.id):
+                card = partial(report_card, context, membership)
+                await notify(context, session, reviewer, unit, "report_card", card)
     except DomainError as error:
         await answer_error(update, context, error)
         return
     await say(update, context, context.t("report.sent", unit=escape(unit_name(context, unit))))
-    default = context.services.config.bot.language
-    for reviewer in reviewers:
-        language = pick_language(*reviewer_languages.get(reviewer, (None, None)), default)
-        text, markup = report_card(context, membership, language)
-        await context.bot.send_message(reviewer, text, parse_mode="HTML", reply_markup=markup)
 
 
-def report_card(context: BotContext, membership: Membership, language: str) -> tuple[str, object]:
+def report_card(
+    context: BotContext, membership: Membership, language: str
+) -> tuple[str, InlineKeyboardMarkup]:
     member, unit = membership.member, membership.unit
     kind = member.member_type
     type_text = t(language, TYPE_KEYS[kind]) if kind else "—"
@@ -165,23 +166,6 @@ def report_card(context: BotContext, membership: Membership, language: str) -> t
 # --- secretaries decide ---------------------------------------------------------------------
 
 
-async def tell(
-    context: BotContext, telegram_id: int | None, key: str, unit: OrgUnit, **values: str
-) -> None:
-    """A message to someone other than the person acting, in that person's language."""
-    if telegram_id is None:  # forgotten meanwhile
-        return
-    async with context.db() as session:
-        chosen, telegram_language = (await languages(session, [telegram_id])).get(
-            telegram_id, (None, None)
-        )
-    language = pick_language(chosen, telegram_language, context.services.config.bot.language)
-    unit_text = escape(unit_display_name(unit, language))
-    await context.bot.send_message(
-        telegram_id, t(language, key, unit=unit_text, **values), parse_mode="HTML"
-    )
-
-
 async def _show_decided(update: Update, context: BotContext, report_id: int) -> None:
     """An old card: show on it what became of the report."""
     async with context.db() as session:
@@ -200,12 +184,20 @@ async def approve_pressed(update: Update, context: BotContext, report_id: int) -
             membership = await approve_report(
                 session, report_id, update.effective_user.id, context.now()
             )
+            told = about_unit("report.approved", membership.unit)
+            await notify(
+                context,
+                session,
+                membership.member.telegram_id,
+                membership.unit,
+                "report_decided",
+                told,
+            )
     except InvalidState:
         await _show_decided(update, context, report_id)
         raise
     text, _ = report_card(context, membership, context.language)
     await edit_or_say(update, context, text + "\n\n" + context.t("report.card_approved"))
-    await tell(context, membership.member.telegram_id, "report.approved", membership.unit)
     return context.t("report.approved_short")
 
 
@@ -234,6 +226,15 @@ async def save_reject_reason(
                 session, report_id, update.effective_user.id, reason, context.now()
             )
             await expect(session, update.effective_user.id, None)
+            told = about_unit("report.rejected", membership.unit, reason=escape(reason.strip()))
+            await notify(
+                context,
+                session,
+                membership.member.telegram_id,
+                membership.unit,
+                "report_decided",
+                told,
+            )
     except InvalidState as error:
         async with context.db() as session:
             await expect(session, update.effective_user.id, None)
@@ -244,13 +245,6 @@ async def save_reject_reason(
         return
     name = escape(membership.member.real_name or "—")
     await say(update, context, context.t("report.rejected_done", name=name))
-    await tell(
-        context,
-        membership.member.telegram_id,
-        "report.rejected",
-        membership.unit,
-        reason=escape(reason.strip()),
-    )
 
 
 async def pending_command(update: Update, context: BotContext) -> None:

@@ -15,11 +15,10 @@ from telegram import InputFile, Update
 
 from bot.context import BotContext
 from bot.files import spreadsheet
-from bot.i18n import pick_language
 from handlers import callbacks
 from handlers.common import refresh_menu
+from handlers.notify import about_unit, language_of, notify
 from handlers.profile import profile_card
-from handlers.reporting import tell
 from handlers.ui import (
     STATUS_KEYS,
     TYPE_KEYS,
@@ -31,7 +30,6 @@ from handlers.ui import (
     short,
     unit_name,
 )
-from models.account import languages
 from models.members import (
     RosterFilter,
     floating_register,
@@ -42,7 +40,7 @@ from models.members import (
 )
 from models.org import descendant_ids, get_unit
 from models.permissions import Permission, Role, can, grant_role, require
-from models.staff import managed_units, open_membership
+from models.staff import managed_units, open_membership, unreachable_members
 
 PREFIX = "ros"
 FILTER_KEYS = {
@@ -89,6 +87,31 @@ async def roster_command(update: Update, context: BotContext) -> None:
 
 async def register_command(update: Update, context: BotContext) -> None:
     await _choose_unit(update, context, Permission.export_register, "reg")
+
+
+async def unreachable_command(update: Update, context: BotContext) -> None:
+    """/unreachable: members who blocked the bot, with a phone number to call instead."""
+    assert update.effective_user
+    async with context.db() as session:
+        units = await managed_units(session, update.effective_user.id, Permission.view_roster)
+        people = await unreachable_members(session, update.effective_user.id)
+    if not units:
+        await say(update, context, context.t("error.secretaries_only"))
+        return
+    if not people:
+        await say(update, context, context.t("staff.unreachable_none"))
+        return
+    lines = [context.t("staff.unreachable_title")]
+    for member, unit in people[:50]:
+        lines.append(
+            context.t(
+                "staff.unreachable_line",
+                name=escape(member.real_name or "—"),
+                unit=escape(unit_name(context, unit)),
+                phone=escape(member.phone or "—"),
+            )
+        )
+    await say(update, context, "\n".join(lines))
 
 
 async def show_page(
@@ -213,11 +236,13 @@ async def end_membership(
         membership = await operation(
             session, membership_id, update.effective_user.id, context.now()
         )
+        told = about_unit("staff.member_told_removed", membership.unit)
+        member_id = membership.member.telegram_id
+        await notify(context, session, member_id, membership.unit, "membership_ended", told)
     name = escape(membership.member.real_name or "—")
     unit = escape(unit_name(context, membership.unit))
     done = "staff.transferred" if transfer else "staff.removed"
     await edit_or_say(update, context, context.t(done, name=name, unit=unit))
-    await tell(context, membership.member.telegram_id, "staff.member_told_removed", membership.unit)
 
 
 async def appoint(update: Update, context: BotContext, membership_id: int, role: Role) -> str:
@@ -231,11 +256,10 @@ async def appoint(update: Update, context: BotContext, membership_id: int, role:
         if appointee is None:
             raise callbacks.StaleButton(membership_id)
         await grant_role(session, appointee, role, membership.org_unit_id, update.effective_user.id)
-    await tell(context, appointee, YOU_ARE_KEYS[role], membership.unit)
-    async with context.db() as session:
-        chosen, app = (await languages(session, [appointee])).get(appointee, (None, None))
-    default = context.services.config.bot.language
-    await refresh_menu(context, appointee, pick_language(chosen, app, default))
+        told = about_unit(YOU_ARE_KEYS[role], membership.unit)
+        await notify(context, session, appointee, membership.unit, "appointed", told)
+        language = await language_of(context, session, appointee)
+    await refresh_menu(context, appointee, language)
     role_name = context.t(ROLE_KEYS[role])
     return context.t("staff.appointed", name=membership.member.real_name or "—", role=role_name)
 

@@ -9,3 +9,4 @@ from models.org import OrgUnit as OrgUnit
 from models.permissions import RoleGrant as RoleGrant
 
 __all__ = ["Account", "Base", "InboundUpdate"]
+from models.outbox import Delivery as Delivery

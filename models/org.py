@@ -20,24 +20,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Enum, Float, ForeignKey, String, select
+from sqlalchemy import Float, ForeignKey, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
+from models.base import Base, stored_enum, utcnow
 from models.errors import InvalidInput, NotFound
-
-
-def stored_enum(enum_class: type[enum.Enum], name: str) -> Enum:
-    """A Python enum kept as a short string with a CHECK, the same on every database."""
-    return Enum(
-        enum_class,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda members: [member.value for member in members],
-    )
 
 
 class UnitKind(enum.StrEnum):

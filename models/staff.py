@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from models.errors import NotFound
-from models.members import Membership, MembershipStatus
+from models.members import Member, Membership, MembershipStatus
 from models.org import OrgUnit, ancestor_ids_from, list_tree, parent_map
 from models.permissions import ROLE_PERMISSIONS, Permission, Role, RoleGrant, managed_unit_ids
 
@@ -57,3 +57,20 @@ async def open_membership(
     if membership is None:
         raise NotFound("membership.not_found", f"member {member_id} has no active membership")
     return membership
+
+
+async def unreachable_members(
+    session: AsyncSession, telegram_id: int
+) -> list[tuple[Member, OrgUnit]]:
+    """Active members of this person's units whom Telegram reports as unreachable (403)."""
+    units = await managed_unit_ids(session, telegram_id)
+    query = (
+        select(Membership)
+        .join(Member, Membership.member_id == Member.id)
+        .where(Membership.status == MembershipStatus.active, Member.unreachable_at.is_not(None))
+        .options(selectinload(Membership.member), selectinload(Membership.unit))
+        .order_by(Member.real_name, Member.id)
+    )
+    if units is not None:
+        query = query.where(Membership.org_unit_id.in_(units or {-1}))
+    return [(m.member, m.unit) for m in await session.scalars(query)]

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import BotRuntime
-from bot.config import Config, DatabaseConfig, TelegramConfig, WebhookConfig
+from bot.config import Config, DatabaseConfig, SchedulerConfig, TelegramConfig, WebhookConfig
 from models.org import OrgUnit, import_org, invite_payload, unit_by_code
 from models.permissions import grant_role
 from sandbox import Emulator
@@ -27,8 +27,10 @@ from sandbox.person import Person
 from scheduler.clock import ManualClock
 from tests.conftest import Database
 
-# A fixed, ordinary moment: a Tuesday morning in Zhanjiang.
+# A fixed, ordinary moment: a Tuesday morning in Zhanjiang (09:30), outside quiet hours.
 START_TIME = datetime(2026, 3, 10, 1, 30, tzinfo=UTC)
+# The digest comes in the evening in tests, so that it stays out of the other tests' way.
+TEST_DIGEST_HOUR = 20
 
 
 def free_port() -> int:
@@ -66,6 +68,7 @@ def bot_config(emulator: Emulator, database: Database, webhook: bool) -> Config:
     config = Config(
         telegram=TelegramConfig(token=emulator.token, api_base_url=emulator.url),
         database=DatabaseConfig(url=database.url),
+        scheduler=SchedulerConfig(digest_hour=TEST_DIGEST_HOUR),
     )
     if webhook:
         port = free_port()

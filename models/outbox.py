@@ -1,0 +1,206 @@
+"""The delivery outbox: one row per message the bot sends on its own initiative.
+
+Handlers and scheduled jobs write rows here, in the same transaction as the change
+they announce; `scheduler.sender` delivers them within Telegram's limits. The
+database is the source of truth, so a restart loses nothing: a row still marked
+`sending` when the process died is sent again (at least once, see the README).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Index, String, Text, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, TelegramId, stored_enum, utcnow
+from models.members import Member
+
+
+class DeliveryStatus(enum.StrEnum):
+    pending = "pending"  # waiting for due_at
+    sending = "sending"  # handed to Telegram; outcome not yet recorded
+    sent = "sent"
+    failed = "failed"  # Telegram refused it for good (400), or retries ran out
+    unreachable = "unreachable"  # the user blocked the bot or is deactivated (403)
+    expired = "expired"  # no longer worth sending (the activity it announced is over)
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_status_due_at", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[TelegramId] = mapped_column(index=True)
+    text: Mapped[str] = mapped_column(Text)
+    # An InlineKeyboardMarkup as Bot API JSON, or None.
+    reply_markup: Mapped[dict[str, Any] | None]
+    # What it is ("report_card", "reminder", ...): for statistics and the logs.
+    kind: Mapped[str] = mapped_column(String(32))
+    # Scheduled jobs enqueue idempotently: one row per key, ever.
+    dedup_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    # Urgent messages ignore quiet hours (a cancellation today).
+    urgent: Mapped[bool] = mapped_column(default=False)
+    # Quiet hours are kept in this time zone (the branch's).
+    timezone: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    status: Mapped[DeliveryStatus] = mapped_column(
+        stored_enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.pending
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    telegram_message_id: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+async def enqueue(
+    session: AsyncSession,
+    chat_id: int,
+    text: str,
+    *,
+    kind: str,
+    due_at: datetime,
+    timezone: str,
+    urgent: bool = False,
+    reply_markup: dict[str, Any] | None = None,
+    expires_at: datetime | None = None,
+    dedup_key: str | None = None,
+) -> bool:
+    """Add one message to the outbox; False when `dedup_key` was enqueued before."""
+    delivery = Delivery(
+        chat_id=chat_id,
+        text=text,
+        reply_markup=reply_markup,
+        kind=kind,
+        dedup_key=dedup_key,
+        urgent=urgent,
+        timezone=timezone,
+        due_at=due_at,
+        expires_at=expires_at,
+    )
+    if dedup_key is None:
+        session.add(delivery)
+        await session.flush()
+        return True
+    try:
+        async with session.begin_nested():
+            session.add(delivery)
+    except IntegrityError:
+        return False
+    return True
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Delivery]:
+    """The next due messages, marked `sending`. Only the leader process calls this."""
+    rows = list(
+        await session.scalars(
+            select(Delivery)
+            .where(Delivery.status == DeliveryStatus.pending, Delivery.due_at <= now)
+            .order_by(Delivery.due_at, Delivery.id)
+            .limit(limit)
+        )
+    )
+    if rows:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_([row.id for row in rows]))
+            .values(status=DeliveryStatus.sending, attempts=Delivery.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        for row in rows:
+            row.status, row.attempts = DeliveryStatus.sending, row.attempts + 1
+    return rows
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    return await session.scalar(
+        select(func.min(Delivery.due_at)).where(Delivery.status == DeliveryStatus.pending)
+    )
+
+
+async def mark_sent(
+    session: AsyncSession, delivery_id: int, message_id: int, now: datetime
+) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(status=DeliveryStatus.sent, telegram_message_id=message_id, sent_at=now)
+    )
+
+
+async def retry_later(
+    session: AsyncSession, delivery_id: int, due_at: datetime, error: str | None
+) -> None:
+    values: dict[str, Any] = {"status": DeliveryStatus.pending, "due_at": due_at}
+    if error is not None:
+        values["last_error"] = error[:300]
+    await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+
+
+async def give_up(
+    session: AsyncSession, delivery_id: int, status: DeliveryStatus, error: str
+) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(status=status, last_error=error[:300])
+    )
+
+
+async def mark_unreachable(session: AsyncSession, chat_id: int, now: datetime, error: str) -> None:
+    """The user blocked the bot: note it on the member, and stop queueing at them."""
+    await session.execute(
+        update(Member)
+        .where(Member.telegram_id == chat_id, Member.unreachable_at.is_(None))
+        .values(unreachable_at=now)
+    )
+    await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.chat_id == chat_id,
+            Delivery.status.in_((DeliveryStatus.pending, DeliveryStatus.sending)),
+        )
+        .values(status=DeliveryStatus.unreachable, last_error=error[:300])
+    )
+
+
+async def mark_reachable(session: AsyncSession, telegram_id: int) -> None:
+    """They wrote to the bot again, so they have unblocked it."""
+    await session.execute(
+        update(Member)
+        .where(Member.telegram_id == telegram_id, Member.unreachable_at.is_not(None))
+        .values(unreachable_at=None)
+    )
+
+
+async def recover_in_flight(session: AsyncSession) -> int:
+    """After a crash: what was being sent goes again (it may have arrived: at least once)."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.sending)
+        .values(status=DeliveryStatus.pending)
+    )
+    return result.rowcount or 0
+
+
+async def prune(session: AsyncSession, now: datetime, keep: timedelta = timedelta(days=30)) -> int:
+    """Forget finished deliveries after a while; their dedup keys go with them."""
+    result = await session.execute(
+        delete(Delivery).where(
+            Delivery.status != DeliveryStatus.pending,
+            Delivery.status != DeliveryStatus.sending,
+            Delivery.created_at < now - keep,
+        )
+    )
+    return result.rowcount or 0
+
+
+async def counts(session: AsyncSession) -> dict[DeliveryStatus, int]:
+    rows = await session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
+    return {status: count for status, count in rows}

@@ -1,0 +1,115 @@
+"""The scheduler: APScheduler 3 for the periodic jobs, the sender for the outbox.
+
+Only the leader process (see `leader`) runs either. Jobs are scans over the
+database, each enqueuing with a dedup key, so a job that runs late, twice, or
+after a restart sends nothing twice, and what fell due while the bot was down is
+found by the next scan. APScheduler is configured for that: a late run is never
+skipped (`misfire_grace_time=None`; its default of one second silently drops
+it), runs that piled up are merged into one (`coalesce`), and one instance at a
+time. The job store is in memory on purpose: the schedule is code, the state is
+in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import time
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Bot
+
+from bot.config import Config
+from models.db import SessionFactory
+from scheduler import jobs
+from scheduler.clock import Clock
+from scheduler.leader import Leadership
+from scheduler.sender import Sender
+
+log = logging.getLogger(__name__)
+
+LEADER_CHECK_SECONDS = 15  # a dead leader is replaced within this (plus its TCP time-out)
+SCAN_SECONDS = 30
+
+
+@dataclass
+class JobContext:
+    """What a job needs; jobs open their own sessions."""
+
+    bot: Bot
+    sessions: SessionFactory
+    clock: Clock
+    config: Config
+    sender: Sender
+
+
+class SchedulerService:
+    def __init__(
+        self, bot: Bot, engine: AsyncEngine, sessions: SessionFactory, clock: Clock, config: Config
+    ) -> None:
+        quiet = (
+            time.fromisoformat(config.scheduler.quiet_hours_start),
+            time.fromisoformat(config.scheduler.quiet_hours_end),
+        )
+        self.sender = Sender(bot, sessions, clock, quiet)
+        self.context = JobContext(bot, sessions, clock, config, self.sender)
+        self.leadership = Leadership(engine)
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._scheduler: AsyncIOScheduler | None = None
+        self._sending: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self.sender.wake()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._lead(), name="scheduler-leadership")
+
+    async def _lead(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if await self.leadership.try_acquire():
+                    self._start_work()
+            except Exception:
+                log.exception("scheduler leadership check failed; will try again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=LEADER_CHECK_SECONDS)
+
+    def _start_work(self) -> None:
+        if self._scheduler is not None:
+            return
+        scheduler = AsyncIOScheduler(
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+            timezone="UTC",
+        )
+        scheduler.add_job(
+            jobs.scan, "interval", seconds=SCAN_SECONDS, args=[self.context], id="scan"
+        )
+        scheduler.add_job(jobs.prune, "interval", hours=6, args=[self.context], id="prune")
+        scheduler.start()
+        self._scheduler = scheduler
+        self._sending = asyncio.create_task(self.sender.run(self._stop), name="sender")
+        # The first scan now: whatever fell due while no process was leading.
+        asyncio.get_running_loop().create_task(jobs.scan(self.context))
+
+    async def run_once(self) -> int:
+        """Tests: one scan, then send everything due now. Returns the rows handled."""
+        await jobs.scan(self.context)
+        handled = 0
+        while sent := await self.sender.send_due():
+            handled += sent
+        return handled
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        for task in (self._task, self._sending):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.leadership.release()
