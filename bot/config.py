@@ -74,6 +74,7 @@ class SchedulerConfig:
     quiet_hours_start: str = "22:00"
     quiet_hours_end: str = "08:00"
     digest_hour: int = 8
+    messages_per_second: int = 29
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,10 @@ def _validate(config: Config) -> None:
     _check_hhmm("scheduler.quiet_hours_end", s.quiet_hours_end)
     if not 0 <= s.digest_hour <= 23:
         raise ConfigError(f"scheduler.digest_hour: expected 0-23, got {s.digest_hour}")
+    if not 1 <= s.messages_per_second <= 1000:
+        raise ConfigError(
+            f"scheduler.messages_per_second: expected 1-1000, got {s.messages_per_second}"
+        )
 
 
 def check_token(config: Config) -> None:

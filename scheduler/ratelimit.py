@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Limits:
-    per_second: float = 28.0  # a little under 30, so that timing jitter never reaches it
+    # Sends are spaced exactly 1/29 s apart, so no one-second window holds more than 30.
+    per_second: float = 29.0
     private_interval: float = 1.05  # seconds between messages to one private chat
     group_interval: float = 3.05  # 20 a minute
 

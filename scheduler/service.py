@@ -27,6 +27,7 @@ from models.db import SessionFactory
 from scheduler import jobs
 from scheduler.clock import Clock
 from scheduler.leader import Leadership
+from scheduler.ratelimit import Limits, RateLimiter
 from scheduler.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ class SchedulerService:
             time.fromisoformat(config.scheduler.quiet_hours_start),
             time.fromisoformat(config.scheduler.quiet_hours_end),
         )
-        self.sender = Sender(bot, sessions, clock, quiet)
+        limits = Limits(per_second=float(config.scheduler.messages_per_second))
+        self.sender = Sender(bot, sessions, clock, quiet, RateLimiter(limits))
         self.context = JobContext(bot, sessions, clock, config, self.sender)
         self.leadership = Leadership(engine)
         self._stop = asyncio.Event()
