@@ -9,4 +9,7 @@ from models.org import OrgUnit as OrgUnit
 from models.permissions import RoleGrant as RoleGrant
 
 __all__ = ["Account", "Base", "InboundUpdate"]
+from models.activities import Activity as Activity
+from models.activities import ActivitySeries as ActivitySeries
+from models.activities import Participation as Participation
 from models.outbox import Delivery as Delivery

@@ -104,6 +104,9 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[De
             .where(Delivery.status == DeliveryStatus.pending, Delivery.due_at <= now)
             .order_by(Delivery.due_at, Delivery.id)
             .limit(limit)
+            # A second sender (a leader that has not noticed it lost the lock) skips
+            # these rows on PostgreSQL instead of sending them again.
+            .with_for_update(skip_locked=True)
         )
     )
     if rows:

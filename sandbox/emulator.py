@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 import uvicorn
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from .faults import Faults, FloodLimiter, Stats
@@ -346,6 +346,8 @@ class Emulator:
             raw, files = await _read_params(request)
         except ApiError as e:
             return self._reject(method, {}, e)
+        except ClientDisconnect:  # the bot was killed mid-request: nothing to answer
+            return None
         actions = self.faults.take(method)
         for a in actions:
             if a.kind == "slow":

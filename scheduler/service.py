@@ -63,6 +63,7 @@ class SchedulerService:
         self._task: asyncio.Task[None] | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._sending: asyncio.Task[None] | None = None
+        self._term = asyncio.Event()
 
     def wake(self) -> None:
         self.sender.wake()
@@ -75,6 +76,10 @@ class SchedulerService:
             try:
                 if await self.leadership.try_acquire():
                     self._start_work()
+                elif self._scheduler is not None:
+                    # The lock is gone (its connection died): another process may lead now.
+                    log.warning("scheduler leadership lost; stopping this process's sending")
+                    await self._stop_work()
             except Exception:
                 log.exception("scheduler leadership check failed; will try again")
             with contextlib.suppress(TimeoutError):
@@ -93,7 +98,8 @@ class SchedulerService:
         scheduler.add_job(jobs.prune, "interval", hours=6, args=[self.context], id="prune")
         scheduler.start()
         self._scheduler = scheduler
-        self._sending = asyncio.create_task(self.sender.run(self._stop), name="sender")
+        self._term = asyncio.Event()  # this term of leadership; set when it ends
+        self._sending = asyncio.create_task(self.sender.run(self._term), name="sender")
         # The first scan now: whatever fell due while no process was leading.
         asyncio.get_running_loop().create_task(jobs.scan(self.context))
 
@@ -105,13 +111,20 @@ class SchedulerService:
             handled += sent
         return handled
 
-    async def stop(self) -> None:
-        self._stop.set()
+    async def _stop_work(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        for task in (self._task, self._sending):
-            if task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        self._term.set()
+        if self._sending is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sending
+            self._sending = None
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._stop_work()
         await self.leadership.release()
