@@ -51,6 +51,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         application.add_handler(CallbackQueryHandler(callback, pattern=callbacks.pattern(prefix)))
 
     application.add_handler(MessageHandler(private & filters.CONTACT, input.on_contact))
+    application.add_handler(MessageHandler(private & filters.LOCATION, input.on_location))
     application.add_handler(
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, input.on_text)
     )

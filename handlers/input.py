@@ -1,10 +1,13 @@
-"""Typed answers: a text or contact goes to whatever question the bot last put.
+"""Typed answers: a text, contact or location goes to whatever question the bot last put.
 
-The open question is `Account.awaiting` (see handlers.profile.ask): "name",
-"phone", "member_type", "home_branch", "workplace", "consent", or "reject:<report>".
+The open question is `Account.awaiting`: a profile step ("name", "phone", ...; see
+handlers.profile.ask), or "<prefix>:<id>" for questions about one record, routed
+by TEXT_ROUTES and LOCATION_ROUTES below.
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
@@ -16,6 +19,18 @@ from models.account import touch_account
 TEXT_STEPS = ("name", "home_branch", "workplace")
 BUTTON_STEPS = ("consent", "member_type")
 
+# "<prefix>:<id>" → the handler of the typed answer, given the id and the text.
+TextRoute = Callable[[Update, BotContext, int, str], Awaitable[None]]
+TEXT_ROUTES: dict[str, TextRoute] = {
+    "reject": reporting.save_reject_reason,
+}
+# "<prefix>:<id>" → the handler of a shared location, given the id.
+LocationRoute = Callable[[Update, BotContext, int], Awaitable[None]]
+LOCATION_ROUTES: dict[str, LocationRoute] = {}
+# Whole-word states handled elsewhere (a multi-step conversation): "<prefix>" → handler.
+StateRoute = Callable[[Update, BotContext, str, str], Awaitable[None]]
+STATE_ROUTES: dict[str, StateRoute] = {}
+
 
 async def _awaiting(update: Update, context: BotContext) -> str | None:
     assert update.effective_user
@@ -23,10 +38,16 @@ async def _awaiting(update: Update, context: BotContext) -> str | None:
         return (await touch_account(session, update.effective_user.id)).awaiting
 
 
+def _split(awaiting: str | None) -> tuple[str, int | None]:
+    prefix, _, rest = (awaiting or "").partition(":")
+    return prefix, int(rest) if rest.isdigit() else None
+
+
 async def on_text(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message and message.text is not None
     awaiting = await _awaiting(update, context)
+    prefix, record_id = _split(awaiting)
     if awaiting in TEXT_STEPS:
         await profile.save_text(update, context, awaiting, message.text)
     elif awaiting == "phone":
@@ -34,10 +55,10 @@ async def on_text(update: Update, context: BotContext) -> None:
     elif awaiting in BUTTON_STEPS:
         await say(update, context, context.t("profile.use_buttons"))
         await profile.ask(update, context, awaiting)
-    elif awaiting is not None and awaiting.startswith("reject:"):
-        report_id = awaiting.removeprefix("reject:")
-        if report_id.isdigit():
-            await reporting.save_reject_reason(update, context, int(report_id), message.text)
+    elif prefix in TEXT_ROUTES and record_id is not None:
+        await TEXT_ROUTES[prefix](update, context, record_id, message.text)
+    elif prefix in STATE_ROUTES:
+        await STATE_ROUTES[prefix](update, context, awaiting or "", message.text)
     else:
         await common.unexpected_message(update, context)
 
@@ -45,5 +66,13 @@ async def on_text(update: Update, context: BotContext) -> None:
 async def on_contact(update: Update, context: BotContext) -> None:
     if await _awaiting(update, context) == "phone":
         await profile.save_contact(update, context)
+    else:
+        await common.unexpected_message(update, context)
+
+
+async def on_location(update: Update, context: BotContext) -> None:
+    prefix, record_id = _split(await _awaiting(update, context))
+    if prefix in LOCATION_ROUTES and record_id is not None:
+        await LOCATION_ROUTES[prefix](update, context, record_id)
     else:
         await common.unexpected_message(update, context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +29,8 @@ class Account(Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The typed answer expected next: "name", "phone", "reject:42", ... (see handlers.input).
     awaiting: Mapped[str | None] = mapped_column(String(64))
+    # A secretary's activity being written, step by step (handlers.organize).
+    draft: Mapped[dict[str, Any] | None]
     # The unit whose reporting link this user opened, until the report is sent.
     report_unit_id: Mapped[int | None] = mapped_column(
         ForeignKey("org_units.id", ondelete="SET NULL")
