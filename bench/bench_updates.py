@@ -52,6 +52,10 @@ from sandbox import Emulator, Person
 
 POSTGRES_ENV = "BRANCHBOT_TEST_POSTGRES_URL"
 COMMANDS = ("/start", "/help")
+# Messages each command gets back. branchbot answers a first /start with a greeting and
+# the consent question (two messages); the echo bot answers everything with one.
+BRANCHBOT_REPLIES = {"/start": 2, "/help": 1}
+ECHO_REPLIES = {"/start": 1, "/help": 1}
 ROUND_TRIPS = 50  # sequential commands timed before the flood
 REPLY_TIMEOUT = 120.0  # seconds without progress before a run is declared stuck
 
@@ -90,52 +94,66 @@ async def wait_for_replies(emu: Emulator, expected: int) -> None:
             raise TimeoutError(f"stuck at {seen - expected} of {expected} replies")
 
 
-async def drive(emu: Emulator, result: Result, updates: int, users: int, batch: int) -> None:
+async def drive(
+    emu: Emulator,
+    result: Result,
+    updates: int,
+    users: int,
+    batch: int,
+    replies_to: dict[str, int],
+) -> None:
     people = [
         emu.user(f"User{i}", language_code="en" if i % 2 else "zh", username=f"user{i}")
         for i in range(users)
     ]
     # One untimed round trip: connections, the first database session and lazy imports.
     await people[0].send("/start")
-    await people[0].next_message(timeout=30)
-    # Latency without a queue: one person, one command at a time.
-    for i in range(ROUND_TRIPS):
-        sent = time.monotonic()
-        await people[0].send(COMMANDS[i % 2])
+    for _ in range(replies_to["/start"]):
         await people[0].next_message(timeout=30)
-        result.round_trips.append(emu.stats.sends[-1][0] - sent)
+    # Latency without a queue: one person, one command at a time (to its first reply).
+    for i in range(ROUND_TRIPS):
+        command = COMMANDS[i % 2]
+        already = len(emu.stats.sends)
+        sent = time.monotonic()
+        await people[0].send(command)
+        for _ in range(replies_to[command]):
+            await people[0].next_message(timeout=30)
+        result.round_trips.append(emu.stats.sends[already][0] - sent)
 
     before = len(emu.stats.sends)
 
-    sent_at: dict[int, list[float]] = defaultdict(list)
+    # Per chat, in order: when each command went and how many messages it gets back.
+    sent_at: dict[int, list[tuple[float, int]]] = defaultdict(list)
     plan: list[tuple[Person, str]] = [
         (people[i % users], COMMANDS[(i // users) % 2]) for i in range(updates)
     ]
+    expected = sum(replies_to[text] for _, text in plan)
     start = time.monotonic()
     for first in range(0, updates, batch):
         chunk = plan[first : first + batch]
         now = time.monotonic()
         await asyncio.gather(*(person.send(text) for person, text in chunk))
-        for person, _ in chunk:
-            sent_at[person.chat.id].append(now)
+        for person, text in chunk:
+            sent_at[person.chat.id].append((now, replies_to[text]))
         await asyncio.sleep(0)  # let the emulator and the bot run between batches
-    await wait_for_replies(emu, before + updates)
+    await wait_for_replies(emu, before + expected)
 
     replies = emu.stats.sends[before:]
-    result.updates = len(replies)
+    result.updates = updates
     result.seconds = replies[-1][0] - start
     answered: dict[int, list[float]] = defaultdict(list)
     for at, chat_id in replies:
         answered[chat_id].append(at)
-    for chat_id, sends in sent_at.items():  # each command gets exactly one reply, in order
-        if len(answered[chat_id]) != len(sends):
+    for chat_id, commands in sent_at.items():  # every command gets all its replies, in order
+        if len(answered[chat_id]) != sum(count for _, count in commands):
             raise RuntimeError(
-                f"chat {chat_id}: {len(sends)} commands got {len(answered[chat_id])} messages "
+                f"chat {chat_id}: {len(commands)} commands got {len(answered[chat_id])} messages "
                 "(see the log above)"
             )
-        result.latencies += [
-            reply - sent for sent, reply in zip(sends, answered[chat_id], strict=True)
-        ]
+        position = 0
+        for sent, count in commands:
+            result.latencies.append(answered[chat_id][position] - sent)
+            position += count
     result.violations = len(emu.violations)
 
 
@@ -161,7 +179,7 @@ async def run_baseline(result: Result, updates: int, users: int, batch: int) -> 
             assert application.updater is not None
             await application.updater.start_polling(poll_interval=0, timeout=10)
             try:
-                await drive(emu, result, updates, users, batch)
+                await drive(emu, result, updates, users, batch, ECHO_REPLIES)
             finally:
                 await application.updater.stop()
                 await application.stop()
@@ -178,7 +196,7 @@ async def run_branchbot(
         runtime = BotRuntime(config)
         await runtime.start()  # migrates the empty database
         try:
-            await drive(emu, result, updates, users, batch)
+            await drive(emu, result, updates, users, batch, BRANCHBOT_REPLIES)
         finally:
             await runtime.stop()
 

@@ -13,7 +13,18 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import account, callbacks, common, errors, input, profile, reporting, staff
+from handlers import (
+    account,
+    activities,
+    callbacks,
+    common,
+    errors,
+    input,
+    organize,
+    profile,
+    reporting,
+    staff,
+)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
@@ -31,11 +42,15 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "me": profile.show_me,
         "mydata": profile.my_data,
         "forget": profile.forget_command,
+        "events": activities.events_command,
+        "record": activities.record_command,
         "pending": reporting.pending_command,
         "qr": reporting.qr_command,
         "roster": staff.roster_command,
         "register": staff.register_command,
         "unreachable": staff.unreachable_command,
+        "new": organize.new_command,
+        "activities": organize.activities_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=private))
@@ -46,6 +61,9 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "fgt": profile.forget_pressed,
         reporting.PREFIX: reporting.on_press,
         staff.PREFIX: staff.on_press,
+        activities.PREFIX: activities.on_press,
+        activities.LEAVE_PREFIX: activities.on_leave_press,
+        organize.PREFIX: organize.on_press,
     }
     for prefix, callback in presses.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=callbacks.pattern(prefix)))

@@ -28,8 +28,12 @@ MEMBER_COMMANDS = {
     "cancel": "command.cancel",
     "mydata": "command.mydata",
     "forget": "command.forget",
+    "events": "command.events",
+    "record": "command.record",
 }
 STAFF_COMMANDS = {
+    "new": "command.new",
+    "activities": "command.activities",
     "pending": "command.pending",
     "roster": "command.roster",
     "qr": "command.qr",

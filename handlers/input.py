@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 
 from bot.context import BotContext
-from handlers import common, profile, reporting
+from handlers import activities, common, organize, profile, reporting
 from handlers.ui import say
 from models.account import touch_account
 
@@ -23,13 +23,19 @@ BUTTON_STEPS = ("consent", "member_type")
 TextRoute = Callable[[Update, BotContext, int, str], Awaitable[None]]
 TEXT_ROUTES: dict[str, TextRoute] = {
     "reject": reporting.save_reject_reason,
+    "retime": organize.save_new_time,
+    "replace": organize.save_new_place,
+    "pledge": activities.save_pledge,
+    "leave": activities.save_leave_reason,
 }
 # "<prefix>:<id>" → the handler of a shared location, given the id.
 LocationRoute = Callable[[Update, BotContext, int], Awaitable[None]]
-LOCATION_ROUTES: dict[str, LocationRoute] = {}
+LOCATION_ROUTES: dict[str, LocationRoute] = {
+    "checkin": activities.save_checkin_location,
+}
 # Whole-word states handled elsewhere (a multi-step conversation): "<prefix>" → handler.
 StateRoute = Callable[[Update, BotContext, str, str], Awaitable[None]]
-STATE_ROUTES: dict[str, StateRoute] = {}
+STATE_ROUTES: dict[str, StateRoute] = {"new": organize.on_typed}
 
 
 async def _awaiting(update: Update, context: BotContext) -> str | None:

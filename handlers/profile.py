@@ -19,7 +19,7 @@ from telegram import (
 )
 
 from bot.context import BotContext
-from handlers import callbacks, reporting
+from handlers import activities, callbacks, reporting
 from handlers.ui import (
     STATUS_KEYS,
     TYPE_KEYS,
@@ -33,6 +33,7 @@ from handlers.ui import (
     unit_name,
 )
 from models.account import expect, touch_account
+from models.activities import SHARE_PAYLOAD_PREFIX
 from models.errors import DomainError
 from models.members import (
     Member,
@@ -132,10 +133,17 @@ async def finish(update: Update, context: BotContext) -> None:
 
 
 async def start(update: Update, context: BotContext) -> None:
-    """/start, with or without a reporting-point payload (r_<invite>)."""
+    """/start, with or without a payload: a reporting point (r_<invite>), an activity's
+    share link (a_<code>) or its venue check-in code (c_<code>)."""
     assert update.effective_user
     payload = context.args[0] if context.args else None
     user = update.effective_user
+    if payload is not None and payload.startswith(SHARE_PAYLOAD_PREFIX):
+        await activities.open_shared(update, context, payload)
+        return
+    if payload is not None and payload.startswith(activities.CHECKIN_PAYLOAD_PREFIX):
+        await activities.check_in_by_qr(update, context, payload)
+        return
     async with context.db() as session:
         member = await get_member(session, user.id)
     invited = payload is not None and await reporting.remember_invite(update, context, payload)

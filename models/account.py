@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, select
@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TelegramId, utcnow
+
+# last_seen_at is kept to the hour: most updates then read the account without writing it.
+LAST_SEEN_PRECISION = timedelta(hours=1)
 
 
 class Account(Base):
@@ -42,12 +45,13 @@ async def touch_account(
 ) -> Account:
     """Load the account, creating it on first contact."""
     account = await session.get(Account, telegram_id)
+    now = utcnow()
     if account is None:
         account = Account(id=telegram_id)
         session.add(account)
-    else:
-        account.last_seen_at = utcnow()
-    if telegram_language:
+    elif now - account.last_seen_at > LAST_SEEN_PRECISION:
+        account.last_seen_at = now
+    if telegram_language and account.telegram_language != telegram_language[:16]:
         account.telegram_language = telegram_language[:16]
     await session.flush()
     return account

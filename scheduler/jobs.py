@@ -11,14 +11,32 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.dates import format_when
 from bot.i18n import pick_language, t
+from bot.labels import ACTIVITY_KIND_KEYS
 from models import inbox, outbox
 from models.account import languages
+from models.activities import (
+    Activity,
+    ActivityMode,
+    ActivitySeries,
+    ActivityStatus,
+    expected_members,
+    generate_occurrences,
+    mode_of,
+)
+from models.attendance import (
+    due_reminders,
+    mark_nudged,
+    unanswered_after_nudge,
+    unanswered_for_nudge,
+)
 from models.members import pending_reports
 from models.org import get_unit, unit_timezone
 from models.permissions import RoleGrant
-from models.staff import unreachable_members
+from models.staff import reviewers_of, unreachable_members
 
 if TYPE_CHECKING:
     from scheduler.service import JobContext
@@ -27,9 +45,20 @@ log = logging.getLogger(__name__)
 
 
 async def scan(context: JobContext) -> None:
-    """Everything time-driven, in one pass."""
+    """Everything time-driven, in one pass; each part on its own, so one failing spares the rest."""
+    parts = (
+        generate_series,
+        enqueue_announcements,
+        enqueue_reminders,
+        enqueue_nudges,
+        enqueue_digests,
+    )
     try:
-        await enqueue_digests(context)
+        for part in parts:
+            try:
+                await part(context)
+            except Exception:
+                log.exception("scheduled job %s failed; the next scan tries again", part.__name__)
     finally:
         context.sender.wake()
 
@@ -103,3 +132,155 @@ async def _digest_text(session: AsyncSession, telegram_id: int, language: str) -
     if not sections:
         return None
     return "\n\n".join([t(language, "digest.title"), *sections])
+
+
+# --- activities: occurrences, announcements, reminders, nudges ------------------------
+
+ANNOUNCE_AHEAD = timedelta(days=14)  # members hear of an activity at most this early
+GENERATE_AHEAD = timedelta(days=92)
+NUDGE_AFTER = timedelta(hours=24)  # an unanswered invitation gets one nudge after this
+
+
+class _Recipients:
+    """Languages and time zones, looked up once per scan."""
+
+    def __init__(self, context: JobContext, session: AsyncSession) -> None:
+        self.context, self.session = context, session
+        self._zones: dict[int, ZoneInfo] = {}
+
+    async def language(self, telegram_id: int) -> str:
+        chosen, app = (await languages(self.session, [telegram_id])).get(telegram_id, (None, None))
+        return pick_language(chosen, app, self.context.config.bot.language)
+
+    async def zone(self, activity: Activity) -> ZoneInfo:
+        unit_id = activity.org_unit_id
+        if unit_id not in self._zones:
+            unit = await get_unit(self.session, unit_id)
+            self._zones[unit_id] = await unit_timezone(
+                self.session, unit, self.context.config.bot.timezone
+            )
+        return self._zones[unit_id]
+
+    async def enqueue(
+        self, telegram_id: int, activity: Activity, key: str, text: str, kind: str
+    ) -> None:
+        open_card = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        t(await self.language(telegram_id), "manage.open_card"),
+                        callback_data=f"ev:v:{activity.id}",
+                    )
+                ]
+            ]
+        )
+        await outbox.enqueue(
+            self.session,
+            telegram_id,
+            text,
+            kind=kind,
+            due_at=self.context.clock.now(),
+            timezone=str(await self.zone(activity)),
+            reply_markup=open_card.to_dict(),
+            expires_at=activity.starts_at,
+            dedup_key=key,
+        )
+
+
+def _about(language: str, activity: Activity, zone: ZoneInfo) -> dict[str, str]:
+    return {
+        "kind": t(language, ACTIVITY_KIND_KEYS[activity.kind]),
+        "title": escape(activity.title),
+        "when": format_when(activity.starts_at.astimezone(zone), language),
+        "place": escape(activity.place or "—"),
+    }
+
+
+async def generate_series(context: JobContext) -> None:
+    """Recurring organisational life always exists some months ahead."""
+    now = context.clock.now()
+    async with context.sessions.begin() as session:
+        for series in await session.scalars(select(ActivitySeries)):
+            await generate_occurrences(session, series, now + GENERATE_AHEAD, now)
+
+
+async def enqueue_announcements(context: JobContext) -> None:
+    """Each member of the audience hears of an activity once, from ANNOUNCE_AHEAD before it."""
+    now = context.clock.now()
+    async with context.sessions.begin() as session:
+        recipients = _Recipients(context, session)
+        activities = await session.scalars(
+            select(Activity).where(
+                Activity.status == ActivityStatus.scheduled,
+                Activity.starts_at > now,
+                Activity.starts_at <= now + ANNOUNCE_AHEAD,
+            )
+        )
+        for activity in list(activities):
+            members = [m for m in await expected_members(session, activity) if m.telegram_id]
+            keys = {m.telegram_id: f"announce:{activity.id}:{m.id}" for m in members}
+            done = await outbox.existing_keys(session, list(keys.values()))
+            zone = await recipients.zone(activity)
+            expected = mode_of(activity.kind) is ActivityMode.expected
+            template = "remind.invitation" if expected else "remind.announcement"
+            for telegram_id, key in keys.items():
+                if key in done:
+                    continue
+                language = await recipients.language(telegram_id)
+                text = t(language, template, **_about(language, activity, zone))
+                await recipients.enqueue(telegram_id, activity, key, text, "announcement")
+
+
+async def enqueue_reminders(context: JobContext) -> None:
+    now = context.clock.now()
+    async with context.sessions.begin() as session:
+        recipients = _Recipients(context, session)
+        reminders = await due_reminders(session, now)
+        keys = [
+            f"remind:{r.activity.id}:{r.telegram_id}:{int(r.offset.total_seconds() // 60)}"
+            for r in reminders
+        ]
+        done = await outbox.existing_keys(session, keys)
+        for reminder, key in zip(reminders, keys, strict=True):
+            if key in done:
+                continue
+            language = await recipients.language(reminder.telegram_id)
+            about = _about(language, reminder.activity, await recipients.zone(reminder.activity))
+            hours = int(reminder.offset.total_seconds() // 3600)
+            text = t(language, "remind.reminder", hours=hours, **about)
+            await recipients.enqueue(reminder.telegram_id, reminder.activity, key, text, "reminder")
+
+
+async def enqueue_nudges(context: JobContext) -> None:
+    """One nudge to whoever has not answered an invitation; after that, their secretary hears."""
+    now = context.clock.now()
+    async with context.sessions.begin() as session:
+        recipients = _Recipients(context, session)
+        for activity, member in await unanswered_for_nudge(session, now, NUDGE_AFTER):
+            if member.telegram_id is None:
+                continue
+            language = await recipients.language(member.telegram_id)
+            text = t(
+                language,
+                "remind.nudge",
+                **_about(language, activity, await recipients.zone(activity)),
+            )
+            key = f"nudge:{activity.id}:{member.id}"
+            await recipients.enqueue(member.telegram_id, activity, key, text, "nudge")
+            await mark_nudged(session, activity.id, member.id, now)
+        silent: dict[int, tuple[Activity, list[str]]] = {}
+        for activity, member in await unanswered_after_nudge(session, now, NUDGE_AFTER):
+            silent.setdefault(activity.id, (activity, []))[1].append(member.real_name or "—")
+        for activity, names in silent.values():
+            for secretary in await reviewers_of(session, activity.org_unit_id):
+                key = f"unanswered:{activity.id}:{secretary}"
+                language = await recipients.language(secretary)
+                about = _about(language, activity, await recipients.zone(activity))
+                text = t(
+                    language,
+                    "remind.unanswered",
+                    names=", ".join(escape(n) for n in names[:30]),
+                    count=len(names),
+                    **about,
+                )
+                await recipients.enqueue(secretary, activity, key, text, "unanswered")

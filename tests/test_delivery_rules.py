@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from itertools import pairwise
 
 from scheduler.quiet import quiet_until
 from scheduler.ratelimit import Limits, RateLimiter
@@ -44,30 +45,68 @@ def test_quiet_hours_end_on_the_wall_clock_across_a_dst_change() -> None:
 
 
 class FakeTime:
+    """A clock that only moves when someone sleeps; records when each send went."""
+
     def __init__(self) -> None:
         self.now = 100.0
 
     def __call__(self) -> float:
         return self.now
 
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
 
-def test_pacing_overall_per_chat_and_per_group() -> None:
+
+async def send_times(limiter: RateLimiter, clock: FakeTime, chats: list[int]) -> list[float]:
+    times: list[float] = []
+    for chat in chats:
+        await limiter.wait(chat)
+        times.append(clock.now)
+    return times
+
+
+async def test_pacing_overall_per_chat_and_per_group() -> None:
     clock = FakeTime()
-    limiter = RateLimiter(Limits(per_second=28, private_interval=1.05, group_interval=3.05), clock)
-    # Different private chats: 28 a second.
-    waits = [limiter.reserve(chat) for chat in range(1, 57)]
-    assert waits[0] == 0
-    assert abs(waits[28] - 1.0) < 1e-9 and abs(waits[55] - 55 / 28) < 1e-9
-    # One private chat: one every 1.05 s, even when the overall budget is free.
-    clock.now = 1000.0
-    assert [round(limiter.reserve(7), 2) for _ in range(3)] == [0.0, 1.05, 2.1]
-    # One group: one every 3.05 s (20 a minute).
-    clock.now = 2000.0
-    assert [round(limiter.reserve(-100), 2) for _ in range(3)] == [0.0, 3.05, 6.1]
+    limits = Limits(per_second=29, private_interval=1.05, group_interval=3.05)
+    limiter = RateLimiter(limits, clock, clock.sleep)
+    times = await send_times(limiter, clock, list(range(1, 91)))  # 90 different people
+    gaps = [b - a for a, b in pairwise(times)]
+    assert min(gaps) >= 1 / 29 - 1e-9
+    assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) <= 30
+    # One private chat: one every 1.05 s, one group: one every 3.05 s.
+    times = await send_times(limiter, clock, [7, 7, 7])
+    assert [round(b - a, 2) for a, b in pairwise(times)] == [1.05, 1.05]
+    times = await send_times(limiter, clock, [-100, -100])
+    assert round(times[1] - times[0], 2) == 3.05
 
 
-def test_pause_after_429_holds_everyone() -> None:
+async def test_a_late_send_pushes_the_next_ones_back() -> None:
     clock = FakeTime()
-    limiter = RateLimiter(Limits(), clock)
+    limiter = RateLimiter(Limits(per_second=29), clock, clock.sleep)
+    await limiter.wait(1)
+    clock.now += 0.2  # the event loop woke us late
+    first_after = clock.now
+    await limiter.wait(2)
+    assert clock.now == first_after  # the gap is already over the minimum: no wait
+    await limiter.wait(3)
+    assert abs(clock.now - (first_after + 1 / 29)) < 1e-9  # spaced from the real time
+
+
+async def test_pause_after_429_holds_everyone() -> None:
+    clock = FakeTime()
+    limiter = RateLimiter(Limits(), clock, clock.sleep)
     limiter.pause(5)
-    assert limiter.reserve(1) == 5 and limiter.reserve(2) > 5
+    start = clock.now
+    await limiter.wait(1)
+    assert clock.now - start >= 5
+
+
+async def test_a_few_milliseconds_late_keeps_the_rhythm() -> None:
+    clock = FakeTime()
+    limiter = RateLimiter(Limits(per_second=29), clock, clock.sleep)
+    await limiter.wait(1)
+    planned = clock.now + 1 / 29
+    clock.now = planned + 0.004  # processing took a moment past the slot
+    await limiter.wait(2)
+    await limiter.wait(3)
+    assert abs(clock.now - (planned + 1 / 29)) < 1e-9  # not pushed back by the 4 ms

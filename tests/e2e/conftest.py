@@ -175,3 +175,31 @@ async def meet(person: Person) -> None:
     """The person has talked to the bot before (so it knows their language)."""
     await person.send("/help")
     await person.next_message()
+
+
+async def enrol(bot: RunningBot, person: Person, name: str, unit_code: str) -> None:
+    """A member managed by the unit, set up directly in the database (not what's tested)."""
+    from models.members import (
+        MemberType,
+        approve_report,
+        give_consent,
+        report,
+        set_member_type,
+        set_phone,
+        set_real_name,
+        start_profile,
+    )
+
+    now = bot.clock.now()
+    async with bot.database.sessions.begin() as session:
+        member = await start_profile(session, person.id, now)
+        await give_consent(session, member, now)
+        set_real_name(member, name)
+        set_phone(member, f"+86138{person.id:08d}")
+        set_member_type(member, MemberType.regular)
+        unit = await unit_by_code(session, unit_code)
+        membership = await report(session, member, unit, now=now)
+        grant_holder = 1  # an admin id for the approval
+        await grant_role(session, grant_holder, "admin", None, None)
+        await approve_report(session, membership.id, grant_holder, now)
+    await meet(person)

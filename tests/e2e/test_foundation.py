@@ -67,6 +67,8 @@ async def test_command_menus_per_language(bot: RunningBot) -> None:
         "cancel",
         "mydata",
         "forget",
+        "events",
+        "record",
     ]
     assert en_menu[2]["description"] == "What I can do"
     assert zh_menu[2]["description"] == "我能做什么"
