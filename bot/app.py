@@ -42,6 +42,7 @@ def build_application(config: Config, services: Services) -> Application:  # typ
         .base_file_url(config.telegram.file_base_url)
         .context_types(ContextTypes(context=BotContext))
         .updater(None)  # updates come through UpdateInbox, not PTB's Updater
+        .job_queue(None)  # time-driven work is scheduler.service's, in the leading process
         .build()
     )
     application.bot_data[SERVICES_KEY] = services

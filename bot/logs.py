@@ -35,5 +35,5 @@ def setup_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # One line per HTTP request is noise at INFO; keep their warnings.
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "uvicorn.access", "alembic"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -5,7 +5,8 @@ The draft is kept in `Account.draft`, the step in `Account.awaiting` ("new:title
 ...), so a half-written activity survives a restart. Callback data (prefix "org"):
   k:<kind>  u:<unit>  end:<minutes>  cap:0 (no limit)  dl:0 (until the start)
   pl:<pledge>  rep:<rule>  skip:<step>  pub  drop           the conversation
-  a:<activity>  ls:<activity>:<list>  qr:<activity>  ed:<activity>:<field>
+  a:<activity>  ls:<activity>:<list>  qr / sq:<activity> (check-in / share QR)
+  ed:<activity>:<field>
   cx:<activity>  cxy:<activity>                              managing one activity
 """
 
@@ -508,7 +509,10 @@ async def show_activity(update: Update, context: BotContext, activity_id: int) -
             (context.t(LIST_KEYS[3]), callbacks.data(PREFIX, "ls", a, 3)),
             (context.t("manage.list.no_answer"), callbacks.data(PREFIX, "ls", a, 4)),
         ],
-        [(context.t("manage.checkin_qr"), callbacks.data(PREFIX, "qr", a))],
+        [
+            (context.t("manage.checkin_qr"), callbacks.data(PREFIX, "qr", a)),
+            (context.t("manage.share_qr"), callbacks.data(PREFIX, "sq", a)),
+        ],
         [
             (context.t("manage.change_time"), callbacks.data(PREFIX, "ed", a, 1)),
             (context.t("manage.change_place"), callbacks.data(PREFIX, "ed", a, 2)),
@@ -559,15 +563,20 @@ async def show_people(update: Update, context: BotContext, activity_id: int, whi
     await say(update, context, text, buttons(*rows) if rows else None)
 
 
-async def send_checkin_qr(update: Update, context: BotContext, activity_id: int) -> None:
-    """The QR code to show at the venue: scanning it checks the member in."""
+async def send_qr(update: Update, context: BotContext, activity_id: int, checkin: bool) -> None:
+    """A QR code of the activity's link: to share it (opens the card), or to show at the
+    venue (checks the member in)."""
     assert update.effective_user and update.effective_chat
     activity = await _managed_activity(context, update.effective_user.id, activity_id)
-    link = f"https://t.me/{context.bot.username}?start=c_{activity.share_code}"
+    prefix = "c_" if checkin else "a_"
+    link = f"https://t.me/{context.bot.username}?start={prefix}{activity.share_code}"
+    caption = "manage.checkin_caption" if checkin else "manage.share_caption"
     await context.bot.send_photo(
         update.effective_chat.id,
-        InputFile(qr_png(link), filename=f"check-in-{activity.id}.png"),
-        caption=context.t("manage.checkin_caption", title=escape(activity.title), link=link),
+        InputFile(
+            qr_png(link), filename=f"{'check-in' if checkin else 'activity'}-{activity.id}.png"
+        ),
+        caption=context.t(caption, title=escape(activity.title), link=link),
         parse_mode="HTML",
     )
 
@@ -705,6 +714,7 @@ SHAPES = {
     "a": 1,
     "ls": 2,
     "qr": 1,
+    "sq": 1,
     "ed": 2,
     "cx": 1,
     "cxy": 1,
@@ -720,7 +730,7 @@ async def _pressed(update: Update, context: BotContext) -> str | None:
     action, ids = callbacks.parse(update.callback_query.data, PREFIX)
     if SHAPES.get(action) != len(ids):
         raise callbacks.StaleButton(update.callback_query.data)
-    if action in ("pg", "a", "ls", "qr", "ed", "cx", "cxy"):
+    if action in ("pg", "a", "ls", "qr", "sq", "ed", "cx", "cxy"):
         return await _manage(update, context, action, ids)
     me = update.effective_user.id
     async with context.db() as session:
@@ -785,8 +795,8 @@ async def _manage(update: Update, context: BotContext, action: str, ids: list[in
         await show_activity(update, context, ids[0])
     elif action == "ls":
         await show_people(update, context, ids[0], ids[1])
-    elif action == "qr":
-        await send_checkin_qr(update, context, ids[0])
+    elif action in ("qr", "sq"):
+        await send_qr(update, context, ids[0], checkin=action == "qr")
     elif action == "ed":
         await ask_change(update, context, ids[0], ids[1])
     elif action == "cx":

@@ -58,7 +58,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
-from models.base import Base, TelegramId, utcnow
+from models.base import Base, TelegramId, stored_enum, utcnow
 from models.errors import InvalidInput, InvalidState, NotFound
 from models.members import Member, Membership, MembershipStatus
 from models.org import ancestor_ids_from, descendant_ids_from, get_unit, parent_map
@@ -66,15 +66,8 @@ from models.permissions import Permission, require
 
 
 def _stored_enum(enum_class: type[enum.Enum], name: str) -> Enum:
-    # Like models.org.stored_enum, but 24 long: "committee_meeting" has 17 characters.
-    return Enum(
-        enum_class,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=24,
-        values_callable=lambda members: [member.value for member in members],
-    )
+    # 24 long: "last_friday_monthly" has 19 characters.
+    return stored_enum(enum_class, name, length=24)
 
 
 class ActivityKind(enum.StrEnum):

@@ -52,14 +52,14 @@ class Base(DeclarativeBase):
     }
 
 
-def stored_enum(enum_class: type[enum.Enum], name: str) -> Enum:
+def stored_enum(enum_class: type[enum.Enum], name: str, length: int = 16) -> Enum:
     """A Python enum kept as a short string with a CHECK, the same on every database."""
     return Enum(
         enum_class,
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=16,
+        length=length,
         values_callable=lambda members: [member.value for member in members],
     )
 

@@ -23,6 +23,7 @@ from models.activities import (
     ActivityMode,
     ActivitySeries,
     ActivityStatus,
+    activities_for_units,
     expected_members,
     generate_occurrences,
     mode_of,
@@ -35,7 +36,7 @@ from models.attendance import (
 )
 from models.members import pending_reports
 from models.org import get_unit, unit_timezone
-from models.permissions import RoleGrant
+from models.permissions import Permission, RoleGrant, managed_unit_ids
 from models.staff import reviewers_of, unreachable_members
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ async def enqueue_digests(context: JobContext) -> None:
         async with context.sessions.begin() as session:
             chosen, app = (await languages(session, [telegram_id])).get(telegram_id, (None, None))
             language = pick_language(chosen, app, default_language)
-            text = await _digest_text(session, telegram_id, language)
+            text = await _digest_text(session, telegram_id, language, now, ZoneInfo(zone))
             if text is None:
                 continue  # nothing to say: no message
             end_of_day = datetime.combine(local.date() + timedelta(days=1), time(), local.tzinfo)
@@ -120,11 +121,28 @@ async def enqueue_digests(context: JobContext) -> None:
             )
 
 
-async def _digest_text(session: AsyncSession, telegram_id: int, language: str) -> str | None:
+async def _digest_text(
+    session: AsyncSession, telegram_id: int, language: str, now: datetime, zone: ZoneInfo
+) -> str | None:
     sections: list[str] = []
     pending = await pending_reports(session, telegram_id)
     if pending:
         sections.append(t(language, "digest.pending_reports", count=len(pending)))
+    units = await managed_unit_ids(session, telegram_id, Permission.manage_activities)
+    if units is None or units:
+        upcoming = (await activities_for_units(session, units, now, 1, DIGEST_ACTIVITIES)).items
+        leave = sum(c.leave_requested for c in upcoming)
+        if leave:
+            sections.append(t(language, "digest.leave_requests", count=leave))
+        tomorrow = (now.astimezone(zone) + timedelta(days=1)).date()
+        lines = [
+            f"• {c.activity.starts_at.astimezone(zone):%H:%M} {escape(c.activity.title)}"
+            for c in upcoming
+            if c.activity.starts_at.astimezone(zone).date() == tomorrow
+            and c.activity.status is ActivityStatus.scheduled
+        ]
+        if lines:
+            sections.append("\n".join([t(language, "digest.tomorrow"), *lines]))
     unreachable = await unreachable_members(session, telegram_id)
     if unreachable:
         names = ", ".join(escape(m.real_name or "—") for m, _ in unreachable[:20])
@@ -136,6 +154,7 @@ async def _digest_text(session: AsyncSession, telegram_id: int, language: str) -
 
 # --- activities: occurrences, announcements, reminders, nudges ------------------------
 
+DIGEST_ACTIVITIES = 50  # the soonest activities a digest looks at
 ANNOUNCE_AHEAD = timedelta(days=14)  # members hear of an activity at most this early
 GENERATE_AHEAD = timedelta(days=92)
 NUDGE_AFTER = timedelta(hours=24)  # an unanswered invitation gets one nudge after this

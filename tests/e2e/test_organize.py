@@ -259,3 +259,47 @@ async def test_only_secretaries_schedule(bot: RunningBot) -> None:
     assert "for branch secretaries" in (await member.next_message()).text
     await member.send("/activities")
     assert "for branch secretaries" in (await member.next_message()).text
+
+
+async def test_activity_qr_codes_and_the_digest_of_tomorrow(bot: RunningBot) -> None:
+    from sandbox import decode_qr
+
+    await seed_org(bot.database)
+    secretary = await secretary_of(bot, "wanda-plaza")
+    from models.activities import ActivityDraft, create_activity
+    from models.org import unit_by_code
+
+    now = bot.clock.now()
+    async with bot.database.sessions.begin() as session:
+        unit = await unit_by_code(session, "wanda-plaza")
+        activity = await create_activity(
+            session,
+            secretary.id,
+            unit.id,
+            ActivityDraft(
+                kind="tree_planting",
+                title="Tree planting at the bay",
+                starts_at=now + timedelta(days=1),
+                ends_at=now + timedelta(days=1, hours=3),
+                capacity=20,
+            ),
+            now,
+        )
+    await secretary.send("/activities")
+    await secretary.press((await secretary.next_message()).buttons[0][0])
+    await secretary.next_event()
+    await secretary.press("Share QR code")
+    share = await secretary.next_message()
+    assert decode_qr(share.photo_bytes) == [
+        f"https://t.me/branchbot_test?start=a_{activity.share_code}"
+    ]
+    await secretary.press("Check-in QR code")
+    checkin = await secretary.next_message()
+    assert decode_qr(checkin.photo_bytes) == [
+        f"https://t.me/branchbot_test?start=c_{activity.share_code}"
+    ]
+
+    bot.clock.set(bot.clock.now().replace(hour=12))  # 20:00 local: the digest hour in tests
+    await bot.runtime.scheduler.run_once()
+    digest = await secretary.next_message()
+    assert "Tomorrow:" in digest.text and "09:30 Tree planting at the bay" in digest.text

@@ -383,3 +383,54 @@ async def test_mydata_and_forget(bot: RunningBot, org: dict[str, int]) -> None:
 
     await member.send("/mydata")
     assert "Nothing personal" in (await member.next_message()).text
+
+
+async def test_dual_reporting_to_the_community_and_transfer_out(
+    bot: RunningBot, org: dict[str, int]
+) -> None:
+    from tests.e2e.conftest import enrol
+
+    emu = bot.emulator
+    community_secretary = emu.user("Community Sec", language_code="en")
+    await grant(bot.database, community_secretary, "secretary", "haibinbei-community")
+    await meet(community_secretary)
+    branch_secretary = emu.user("Branch Sec", language_code="en")
+    await grant(bot.database, branch_secretary, "secretary", "wanda-plaza")
+    await meet(branch_secretary)
+    member = emu.user("Wu", language_code="en")
+    await enrol(bot, member, "Wu Lei", "wanda-plaza")
+
+    await member.send("/me")
+    await member.next_message()
+    await member.press("Report to a community")
+    assert "community" in (await member.next_event()).message.text
+    await member.press(short("Zhanjiang Development Zone Working Committee for New Economic"))
+    await member.next_event()
+    await member.press("Lehua Street Working Committee")
+    await member.next_event()
+    await member.press("Haibin North Community Committee")
+    await member.next_event()
+    await member.press("Send my report")
+    await member.next_event()
+    assert "has been sent" in (await member.next_message()).text
+    card = await community_secretary.next_message()
+    assert "New community report" in card.text and "Wu Lei" in card.text
+    await community_secretary.press("✅ Approve")
+    await community_secretary.next_event()
+    assert "approved" in (await member.next_message()).text
+    statuses = sorted((m.kind, m.status) for m in await memberships(bot))
+    assert statuses == [("community", "active"), ("primary", "active")]
+
+    # The branch transfers the member out; the community membership stays.
+    await branch_secretary.send("/roster")
+    await branch_secretary.next_message()
+    await branch_secretary.press("1. Wu Lei")
+    await branch_secretary.next_event()
+    await branch_secretary.press("Transfer out")
+    confirm = (await branch_secretary.next_event()).message
+    assert "Transfer Wu Lei out of" in confirm.text
+    await branch_secretary.press("Yes")
+    assert "transferred out" in (await branch_secretary.next_event()).message.text
+    assert "no longer managed by" in (await member.next_message()).text
+    statuses = sorted((m.kind, m.status) for m in await memberships(bot))
+    assert statuses == [("community", "active"), ("primary", "transferred")]
