@@ -166,3 +166,10 @@ def format_when(dt: datetime, language: str) -> str:
         weekday, month = EN_WEEKDAYS[dt.weekday()], EN_MONTHS[dt.month - 1]
         return f"{weekday} {dt.day} {month} {dt.year}, {dt:%H:%M}"
     return f"{dt.year}年{dt.month}月{dt.day}日（周{ZH_WEEKDAYS[dt.weekday()]}）{dt:%H:%M}"
+
+
+def format_day(day: date, language: str) -> str:
+    """ "3月12日 周四" or "Thu 12 Mar", short enough for a button."""
+    if language == "en":
+        return f"{EN_WEEKDAYS[day.weekday()]} {day.day} {EN_MONTHS[day.month - 1]}"
+    return f"{day.month}月{day.day}日 周{ZH_WEEKDAYS[day.weekday()]}"

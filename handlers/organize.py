@@ -3,7 +3,8 @@
 
 The draft is kept in `Account.draft`, the step in `Account.awaiting` ("new:title",
 ...), so a half-written activity survives a restart. Callback data (prefix "org"):
-  k:<kind>  u:<unit>  end:<minutes>  cap:0 (no limit)  dl:0 (until the start)
+  k:<kind>  u:<unit>  day:<date ordinal>  hr:<minutes after midnight>  end:<minutes>
+  cap:0 (no limit)  dl:0 (until the start)
   pl:<pledge>  rep:<rule>  skip:<step>  pub  drop           the conversation
   a:<activity>  ls:<activity>:<list>  qr / sq:<activity> (check-in / share QR)
   ed:<activity>:<field>
@@ -12,15 +13,15 @@ The draft is kept in `Account.draft`, the step in `Account.awaiting` ("new:title
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import InputFile, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 
 from bot.context import BotContext
-from bot.dates import format_when, parse_when
+from bot.dates import format_day, format_when, parse_when
 from bot.files import qr_png
 from bot.i18n import t
 from bot.labels import ACTIVITY_KIND_KEYS
@@ -87,6 +88,8 @@ REPEAT_KEYS = (
     "new.repeat.weekly",
 )
 DURATIONS = (60, 120, 180, 240)  # minutes offered as buttons for the end
+PICKER_DAYS = 14
+PICKER_TIMES = (8 * 60, 9 * 60, 10 * 60, 14 * 60, 15 * 60, 16 * 60, 19 * 60, 20 * 60)
 GENERATE_AHEAD = timedelta(days=92)  # occurrences of a series that exist ahead of time
 LISTS = {
     1: {ParticipationStatus.signed_up, ParticipationStatus.attending},
@@ -155,7 +158,8 @@ async def ask(update: Update, context: BotContext, step: str, draft: dict[str, A
         rows = [[(short(unit_name(context, u)), callbacks.data(PREFIX, "u", u.id))] for u in units]
         await say(update, context, context.t("new.ask_unit"), buttons(*rows[:40]))
     elif step == "start":
-        await say(update, context, context.t("new.ask_start"))
+        today = context.now().astimezone(ZoneInfo(await _zone(context, draft))).date()
+        await say(update, context, context.t("new.ask_start"), _date_picker(context, today))
     elif step == "end":
         rows = [
             [
@@ -264,19 +268,9 @@ async def on_typed(update: Update, context: BotContext, awaiting: str, text: str
             if moment is None:
                 await say(update, context, context.t("new.unreadable_time"))
                 return
-            if moment <= now:
-                raise InvalidInput(step, "starts_at.past")
-            key = {"start": "starts_at", "end": "ends_at", "deadline": "signup_deadline"}[step]
-            if step == "end" and moment <= datetime.fromisoformat(draft["starts_at"]):
-                raise InvalidInput("ends_at", "ends_at.before_start")
-            if step == "deadline" and moment > datetime.fromisoformat(draft["starts_at"]):
-                raise InvalidInput("signup_deadline", "signup_deadline.after_start")
-            draft[key] = moment.isoformat()
-            await say(
-                update,
-                context,
-                context.t("new.time_read", when=format_when(moment, context.language)),
-            )
+            _set_time(draft, step, moment, now)
+            when = format_when(moment, context.language)
+            await say(update, context, context.t("new.time_read", when=when))
         elif step == "place":
             if len(text.strip()) > 200:
                 raise InvalidInput("place", "place.too_long")
@@ -293,6 +287,41 @@ async def on_typed(update: Update, context: BotContext, awaiting: str, text: str
         await answer_error(update, context, error)  # the same question stays open
         return
     await next_question(update, context, step, draft)
+
+
+def _set_time(draft: dict[str, Any], step: str, moment: datetime, now: datetime) -> None:
+    """Put a start, end or deadline into the draft, or InvalidInput saying what is wrong."""
+    if moment <= now:
+        raise InvalidInput(step, "starts_at.past")
+    if step == "end" and moment <= datetime.fromisoformat(draft["starts_at"]):
+        raise InvalidInput("ends_at", "ends_at.before_start")
+    if step == "deadline" and moment > datetime.fromisoformat(draft["starts_at"]):
+        raise InvalidInput("signup_deadline", "signup_deadline.after_start")
+    key = {"start": "starts_at", "end": "ends_at", "deadline": "signup_deadline"}[step]
+    draft[key] = moment.isoformat()
+
+
+def _date_picker(context: BotContext, today: date) -> InlineKeyboardMarkup:
+    """The next fortnight, a week a row: a companion to typing the date."""
+    days = [today + timedelta(days=n) for n in range(PICKER_DAYS)]
+    labels = [(format_day(d, context.language), d.toordinal()) for d in days]
+    rows = [labels[start : start + 7] for start in range(0, PICKER_DAYS, 7)]
+    return buttons(
+        *[
+            [(label, callbacks.data(PREFIX, "day", ordinal)) for label, ordinal in row]
+            for row in rows
+        ]
+    )
+
+
+def _time_picker(context: BotContext) -> InlineKeyboardMarkup:
+    rows = [PICKER_TIMES[:4], PICKER_TIMES[4:]]
+    return buttons(
+        *[
+            [(f"{m // 60:02d}:{m % 60:02d}", callbacks.data(PREFIX, "hr", m)) for m in row]
+            for row in rows
+        ]
+    )
 
 
 def _draft_fields(draft: dict[str, Any]) -> ActivityDraft:
@@ -703,6 +732,8 @@ SHAPES = {
     "k": 1,
     "u": 1,
     "end": 1,
+    "day": 1,
+    "hr": 1,
     "cap": 1,
     "dl": 1,
     "pl": 1,
@@ -765,6 +796,22 @@ async def _pressed(update: Update, context: BotContext) -> str | None:
             update, context, context.t("manage.line.unit", unit=escape(unit_name(context, unit)))
         )
         await next_question(update, context, "unit", draft)
+    elif action == "day" and step == "start":
+        picked = date.fromordinal(choice)
+        draft["day"] = picked.isoformat()
+        await _save(context, me, draft, "start")
+        label = format_day(picked, context.language)
+        await edit_or_say(
+            update, context, context.t("new.pick_time", day=label), _time_picker(context)
+        )
+    elif action == "hr" and step == "start" and choice in PICKER_TIMES and "day" in draft:
+        zone = ZoneInfo(await _zone(context, draft))
+        clock_time = time(choice // 60, choice % 60)
+        moment = datetime.combine(date.fromisoformat(draft["day"]), clock_time, zone)
+        _set_time(draft, "start", moment, context.now())
+        when = format_when(moment, context.language)
+        await edit_or_say(update, context, context.t("new.time_read", when=when))
+        await next_question(update, context, "start", draft)
     elif action == "end" and step == "end" and choice in DURATIONS:
         starts = datetime.fromisoformat(draft["starts_at"])
         draft["ends_at"] = (starts + timedelta(minutes=choice)).isoformat()

@@ -303,3 +303,41 @@ async def test_activity_qr_codes_and_the_digest_of_tomorrow(bot: RunningBot) -> 
     await bot.runtime.scheduler.run_once()
     digest = await secretary.next_message()
     assert "Tomorrow:" in digest.text and "09:30 Tree planting at the bay" in digest.text
+
+
+async def test_the_date_picker_beside_typing(bot: RunningBot) -> None:
+    await seed_org(bot.database)
+    secretary = await secretary_of(bot, "wanda-plaza")
+    await secretary.send("/new")
+    await secretary.next_message()
+    await secretary.press("Committee meeting")
+    await secretary.next_event()
+    await secretary.next_message()
+    await secretary.send("Committee meeting")
+    start_question = await secretary.next_message()
+    # Two weeks from today (Tue 10 Mar in Zhanjiang), a week a row.
+    assert start_question.buttons[0][0] == "Tue 10 Mar"
+    assert start_question.buttons[1][6] == "Mon 23 Mar"
+    await secretary.press("Thu 12 Mar")
+    times = (await secretary.next_event()).message
+    assert times.text.startswith("Thu 12 Mar: choose the start time")
+    assert times.buttons[0] == ["08:00", "09:00", "10:00", "14:00"]
+    await secretary.press("19:00")
+    assert (await secretary.next_event()).message.text == "Time: Thu 12 Mar 2026, 19:00"
+    assert "How long" in (await secretary.next_message()).text
+
+    # A time already past on today's date is refused; nothing is kept.
+    await secretary.send("/new")
+    await secretary.next_message()
+    await secretary.press("Committee meeting")
+    await secretary.next_event()
+    await secretary.next_message()
+    await secretary.send("Another")
+    await secretary.next_message()
+    await secretary.press("Tue 10 Mar")
+    await secretary.next_event()
+    await secretary.press("08:00")  # it is 09:30 already
+    answer = await secretary.answer_of_last_press()
+    assert answer.show_alert and "already passed" in answer.text
+    await secretary.press("10:00")
+    assert (await secretary.next_event()).message.text == "Time: Tue 10 Mar 2026, 10:00"
