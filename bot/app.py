@@ -61,11 +61,16 @@ class UpdateInbox:
 
     async def accept(self, payload: dict[str, Any]) -> bool:
         """Store one update and queue it; False for a repeated update_id."""
+        return bool(await self.accept_batch([payload]))
+
+    async def accept_batch(self, payloads: list[dict[str, Any]]) -> int:
+        """Store updates in one transaction (one disk flush for a polled batch), then queue
+        the new ones in order; the number that were new."""
         async with self.sessions.begin() as session:
-            new = await inbox.store_update(session, payload)
-        if new:
+            new = [payload for payload in payloads if await inbox.store_update(session, payload)]
+        for payload in new:
             self._queue.put_nowait(payload)
-        return new
+        return len(new)
 
     async def start(self) -> None:
         # What a previous run stored but never finished goes first.
@@ -127,9 +132,9 @@ async def poll(application: Application, updates: UpdateInbox, stop: asyncio.Eve
             backoff = min(backoff * 2, 60)
             continue
         backoff = 1.0
-        for update in batch:
-            await updates.accept(update.to_dict())
-            offset = update.update_id + 1
+        if batch:
+            await updates.accept_batch([update.to_dict() for update in batch])
+            offset = batch[-1].update_id + 1
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
