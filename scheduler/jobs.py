@@ -34,7 +34,7 @@ from models.attendance import (
     unanswered_after_nudge,
     unanswered_for_nudge,
 )
-from models.members import pending_reports
+from models.members import Member, pending_reports
 from models.org import get_unit, unit_timezone
 from models.permissions import Permission, RoleGrant, managed_unit_ids
 from models.staff import reviewers_of, unreachable_members
@@ -236,7 +236,12 @@ async def enqueue_announcements(context: JobContext) -> None:
             )
         )
         for activity in list(activities):
-            members = [m for m in await expected_members(session, activity) if m.telegram_id]
+            # Nobody is written to who blocked the bot: their secretary has them in /unreachable.
+            members = [
+                m
+                for m in await expected_members(session, activity)
+                if m.telegram_id and m.unreachable_at is None
+            ]
             keys = {m.telegram_id: f"announce:{activity.id}:{m.id}" for m in members}
             done = await outbox.existing_keys(session, list(keys.values()))
             zone = await recipients.zone(activity)
@@ -254,7 +259,14 @@ async def enqueue_reminders(context: JobContext) -> None:
     now = context.clock.now()
     async with context.sessions.begin() as session:
         recipients = _Recipients(context, session)
-        reminders = await due_reminders(session, now)
+        unreachable = set(
+            await session.scalars(
+                select(Member.telegram_id).where(Member.unreachable_at.is_not(None))
+            )
+        )
+        reminders = [
+            r for r in await due_reminders(session, now) if r.telegram_id not in unreachable
+        ]
         keys = [
             f"remind:{r.activity.id}:{r.telegram_id}:{int(r.offset.total_seconds() // 60)}"
             for r in reminders

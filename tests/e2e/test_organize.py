@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -341,3 +342,48 @@ async def test_the_date_picker_beside_typing(bot: RunningBot) -> None:
     assert answer.show_alert and "already passed" in answer.text
     await secretary.press("10:00")
     assert (await secretary.next_event()).message.text == "Time: Tue 10 Mar 2026, 10:00"
+
+
+async def test_members_who_blocked_the_bot_are_not_written_to(bot: RunningBot) -> None:
+    await seed_org(bot.database)
+    secretary = await secretary_of(bot, "wanda-plaza")
+    reachable = bot.emulator.user("Reachable", language_code="en")
+    blocked = bot.emulator.user("Blocked", language_code="en")
+    await enrol(bot, reachable, "Reachable", "wanda-plaza")
+    await enrol(bot, blocked, "Blocked", "wanda-plaza")
+    bot.emulator.block(blocked)
+    from models.activities import ActivityDraft, create_activity
+    from models.members import Member
+    from models.org import unit_by_code
+
+    for _ in range(50):  # the my_chat_member update arrives asynchronously
+        async with bot.database.sessions() as session:
+            member = await session.scalar(select(Member).where(Member.real_name == "Blocked"))
+        if member.unreachable_at is not None:
+            break
+        await asyncio.sleep(0.05)
+    now = bot.clock.now()
+    async with bot.database.sessions.begin() as session:
+        unit = await unit_by_code(session, "wanda-plaza")
+        await create_activity(
+            session,
+            secretary.id,
+            unit.id,
+            ActivityDraft(
+                kind="lecture",
+                title="Lecture",
+                starts_at=now + timedelta(hours=5),
+                ends_at=now + timedelta(hours=6),
+            ),
+            now,
+        )
+    await bot.runtime.scheduler.run_once()
+    assert "Lecture" in (await reachable.next_message()).text
+    bot.clock.advance(timedelta(hours=4, minutes=1))  # the 1-hour reminder
+    await bot.runtime.scheduler.run_once()
+    assert "starts in 1 h" in (await reachable.next_message()).text
+    async with bot.database.sessions() as session:
+        to_blocked = list(
+            await session.scalars(select(Delivery).where(Delivery.chat_id == blocked.id))
+        )
+    assert to_blocked == []
