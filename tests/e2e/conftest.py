@@ -12,14 +12,16 @@ import socket
 import tomllib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from bot.app import BotRuntime
 from bot.config import Config, DatabaseConfig, SchedulerConfig, TelegramConfig, WebhookConfig
+from models.activities import Activity, ActivityDraft, create_activity
 from models.org import OrgUnit, import_org, invite_payload, unit_by_code
 from models.permissions import grant_role
 from sandbox import Emulator
@@ -29,6 +31,8 @@ from tests.conftest import Database
 
 # A fixed, ordinary moment: a Tuesday morning in Zhanjiang (09:30), outside quiet hours.
 START_TIME = datetime(2026, 3, 10, 1, 30, tzinfo=UTC)
+# Thursday 12 March 2026, 09:00 in Zhanjiang: two days after START_TIME.
+THURSDAY_9AM = datetime(2026, 3, 12, 1, 0, tzinfo=UTC)
 # The digest comes in the evening in tests, so that it stays out of the other tests' way.
 TEST_DIGEST_HOUR = 20
 
@@ -203,3 +207,22 @@ async def enrol(bot: RunningBot, person: Person, name: str, unit_code: str) -> N
         await grant_role(session, grant_holder, "admin", None, None)
         await approve_report(session, membership.id, grant_holder, now)
     await meet(person)
+
+
+async def new_activity(
+    bot: RunningBot,
+    creator: Person,
+    title: str,
+    starts_at: datetime | None = None,
+    hours: float = 2,
+    unit_code: str = "wanda-plaza",
+    **fields: Any,
+) -> Activity:
+    starts_at = starts_at or THURSDAY_9AM
+    fields.setdefault("kind", "volunteer")
+    draft = ActivityDraft(
+        title=title, starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours), **fields
+    )
+    async with bot.database.sessions.begin() as session:
+        unit = await unit_by_code(session, unit_code)
+        return await create_activity(session, creator.id, unit.id, draft, bot.clock.now())

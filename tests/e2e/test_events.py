@@ -8,8 +8,7 @@ tests); members and secretaries act through the emulator.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import icalendar
 import pytest
@@ -17,12 +16,10 @@ from sqlalchemy import select
 
 from models.activities import (
     Activity,
-    ActivityDraft,
     CheckInMethod,
     Participation,
     ParticipationStatus,
     cancel_activity,
-    create_activity,
     share_payload,
 )
 from models.members import (
@@ -40,14 +37,12 @@ from models.members import (
 from models.org import unit_by_code
 from sandbox.person import Person
 from sandbox.state import ChatMessage
-from tests.e2e.conftest import RunningBot, grant, meet, seed_org
+from tests.e2e.conftest import THURSDAY_9AM, RunningBot, grant, meet, new_activity, seed_org
 
 # Wanda Plaza's branch, as in examples/org.example.toml; the venue of most activities.
 WANDA = (21.2404, 110.4135)
 NEAR_WANDA = (21.2410, 110.4140)  # about 85 m away
 FAR_FROM_WANDA = (21.2500, 110.4135)  # about 1 km away
-# Thursday 12 March 2026, 09:00 in Zhanjiang.
-THURSDAY_9AM = datetime(2026, 3, 12, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -86,25 +81,6 @@ async def member(
         await approve_report(session, membership.id, approver.id, now)
     await meet(person)
     return person
-
-
-async def new_activity(
-    bot: RunningBot,
-    creator: Person,
-    title: str,
-    starts_at: datetime | None = None,
-    hours: float = 2,
-    unit_code: str = "wanda-plaza",
-    **fields: Any,
-) -> Activity:
-    starts_at = starts_at or THURSDAY_9AM
-    fields.setdefault("kind", "volunteer")
-    draft = ActivityDraft(
-        title=title, starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours), **fields
-    )
-    async with bot.database.sessions.begin() as session:
-        unit = await unit_by_code(session, unit_code)
-        return await create_activity(session, creator.id, unit.id, draft, bot.clock.now())
 
 
 async def settle(bot: RunningBot, *people: Person) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from models.activities import Activity, ActivityStatus
 from models.outbox import Delivery
-from tests.e2e.conftest import RunningBot, enrol, grant, meet, seed_org
+from tests.e2e.conftest import RunningBot, enrol, grant, meet, new_activity, seed_org
 
 
 async def secretary_of(bot: RunningBot, unit: str, language: str = "en"):  # type: ignore[no-untyped-def]
@@ -143,26 +143,10 @@ async def test_announcements_reminders_nudges_and_the_secretary_told(bot: Runnin
     await enrol(bot, qian, "钱", "wanda-plaza")
     await enrol(bot, stranger, "Stranger", "huaduhui")
 
-    from models.activities import ActivityDraft, create_activity
-
-    now = bot.clock.now()
-    async with bot.database.sessions.begin() as session:
-        from models.org import unit_by_code
-
-        unit = await unit_by_code(session, "wanda-plaza")
-        await create_activity(
-            session,
-            secretary.id,
-            unit.id,
-            ActivityDraft(
-                kind="general_meeting",
-                title="Quarterly general meeting",
-                starts_at=now + timedelta(days=3),
-                ends_at=now + timedelta(days=3, hours=2),
-                place="Room 3",
-            ),
-            now,
-        )
+    starts = bot.clock.now() + timedelta(days=3)
+    await new_activity(
+        bot, secretary, "Quarterly general meeting", starts, kind="general_meeting", place="Room 3"
+    )
     await bot.runtime.scheduler.run_once()
     invitation = await zhao.next_message()
     assert "General meeting: Quarterly general meeting" in invitation.text
@@ -216,24 +200,8 @@ async def test_changing_the_time_tells_everyone(bot: RunningBot) -> None:
     secretary = await secretary_of(bot, "wanda-plaza")
     zhao = bot.emulator.user("Zhao", language_code="en")
     await enrol(bot, zhao, "Zhao", "wanda-plaza")
-    from models.activities import ActivityDraft, create_activity
-    from models.org import unit_by_code
-
-    now = bot.clock.now()
-    async with bot.database.sessions.begin() as session:
-        unit = await unit_by_code(session, "wanda-plaza")
-        await create_activity(
-            session,
-            secretary.id,
-            unit.id,
-            ActivityDraft(
-                kind="lecture",
-                title="Party lecture",
-                starts_at=now + timedelta(days=2),
-                ends_at=now + timedelta(days=2, hours=1),
-            ),
-            now,
-        )
+    starts = bot.clock.now() + timedelta(days=2)
+    await new_activity(bot, secretary, "Party lecture", starts, hours=1, kind="lecture")
     await bot.runtime.scheduler.run_once()
     await zhao.next_message()  # the invitation
     await secretary.send("/activities")
@@ -267,25 +235,10 @@ async def test_activity_qr_codes_and_the_digest_of_tomorrow(bot: RunningBot) -> 
 
     await seed_org(bot.database)
     secretary = await secretary_of(bot, "wanda-plaza")
-    from models.activities import ActivityDraft, create_activity
-    from models.org import unit_by_code
-
-    now = bot.clock.now()
-    async with bot.database.sessions.begin() as session:
-        unit = await unit_by_code(session, "wanda-plaza")
-        activity = await create_activity(
-            session,
-            secretary.id,
-            unit.id,
-            ActivityDraft(
-                kind="tree_planting",
-                title="Tree planting at the bay",
-                starts_at=now + timedelta(days=1),
-                ends_at=now + timedelta(days=1, hours=3),
-                capacity=20,
-            ),
-            now,
-        )
+    starts = bot.clock.now() + timedelta(days=1)
+    activity = await new_activity(
+        bot, secretary, "Tree planting at the bay", starts, 3, kind="tree_planting", capacity=20
+    )
     await secretary.send("/activities")
     await secretary.press((await secretary.next_message()).buttons[0][0])
     await secretary.next_event()
@@ -352,9 +305,7 @@ async def test_members_who_blocked_the_bot_are_not_written_to(bot: RunningBot) -
     await enrol(bot, reachable, "Reachable", "wanda-plaza")
     await enrol(bot, blocked, "Blocked", "wanda-plaza")
     bot.emulator.block(blocked)
-    from models.activities import ActivityDraft, create_activity
     from models.members import Member
-    from models.org import unit_by_code
 
     for _ in range(50):  # the my_chat_member update arrives asynchronously
         async with bot.database.sessions() as session:
@@ -362,21 +313,8 @@ async def test_members_who_blocked_the_bot_are_not_written_to(bot: RunningBot) -
         if member.unreachable_at is not None:
             break
         await asyncio.sleep(0.05)
-    now = bot.clock.now()
-    async with bot.database.sessions.begin() as session:
-        unit = await unit_by_code(session, "wanda-plaza")
-        await create_activity(
-            session,
-            secretary.id,
-            unit.id,
-            ActivityDraft(
-                kind="lecture",
-                title="Lecture",
-                starts_at=now + timedelta(hours=5),
-                ends_at=now + timedelta(hours=6),
-            ),
-            now,
-        )
+    starts = bot.clock.now() + timedelta(hours=5)
+    await new_activity(bot, secretary, "Lecture", starts, hours=1, kind="lecture")
     await bot.runtime.scheduler.run_once()
     assert "Lecture" in (await reachable.next_message()).text
     bot.clock.advance(timedelta(hours=4, minutes=1))  # the 1-hour reminder
