@@ -34,7 +34,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ from typing import Any
 
 import sqlalchemy
 import telegram
-from sqlalchemy import insert, make_url, select
+from sqlalchemy import insert, select
 
 # Run as a script, sys.path[0] is bench/; the repository root must win over an editable install
 # made before a package gained its __init__.py (which would import it as an empty namespace).
@@ -57,6 +56,7 @@ from models import outbox
 from models.outbox import Delivery, DeliveryStatus
 from sandbox import Emulator
 from scheduler.sender import BATCH, Sender
+from tests.postgres import throwaway_database as throwaway_postgres
 
 POSTGRES_ENV = "BRANCHBOT_TEST_POSTGRES_URL"
 CEILING = 30  # Telegram: about 30 messages a second overall
@@ -100,23 +100,6 @@ def backends() -> list[str]:
     return ["SQLite", "PostgreSQL"] if os.environ.get(POSTGRES_ENV) else ["SQLite"]
 
 
-async def _admin_execute(admin_url: str, statement: str) -> None:
-    import asyncpg
-
-    admin = make_url(admin_url)
-    connection = await asyncpg.connect(
-        user=admin.username,
-        password=admin.password,
-        host=admin.host,
-        port=admin.port or 5432,
-        database=admin.database or "postgres",
-    )
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @contextlib.asynccontextmanager
 async def throwaway_database(backend: str) -> AsyncIterator[str]:
     """The URL of a new, empty database; removed afterwards."""
@@ -124,13 +107,8 @@ async def throwaway_database(backend: str) -> AsyncIterator[str]:
         with tempfile.TemporaryDirectory(prefix="branchbot-bench-") as tmp:
             yield f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         return
-    admin_url = os.environ[POSTGRES_ENV]
-    name = f"branchbot_bench_{uuid.uuid4().hex[:12]}"
-    await _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with throwaway_postgres(os.environ[POSTGRES_ENV], "branchbot_bench") as url:
+        yield url
 
 
 def make_config(emu: Emulator, database_url: str, per_second: int | None = None) -> Config:

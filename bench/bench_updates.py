@@ -30,7 +30,6 @@ import pstats
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -38,7 +37,6 @@ from pathlib import Path
 
 import sqlalchemy
 import telegram
-from sqlalchemy import make_url
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
@@ -49,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.app import BotRuntime
 from bot.config import Config, DatabaseConfig, TelegramConfig
 from sandbox import Emulator, Person
+from tests.postgres import throwaway_database
 
 POSTGRES_ENV = "BRANCHBOT_TEST_POSTGRES_URL"
 COMMANDS = ("/start", "/help")
@@ -207,32 +206,9 @@ async def run_branchbot_sqlite(result: Result, updates: int, users: int, batch: 
         await run_branchbot(result, url, updates, users, batch)
 
 
-async def _admin_execute(admin_url: str, statement: str) -> None:
-    import asyncpg
-
-    admin = make_url(admin_url)
-    connection = await asyncpg.connect(
-        user=admin.username,
-        password=admin.password,
-        host=admin.host,
-        port=admin.port or 5432,
-        database=admin.database or "postgres",
-    )
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 async def run_branchbot_postgres(result: Result, updates: int, users: int, batch: int) -> None:
-    admin_url = os.environ[POSTGRES_ENV]
-    name = f"branchbot_bench_{uuid.uuid4().hex[:12]}"
-    await _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    async with throwaway_database(os.environ[POSTGRES_ENV], "branchbot_bench") as url:
         await run_branchbot(result, url, updates, users, batch)
-    finally:
-        await _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # -- report -------------------------------------------------------------------------------------

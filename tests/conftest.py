@@ -9,17 +9,16 @@ BRANCHBOT_REQUIRE_POSTGRES=1 (as in CI) a missing URL is an error instead.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import migrate
 from models.db import SessionFactory, create_engine, create_session_factory
+from tests.postgres import throwaway_database
 
 POSTGRES_URL = os.environ.get("BRANCHBOT_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("BRANCHBOT_REQUIRE_POSTGRES") == "1"
@@ -60,54 +59,14 @@ class Database:
     sessions: SessionFactory
 
 
-async def _create_postgres_database() -> str:
-    import asyncpg
-
-    admin = make_url(POSTGRES_URL)
-    name = f"branchbot_test_{uuid.uuid4().hex[:12]}"
-    connection = await asyncpg.connect(
-        user=admin.username,
-        password=admin.password,
-        host=admin.host,
-        port=admin.port or 5432,
-        database=admin.database or "postgres",
-    )
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return admin.set(database=name).render_as_string(hide_password=False)
-
-
-async def _drop_postgres_database(url: str) -> None:
-    import asyncpg
-
-    admin = make_url(POSTGRES_URL)
-    name = make_url(url).database
-    connection = await asyncpg.connect(
-        user=admin.username,
-        password=admin.password,
-        host=admin.host,
-        port=admin.port or 5432,
-        database=admin.database or "postgres",
-    )
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(params=BACKENDS)
 async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """The URL of a new, empty database on the parametrised backend."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'branchbot.db'}"
         return
-    url = await _create_postgres_database()
-    try:
+    async with throwaway_database(POSTGRES_URL, "branchbot_test") as url:
         yield url
-    finally:
-        await _drop_postgres_database(url)
 
 
 @pytest.fixture
