@@ -68,7 +68,7 @@ def test_every_domain_error_code_has_a_message() -> None:
     from handlers.ui import ERROR_MESSAGES
 
     raised: set[str] = set()
-    for path in (ROOT / "models").glob("*.py"):
+    for path in (ROOT / "models").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
                 continue

@@ -335,7 +335,7 @@ async def test_a_double_press_racing_past_the_checks_is_still_one_report(
     session: AsyncSession, units: dict[str, OrgUnit], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """If two presses both pass the checks, the index refuses the second cleanly."""
-    import models.members
+    import models.members.reporting
 
     member = await make_member(session, 1)
     await report(session, member, units["wanda-plaza"], now=NOW)
@@ -343,7 +343,7 @@ async def test_a_double_press_racing_past_the_checks_is_still_one_report(
     async def nothing_open(session: AsyncSession, member_id: int) -> list[object]:
         return []  # as seen by a request that read before the first one wrote
 
-    monkeypatch.setattr(models.members, "_open_memberships", nothing_open)
+    monkeypatch.setattr(models.members.reporting, "_open_memberships", nothing_open)
     with pytest.raises(InvalidState) as caught:
         await report(session, member, units["wanda-plaza"], now=LATER)
     assert caught.value.code == "report.already_pending"

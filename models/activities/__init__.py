@@ -1,0 +1,185 @@
+"""Activities: organisational life (every member expected) and opt-in events with sign-up.
+
+Two modes, derived from the kind:
+- expected: 三会一课 and the theme day (主题党日). Every active member of the audience
+  is expected; they answer Attend or Request leave (see models/attendance/).
+- signup: volunteer service, tree planting, other. Members sign up for a seat; when
+  the seats are gone they are waitlisted, first come first served.
+
+The audience is the activity's unit, and with `include_subunits` every unit below it.
+
+Seats and the waitlist under concurrency (the same on SQLite and PostgreSQL):
+every operation that changes who holds a seat first locks the activity's row with
+an UPDATE (`lock_activity`). On PostgreSQL that takes the row lock; on SQLite it
+takes the database's write lock (busy_timeout makes the others wait). Everything
+after it runs one at a time per activity and reads fresh state, so a member cannot
+take two places and the counters on the row (`seats_taken`, `waitlist_counter`)
+stay exact. The seat itself is claimed with a conditional UPDATE
+(`... WHERE capacity IS NULL OR seats_taken < capacity`) whose rowcount decides
+seat or waitlist, and a CHECK constraint keeps `seats_taken <= capacity` whatever
+happens. Waitlist order is `queue_number`, handed out from `waitlist_counter` under
+that lock: the order in which sign-ups were accepted, stored, so it survives restarts.
+
+Organisational life is not materialised per member: a member's participation row
+appears when they answer, check in, are nudged or marked by a secretary; who is
+expected is computed from the memberships.
+
+The modules, each re-exported here (`from models.activities import X`):
+- tables: the enums, limits and the three tables (ActivitySeries, Activity, Participation);
+- drafts: ActivityDraft and its validation;
+- lookup: one activity by id or share code, one member's participation;
+- locking: lock_activity and check_open, which every change of places starts with;
+- audience: audience units, expected members, whom to tell of a change;
+- lifecycle: create_activity, update_activity, cancel_activity;
+- listings: what members and secretaries see (upcoming, counts, participants);
+- signup: sign_up, the waitlist, cancel_signup, seats;
+- recurrence: series (SeriesDraft, create_series) and generate_occurrences;
+- calendar_file: ics_for, the "Add to calendar" file.
+"""
+
+from models.activities.audience import (
+    active_unit_ids,
+    affected_telegram_ids,
+    audience_unit_ids,
+    check_audience,
+    expected_members,
+    in_audience,
+)
+from models.activities.calendar_file import ics_for
+from models.activities.drafts import (
+    EDITABLE_FIELDS,
+    ActivityDraft,
+    clean_texts,
+    parse_capacity,
+    validate_draft,
+)
+from models.activities.lifecycle import (
+    ActivityUpdate,
+    cancel_activity,
+    create_activity,
+    new_activity,
+    update_activity,
+)
+from models.activities.listings import (
+    ActivityCounts,
+    MemberActivity,
+    Page,
+    activities_for_units,
+    activity_counts,
+    not_answered,
+    participations_of,
+    upcoming_for_member,
+)
+from models.activities.locking import check_open, lock_activity
+from models.activities.lookup import (
+    activity_by_share_code,
+    get_activity,
+    participation_of,
+    share_payload,
+)
+from models.activities.recurrence import (
+    SeriesDraft,
+    create_series,
+    generate_occurrences,
+    occurrence_dates,
+)
+from models.activities.signup import (
+    cancel_signup,
+    claim_seat,
+    fill_seats,
+    join_waitlist,
+    seats_left,
+    sign_up,
+    waitlist_length,
+    waitlist_position,
+)
+from models.activities.tables import (
+    CANCEL_CUTOFF_MAX_HOURS,
+    CAPACITY_MAX,
+    DESCRIPTION_MAX,
+    EXPECTED_KINDS,
+    PLACE_MAX,
+    PLEDGE_MAX,
+    SEAT_STATUSES,
+    SERVICE_KINDS,
+    SHARE_PAYLOAD_PREFIX,
+    TITLE_MAX,
+    Activity,
+    ActivityKind,
+    ActivityMode,
+    ActivitySeries,
+    ActivityStatus,
+    CheckInMethod,
+    Participation,
+    ParticipationStatus,
+    PledgeKind,
+    RecurrenceRule,
+    mode_of,
+)
+
+__all__ = [
+    "CANCEL_CUTOFF_MAX_HOURS",
+    "CAPACITY_MAX",
+    "DESCRIPTION_MAX",
+    "EDITABLE_FIELDS",
+    "EXPECTED_KINDS",
+    "PLACE_MAX",
+    "PLEDGE_MAX",
+    "SEAT_STATUSES",
+    "SERVICE_KINDS",
+    "SHARE_PAYLOAD_PREFIX",
+    "TITLE_MAX",
+    "Activity",
+    "ActivityCounts",
+    "ActivityDraft",
+    "ActivityKind",
+    "ActivityMode",
+    "ActivitySeries",
+    "ActivityStatus",
+    "ActivityUpdate",
+    "CheckInMethod",
+    "MemberActivity",
+    "Page",
+    "Participation",
+    "ParticipationStatus",
+    "PledgeKind",
+    "RecurrenceRule",
+    "SeriesDraft",
+    "active_unit_ids",
+    "activities_for_units",
+    "activity_by_share_code",
+    "activity_counts",
+    "affected_telegram_ids",
+    "audience_unit_ids",
+    "cancel_activity",
+    "cancel_signup",
+    "check_audience",
+    "check_open",
+    "claim_seat",
+    "clean_texts",
+    "create_activity",
+    "create_series",
+    "expected_members",
+    "fill_seats",
+    "generate_occurrences",
+    "get_activity",
+    "ics_for",
+    "in_audience",
+    "join_waitlist",
+    "lock_activity",
+    "mode_of",
+    "new_activity",
+    "not_answered",
+    "occurrence_dates",
+    "parse_capacity",
+    "participation_of",
+    "participations_of",
+    "seats_left",
+    "share_payload",
+    "sign_up",
+    "upcoming_for_member",
+    "update_activity",
+    "validate_draft",
+    "waitlist_length",
+    "waitlist_position",
+]

@@ -1,0 +1,86 @@
+"""Who an activity is for: its audience units, who is expected, and whom to tell of changes.
+
+The audience is the activity's unit, and with `include_subunits` every unit below it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.activities.tables import Activity, ActivityMode, Participation, ParticipationStatus
+from models.errors import InvalidState
+from models.members import Member, Membership, MembershipStatus
+from models.org import descendant_ids_from, parent_map
+
+
+async def audience_unit_ids(session: AsyncSession, activity: Activity) -> set[int]:
+    """The activity's unit, and every unit below it with include_subunits."""
+    if not activity.include_subunits:
+        return {activity.org_unit_id}
+    return descendant_ids_from(await parent_map(session), activity.org_unit_id)
+
+
+async def active_unit_ids(session: AsyncSession, member_id: int) -> set[int]:
+    """The units where the member's membership is active."""
+    rows = await session.scalars(
+        select(Membership.org_unit_id).where(
+            Membership.member_id == member_id, Membership.status == MembershipStatus.active
+        )
+    )
+    return set(rows)
+
+
+async def in_audience(session: AsyncSession, activity: Activity, member_id: int) -> bool:
+    return bool(
+        await active_unit_ids(session, member_id) & await audience_unit_ids(session, activity)
+    )
+
+
+async def check_audience(session: AsyncSession, activity: Activity, member: Member) -> None:
+    """InvalidState activity.not_in_audience unless the member (not forgotten) is in it."""
+    if member.forgotten_at is not None or not await in_audience(session, activity, member.id):
+        raise InvalidState("activity.not_in_audience", f"member {member.id}")
+
+
+async def expected_members(session: AsyncSession, activity: Activity) -> list[Member]:
+    """Active members of the audience units (each once), by name."""
+    units = await audience_unit_ids(session, activity)
+    active_here = select(Membership.member_id).where(
+        Membership.status == MembershipStatus.active, Membership.org_unit_id.in_(units)
+    )
+    rows = await session.scalars(
+        select(Member).where(Member.id.in_(active_here)).order_by(Member.real_name, Member.id)
+    )
+    return list(rows)
+
+
+async def affected_telegram_ids(session: AsyncSession, activity: Activity) -> list[int]:
+    """Whoever holds or waits for a place, and in expected mode everyone expected."""
+    holding = {
+        ParticipationStatus.signed_up,
+        ParticipationStatus.waitlisted,
+        ParticipationStatus.attending,
+        ParticipationStatus.leave_requested,
+        ParticipationStatus.expected,
+        ParticipationStatus.leave_declined,
+    }
+    rows = await session.scalars(
+        select(Member.telegram_id)
+        .join(Participation, Participation.member_id == Member.id)
+        .where(Participation.activity_id == activity.id, Participation.status.in_(holding))
+    )
+    ids = {tg for tg in rows if tg is not None}
+    if activity.mode is ActivityMode.expected:
+        excused = set(
+            await session.scalars(
+                select(Participation.member_id).where(
+                    Participation.activity_id == activity.id,
+                    Participation.status == ParticipationStatus.excused,
+                )
+            )
+        )
+        for member in await expected_members(session, activity):
+            if member.telegram_id is not None and member.id not in excused:
+                ids.add(member.telegram_id)
+    return sorted(ids)

@@ -1,0 +1,154 @@
+"""What a secretary typed for a new activity (ActivityDraft), and its validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from models.activities.tables import (
+    CANCEL_CUTOFF_MAX_HOURS,
+    CAPACITY_MAX,
+    DESCRIPTION_MAX,
+    PLACE_MAX,
+    TITLE_MAX,
+    ActivityKind,
+    ActivityMode,
+    PledgeKind,
+    mode_of,
+)
+from models.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class ActivityDraft:
+    """The fields of a new activity, as collected by the guided conversation."""
+
+    kind: ActivityKind | str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    description: str = ""
+    place: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    signup_deadline: datetime | None = None
+    capacity: int | None = None
+    pledge_kind: PledgeKind | str = PledgeKind.none
+    cancel_cutoff_hours: int = 2
+    include_subunits: bool = False
+
+
+EDITABLE_FIELDS = frozenset(f.name for f in fields(ActivityDraft)) - {"kind"}
+
+
+def parse_capacity(text: str) -> int | None:
+    """A typed capacity: empty means unlimited; else 1..10000, or InvalidInput capacity.invalid."""
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdecimal():
+        raise InvalidInput("capacity", "capacity.invalid", detail="not a whole number")
+    return _check_capacity(int(text))
+
+
+def _check_capacity(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= CAPACITY_MAX:
+        raise InvalidInput("capacity", "capacity.invalid", detail=f"1..{CAPACITY_MAX}")
+    return value
+
+
+def clean_texts(title: str, description: str, place: str) -> tuple[str, str, str]:
+    """Title (1-100), description (0-2000) and place (0-200), stripped."""
+    title, description, place = title.strip(), description.strip(), place.strip()
+    if not title:
+        raise InvalidInput("title", "title.empty")
+    if len(title) > TITLE_MAX:
+        raise InvalidInput("title", "title.too_long", detail=f"at most {TITLE_MAX}")
+    if len(description) > DESCRIPTION_MAX:
+        raise InvalidInput(
+            "description", "description.too_long", detail=f"at most {DESCRIPTION_MAX}"
+        )
+    if len(place) > PLACE_MAX:
+        raise InvalidInput("place", "place.too_long", detail=f"at most {PLACE_MAX}")
+    return title, description, place
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None:
+        raise InvalidInput(name, "time.naive", detail="give a timezone-aware time")
+    return value.astimezone(UTC)
+
+
+def _check_location(latitude: float | None, longitude: float | None) -> None:
+    """Both coordinates within range, or neither; else InvalidInput location.invalid."""
+    for name, value, limit in (
+        ("latitude", latitude, 90),
+        ("longitude", longitude, 180),
+    ):
+        if value is not None and (isinstance(value, bool) or not -limit <= value <= limit):
+            raise InvalidInput(name, "location.invalid", detail=f"-{limit}..{limit}")
+    if (latitude is None) != (longitude is None):
+        raise InvalidInput("latitude", "location.invalid", detail="give both or neither")
+
+
+def _check_cancel_cutoff(cutoff: Any) -> None:
+    """A whole number of hours, 0..CANCEL_CUTOFF_MAX_HOURS; else cancel_cutoff.invalid."""
+    if isinstance(cutoff, bool) or not isinstance(cutoff, int):
+        raise InvalidInput("cancel_cutoff_hours", "cancel_cutoff.invalid")
+    if not 0 <= cutoff <= CANCEL_CUTOFF_MAX_HOURS:
+        raise InvalidInput("cancel_cutoff_hours", "cancel_cutoff.invalid")
+
+
+def validate_draft(
+    draft: ActivityDraft, now: datetime, *, check_past: bool = True
+) -> ActivityDraft:
+    """The draft cleaned (stripped text, UTC times, enums), or InvalidInput with the reason."""
+    try:
+        kind = ActivityKind(draft.kind)
+    except ValueError:
+        raise InvalidInput(
+            "kind", "kind.invalid", detail=f"one of {', '.join(ActivityKind)}"
+        ) from None
+    try:
+        pledge_kind = PledgeKind(draft.pledge_kind)
+    except ValueError:
+        raise InvalidInput("pledge_kind", "pledge_kind.invalid") from None
+    starts_at = _aware(draft.starts_at, "starts_at")
+    ends_at = _aware(draft.ends_at, "ends_at")
+    if check_past and starts_at <= now:
+        raise InvalidInput("starts_at", "starts_at.past")
+    if ends_at <= starts_at:
+        raise InvalidInput("ends_at", "ends_at.before_start")
+    deadline = draft.signup_deadline
+    if deadline is not None:
+        deadline = _aware(deadline, "signup_deadline")
+        if deadline > starts_at:
+            raise InvalidInput("signup_deadline", "signup_deadline.after_start")
+    capacity = draft.capacity
+    if mode_of(kind) is ActivityMode.expected:
+        # Everyone in the audience is expected: seats, deadlines and pledges make no sense.
+        if capacity is not None:
+            raise InvalidInput("capacity", "capacity.not_for_expected")
+        if pledge_kind is not PledgeKind.none:
+            raise InvalidInput("pledge_kind", "pledge_kind.not_for_expected")
+        deadline = None
+    elif capacity is not None:
+        capacity = _check_capacity(capacity)
+    _check_location(draft.latitude, draft.longitude)
+    _check_cancel_cutoff(draft.cancel_cutoff_hours)
+    title, description, place = clean_texts(draft.title, draft.description, draft.place)
+    return replace(
+        draft,
+        kind=kind,
+        title=title,
+        description=description,
+        place=place,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        signup_deadline=deadline,
+        capacity=capacity,
+        pledge_kind=pledge_kind,
+        latitude=None if draft.latitude is None else float(draft.latitude),
+        longitude=None if draft.longitude is None else float(draft.longitude),
+    )

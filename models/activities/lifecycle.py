@@ -1,0 +1,145 @@
+"""Creating, editing and cancelling an activity (the secretary's side of its life)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.activities.audience import affected_telegram_ids
+from models.activities.drafts import EDITABLE_FIELDS, ActivityDraft, validate_draft
+from models.activities.locking import check_open, lock_activity
+from models.activities.signup import fill_seats
+from models.activities.tables import Activity, ActivityStatus
+from models.errors import InvalidInput
+from models.members import Member
+from models.org import get_unit
+from models.permissions import Permission, require
+
+
+async def _unused_share_code(session: AsyncSession) -> str:
+    while True:
+        code = secrets.token_urlsafe(6)  # 8 characters of A-Za-z0-9_-
+        taken = await session.scalar(select(Activity.id).where(Activity.share_code == code))
+        if taken is None:
+            return code
+
+
+async def new_activity(
+    session: AsyncSession,
+    unit_id: int,
+    draft: ActivityDraft,
+    creator: int,
+    now: datetime,
+    series_id: int | None = None,
+) -> Activity:
+    """An unsaved, scheduled Activity from a validated draft, with a fresh share code.
+
+    Shared by create_activity and the occurrences of a series (generate_occurrences).
+    """
+    values = {f.name: getattr(draft, f.name) for f in fields(ActivityDraft)}
+    return Activity(
+        org_unit_id=unit_id,
+        created_by=creator,
+        created_at=now,
+        updated_at=now,
+        series_id=series_id,
+        share_code=await _unused_share_code(session),
+        seats_taken=0,
+        waitlist_counter=0,
+        status=ActivityStatus.scheduled,
+        **values,
+    )
+
+
+async def create_activity(
+    session: AsyncSession,
+    creator_telegram_id: int,
+    unit_id: int,
+    draft: ActivityDraft,
+    now: datetime,
+) -> Activity:
+    """Schedule an activity for the unit (manage_activities there); InvalidInput on bad fields."""
+    await get_unit(session, unit_id)
+    await require(session, creator_telegram_id, Permission.manage_activities, unit_id)
+    activity = await new_activity(
+        session, unit_id, validate_draft(draft, now), creator_telegram_id, now
+    )
+    session.add(activity)
+    await session.flush()
+    return activity
+
+
+@dataclass
+class ActivityUpdate:
+    activity: Activity
+    # field → (old, new), only for fields whose value changed.
+    changed: dict[str, tuple[Any, Any]]
+    # Everyone signed up, waitlisted or expected: tell them what changed.
+    affected_telegram_ids: list[int]
+    # Waitlisted members who got a seat because capacity grew: tell them.
+    promoted: list[Member] = field(default_factory=list)
+
+
+async def update_activity(
+    session: AsyncSession,
+    activity_id: int,
+    editor_telegram_id: int,
+    now: datetime,
+    **changes: Any,
+) -> ActivityUpdate:
+    """Edit fields (any of ActivityDraft's but kind); returns what changed and whom to tell.
+
+    InvalidInput as for creating (a new start must be in the future), "capacity.below_taken"
+    when fewer seats than members signed up; InvalidState activity.cancelled / finished.
+    """
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise InvalidInput(sorted(unknown)[0], "activity.not_editable")
+    activity = await lock_activity(session, activity_id)
+    await require(session, editor_telegram_id, Permission.manage_activities, activity.org_unit_id)
+    check_open(activity, now)
+    current = ActivityDraft(**{f.name: getattr(activity, f.name) for f in fields(ActivityDraft)})
+    new_start = changes.get("starts_at")
+    draft = validate_draft(
+        replace(current, **changes),
+        now,
+        check_past=new_start is not None and new_start != activity.starts_at,
+    )
+    if draft.capacity is not None and draft.capacity < activity.seats_taken:
+        raise InvalidInput(
+            "capacity", "capacity.below_taken", detail=f"{activity.seats_taken} signed up"
+        )
+    changed: dict[str, tuple[Any, Any]] = {}
+    for name in EDITABLE_FIELDS:
+        old, new = getattr(activity, name), getattr(draft, name)
+        if old != new:
+            changed[name] = (old, new)
+            setattr(activity, name, new)
+    if changed:
+        activity.updated_at = now
+    await session.flush()
+    promoted = await fill_seats(session, activity, now) if "capacity" in changed else []
+    affected = await affected_telegram_ids(session, activity)
+    return ActivityUpdate(activity, changed, affected, promoted)
+
+
+async def cancel_activity(
+    session: AsyncSession, activity_id: int, canceller_telegram_id: int, now: datetime
+) -> list[int]:
+    """Cancel the activity; returns the telegram ids of everyone who should hear of it."""
+    activity = await lock_activity(session, activity_id)
+    await require(
+        session, canceller_telegram_id, Permission.manage_activities, activity.org_unit_id
+    )
+    check_open(activity, now)
+    affected = await affected_telegram_ids(session, activity)
+    activity.status = ActivityStatus.cancelled
+    activity.cancelled_at = now
+    activity.updated_at = now
+    await session.flush()
+    return affected

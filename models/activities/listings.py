@@ -1,0 +1,175 @@
+"""What members and secretaries see: upcoming activities, counts, participant lists."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from models.activities.audience import active_unit_ids, expected_members
+from models.activities.lookup import get_activity
+from models.activities.tables import (
+    Activity,
+    ActivityMode,
+    ActivityStatus,
+    Participation,
+    ParticipationStatus,
+)
+from models.members import Member
+from models.org import ancestor_ids_from, parent_map
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class MemberActivity:
+    activity: Activity
+    participation: Participation | None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int  # 1-based, clamped to 1..pages
+    pages: int  # at least 1
+
+
+def _clamp(total: int, page: int, page_size: int) -> tuple[int, int]:
+    pages = max(1, math.ceil(total / page_size))
+    return min(max(page, 1), pages), pages
+
+
+async def upcoming_for_member(
+    session: AsyncSession, member: Member, now: datetime, page: int = 1, page_size: int = 5
+) -> Page[MemberActivity]:
+    """Scheduled activities not yet ended whose audience covers the member, soonest first."""
+    own_units = await active_unit_ids(session, member.id)
+    parents = await parent_map(session)
+    above = {a for unit in own_units for a in ancestor_ids_from(parents, unit)}
+    query = select(Activity).where(
+        Activity.status == ActivityStatus.scheduled,
+        Activity.ends_at > now,
+        or_(
+            Activity.org_unit_id.in_(own_units),
+            Activity.include_subunits.is_(True) & Activity.org_unit_id.in_(above),
+        ),
+    )
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page, pages = _clamp(total, page, page_size)
+    activities = list(
+        await session.scalars(
+            query.order_by(Activity.starts_at, Activity.id)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+    )
+    mine = {
+        p.activity_id: p
+        for p in await session.scalars(
+            select(Participation).where(
+                Participation.member_id == member.id,
+                Participation.activity_id.in_([a.id for a in activities]),
+            )
+        )
+    }
+    items = [MemberActivity(a, mine.get(a.id)) for a in activities]
+    return Page(items, total, page, pages)
+
+
+@dataclass(frozen=True)
+class ActivityCounts:
+    activity: Activity
+    signed_up: int
+    waitlisted: int
+    expected: int  # organisational life: members of the audience; else 0
+    attending: int
+    leave_requested: int
+    excused: int
+    no_answer: int  # organisational life: expected members without an answer
+
+
+async def activity_counts(session: AsyncSession, activity: Activity) -> ActivityCounts:
+    rows = await session.execute(
+        select(Participation.status, func.count())
+        .where(Participation.activity_id == activity.id)
+        .group_by(Participation.status)
+    )
+    by_status = {ParticipationStatus(status): count for status, count in rows}
+    expected = no_answer = 0
+    if activity.mode is ActivityMode.expected:
+        expected = len(await expected_members(session, activity))
+        no_answer = len(await not_answered(session, activity.id))
+    return ActivityCounts(
+        activity=activity,
+        signed_up=by_status.get(ParticipationStatus.signed_up, 0),
+        waitlisted=by_status.get(ParticipationStatus.waitlisted, 0),
+        expected=expected,
+        attending=by_status.get(ParticipationStatus.attending, 0),
+        leave_requested=by_status.get(ParticipationStatus.leave_requested, 0),
+        excused=by_status.get(ParticipationStatus.excused, 0),
+        no_answer=no_answer,
+    )
+
+
+async def activities_for_units(
+    session: AsyncSession,
+    unit_ids: set[int] | None,
+    now: datetime,
+    page: int = 1,
+    page_size: int = 5,
+    include_past: bool = False,
+) -> Page[ActivityCounts]:
+    """The units' activities with counts, soonest first (unit_ids None: every unit).
+
+    Pass `managed_unit_ids(session, tg, Permission.manage_activities)`. Without
+    `include_past`, only scheduled activities that have not ended.
+    """
+    query = select(Activity)
+    if unit_ids is not None:
+        query = query.where(Activity.org_unit_id.in_(unit_ids))
+    if not include_past:
+        query = query.where(Activity.status == ActivityStatus.scheduled, Activity.ends_at > now)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page, pages = _clamp(total, page, page_size)
+    order = (Activity.starts_at, Activity.id) if not include_past else (Activity.starts_at.desc(),)
+    activities = await session.scalars(
+        query.order_by(*order).offset((page - 1) * page_size).limit(page_size)
+    )
+    items = [await activity_counts(session, a) for a in activities]
+    return Page(items, total, page, pages)
+
+
+async def participations_of(
+    session: AsyncSession, activity_id: int, statuses: set[ParticipationStatus] | None = None
+) -> list[Participation]:
+    """The activity's rows (with members), waitlist order first, then by name."""
+    query = (
+        select(Participation)
+        .join(Member, Member.id == Participation.member_id)
+        .where(Participation.activity_id == activity_id)
+        .options(selectinload(Participation.member))
+        .order_by(Participation.queue_number, Member.real_name, Participation.id)
+    )
+    if statuses:
+        query = query.where(Participation.status.in_(statuses))
+    return list(await session.scalars(query))
+
+
+async def not_answered(session: AsyncSession, activity_id: int) -> list[Member]:
+    """Members expected at an organisational-life activity who have not answered."""
+    activity = await get_activity(session, activity_id)
+    answered = set(
+        await session.scalars(
+            select(Participation.member_id).where(
+                Participation.activity_id == activity_id,
+                Participation.status != ParticipationStatus.expected,
+            )
+        )
+    )
+    return [m for m in await expected_members(session, activity) if m.id not in answered]

@@ -1,0 +1,165 @@
+"""Recurring organisational life: series (SeriesDraft, create_series) and their occurrences."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.activities.drafts import ActivityDraft, clean_texts
+from models.activities.lifecycle import new_activity
+from models.activities.tables import (
+    Activity,
+    ActivityKind,
+    ActivityMode,
+    ActivitySeries,
+    RecurrenceRule,
+    mode_of,
+)
+from models.errors import InvalidInput
+from models.org import get_unit
+from models.permissions import Permission, require
+
+
+@dataclass(frozen=True)
+class SeriesDraft:
+    kind: ActivityKind | str
+    title: str
+    rule: RecurrenceRule | str
+    local_time: time
+    duration_minutes: int
+    timezone: str
+    starts_on: date
+    rule_day: int | None = None
+    description: str = ""
+    place: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    include_subunits: bool = False
+
+
+async def create_series(
+    session: AsyncSession, creator_telegram_id: int, unit_id: int, draft: SeriesDraft
+) -> ActivitySeries:
+    """A recurring organisational-life activity; call generate_occurrences afterwards.
+
+    InvalidInput: kind.not_recurring (sign-up kinds), rule.invalid, rule_day.invalid,
+    duration.invalid, timezone.invalid, and the text checks of activities.
+    """
+    await get_unit(session, unit_id)
+    await require(session, creator_telegram_id, Permission.manage_activities, unit_id)
+    try:
+        kind = ActivityKind(draft.kind)
+        rule = RecurrenceRule(draft.rule)
+    except ValueError:
+        raise InvalidInput("rule", "rule.invalid") from None
+    if mode_of(kind) is not ActivityMode.expected:
+        raise InvalidInput("kind", "kind.not_recurring")
+    day_range = {RecurrenceRule.weekly: range(7), RecurrenceRule.monthly_day: range(1, 32)}
+    allowed = day_range.get(rule)
+    if (allowed is None) != (draft.rule_day is None) or (
+        allowed is not None and draft.rule_day not in allowed
+    ):
+        raise InvalidInput("rule_day", "rule_day.invalid")
+    if not 0 < draft.duration_minutes <= 24 * 60:
+        raise InvalidInput("duration_minutes", "duration.invalid")
+    try:
+        ZoneInfo(draft.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput("timezone", "timezone.invalid") from None
+    title, description, place = clean_texts(draft.title, draft.description, draft.place)
+    series = ActivitySeries(
+        org_unit_id=unit_id,
+        include_subunits=draft.include_subunits,
+        kind=kind,
+        title=title,
+        description=description,
+        place=place,
+        latitude=draft.latitude,
+        longitude=draft.longitude,
+        rule=rule,
+        rule_day=draft.rule_day,
+        local_time=draft.local_time.replace(tzinfo=None),
+        duration_minutes=draft.duration_minutes,
+        timezone=draft.timezone,
+        starts_on=draft.starts_on,
+        created_by=creator_telegram_id,
+    )
+    session.add(series)
+    await session.flush()
+    return series
+
+
+def occurrence_dates(series: ActivitySeries, first: date, last: date) -> list[date]:
+    """The series' dates from `first` to `last` (both included), in its own calendar."""
+    result: list[date] = []
+    if series.rule is RecurrenceRule.weekly:
+        assert series.rule_day is not None
+        day = first + timedelta(days=(series.rule_day - first.weekday()) % 7)
+        while day <= last:
+            result.append(day)
+            day += timedelta(days=7)
+        return result
+    year, month = first.year, first.month
+    while date(year, month, 1) <= last:
+        month_days = calendar.monthrange(year, month)[1]
+        if series.rule is RecurrenceRule.last_friday_monthly:
+            last_day = date(year, month, month_days)
+            day = last_day - timedelta(days=(last_day.weekday() - calendar.FRIDAY) % 7)
+        else:
+            assert series.rule_day is not None
+            day = date(year, month, min(series.rule_day, month_days))  # 31 → 30 in April
+        if first <= day <= last:
+            result.append(day)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return result
+
+
+async def generate_occurrences(
+    session: AsyncSession, series: ActivitySeries, until: datetime, now: datetime
+) -> list[Activity]:
+    """Create the series' missing future occurrences starting up to `until`; returns them.
+
+    Idempotent: an occurrence that exists (even cancelled) is never made again.
+    Times are computed in the series' time zone, so 19:00 stays 19:00 across DST;
+    a local time that does not exist on a DST day resolves as zoneinfo does (fold=0).
+    """
+    if series.ended_at is not None:
+        return []
+    zone = ZoneInfo(series.timezone)
+    first = max(series.starts_on, now.astimezone(zone).date())
+    last = until.astimezone(zone).date()
+    existing = set(
+        await session.scalars(select(Activity.starts_at).where(Activity.series_id == series.id))
+    )
+    created: list[Activity] = []
+    for day in occurrence_dates(series, first, last):
+        starts_at = datetime.combine(day, series.local_time, tzinfo=zone).astimezone(UTC)
+        if starts_at <= now or starts_at > until or starts_at in existing:
+            continue
+        draft = ActivityDraft(
+            kind=series.kind,
+            title=series.title,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=series.duration_minutes),
+            description=series.description,
+            place=series.place,
+            latitude=series.latitude,
+            longitude=series.longitude,
+            include_subunits=series.include_subunits,
+        )
+        activity = await new_activity(
+            session, series.org_unit_id, draft, series.created_by, now, series.id
+        )
+        try:
+            async with session.begin_nested():
+                session.add(activity)
+        except IntegrityError:
+            continue  # another run made it at the same moment
+        created.append(activity)
+    return created

@@ -1,0 +1,148 @@
+"""Organisational life: answering Attend, leave (请假) and its decision, and nudges.
+
+Members answer Attend or Request leave (with a reason); a secretary approves
+(excused) or declines it. Rows are created under the activity's row lock
+(models/activities/locking.py), so a double press never makes two.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from models.activities import (
+    Participation,
+    ParticipationStatus,
+    check_audience,
+    check_open,
+    lock_activity,
+)
+from models.attendance.rows import participation_row, require_expected
+from models.errors import InvalidInput, InvalidState, NotFound
+from models.members import Member
+from models.permissions import Permission, require
+
+LEAVE_REASON_MAX = 200
+
+
+async def respond_attend(
+    session: AsyncSession, activity_id: int, member: Member, now: datetime
+) -> Participation:
+    """The member will attend (also withdraws a leave request). Pressing twice is harmless.
+
+    InvalidState: activity.not_expected, activity.cancelled, activity.finished,
+    activity.not_in_audience.
+    """
+    activity = await lock_activity(session, activity_id)
+    require_expected(activity)
+    check_open(activity, now)
+    await check_audience(session, activity, member)
+    row = await participation_row(session, activity, member.id, now)
+    if row.status is not ParticipationStatus.attending:
+        row.status = ParticipationStatus.attending
+        row.responded_at = now
+        row.updated_at = now
+    await session.flush()
+    return row
+
+
+async def request_leave(
+    session: AsyncSession, activity_id: int, member: Member, reason: str, now: datetime
+) -> Participation:
+    """请假: ask the secretary to excuse the member, with a reason (1-200 characters).
+
+    InvalidInput reason.empty / reason.too_long; InvalidState activity.not_expected,
+    activity.cancelled, activity.started, activity.not_in_audience,
+    leave.already_requested, leave.already_excused, checkin.already.
+    """
+    cleaned = " ".join(reason.split())
+    if not cleaned:
+        raise InvalidInput("reason", "reason.empty")
+    if len(cleaned) > LEAVE_REASON_MAX:
+        raise InvalidInput("reason", "reason.too_long", detail=f"at most {LEAVE_REASON_MAX}")
+    activity = await lock_activity(session, activity_id)
+    require_expected(activity)
+    check_open(activity, now)
+    if now >= activity.starts_at:
+        raise InvalidState("activity.started", f"activity {activity_id}")
+    await check_audience(session, activity, member)
+    row = await participation_row(session, activity, member.id, now)
+    if row.status is ParticipationStatus.leave_requested:
+        raise InvalidState("leave.already_requested")
+    if row.status is ParticipationStatus.excused:
+        raise InvalidState("leave.already_excused")
+    if row.checked_in_at is not None:
+        raise InvalidState("checkin.already")
+    row.status = ParticipationStatus.leave_requested
+    row.leave_reason = cleaned
+    row.decided_by = row.decided_at = None
+    row.responded_at = row.updated_at = now
+    await session.flush()
+    return row
+
+
+async def get_participation(session: AsyncSession, participation_id: int) -> Participation:
+    """A row with its activity and member; NotFound participation.not_found."""
+    row = await session.scalar(
+        select(Participation)
+        .where(Participation.id == participation_id)
+        .options(selectinload(Participation.activity), selectinload(Participation.member))
+    )
+    if row is None:
+        raise NotFound("participation.not_found", f"no participation {participation_id}")
+    return row
+
+
+async def decide_leave(
+    session: AsyncSession,
+    participation_id: int,
+    secretary_telegram_id: int,
+    approve: bool,
+    now: datetime,
+) -> Participation:
+    """Approve (excused) or decline (leave_declined) a pending leave request.
+
+    PermissionDenied without manage_activities on the activity's unit; InvalidState
+    leave.already_decided when it is not pending (two secretaries pressing at once).
+    """
+    row = await get_participation(session, participation_id)
+    await require(
+        session, secretary_telegram_id, Permission.manage_activities, row.activity.org_unit_id
+    )
+    values = {
+        "status": ParticipationStatus.excused if approve else ParticipationStatus.leave_declined,
+        "decided_by": secretary_telegram_id,
+        "decided_at": now,
+        "updated_at": now,
+    }
+    # Conditional UPDATE: of two secretaries deciding at once, one wins.
+    result = await session.execute(
+        update(Participation)
+        .where(
+            Participation.id == row.id,
+            Participation.status == ParticipationStatus.leave_requested,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        await session.refresh(row)
+        raise InvalidState("leave.already_decided", f"participation is {row.status}")
+    for key, value in values.items():
+        set_committed_value(row, key, value)
+    return row
+
+
+async def mark_nudged(
+    session: AsyncSession, activity_id: int, member_id: int, now: datetime
+) -> Participation:
+    """Record that the member was nudged to answer (the scheduler calls this once sent)."""
+    activity = await lock_activity(session, activity_id)
+    row = await participation_row(session, activity, member_id, now)
+    row.nudged_at = row.updated_at = now
+    await session.flush()
+    return row

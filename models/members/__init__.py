@@ -1,0 +1,124 @@
+"""Members, their profile, reporting to a branch (报到), rosters, and their own data.
+
+A report is a membership in state `pending`; the secretary approves it (纳入管理,
+`active`) or rejects it. Leaving, being removed and being transferred out end
+an active membership (`left`, `transferred`). Rows are never deleted, so the
+branch's history and statistics survive; forgetting a member erases who they
+were, not that someone was there.
+
+Rules kept by partial unique indexes (so a double press or a race cannot break
+them) and checked first for a clear error:
+- at most one pending-or-active membership per member and unit;
+- at most one pending-or-active primary membership per member: moving to
+  another branch means leaving (or being transferred out) and reporting again.
+A community membership (双报到) may stand beside the primary one.
+
+The modules, each re-exported here (`from models.members import X`):
+- tables: Member and Membership, their enums and field limits;
+- profile: consent and the profile fields, with their validation;
+- reporting: report (报到), approving, rejecting, leaving, transferring, memberships_of;
+- roster: roster pages and the floating-member register;
+- privacy: export_member_data and forget_member.
+"""
+
+from models.members.privacy import (
+    export_member_data,
+    forget_member,
+)
+from models.members.profile import (
+    NAME_PUNCTUATION,
+    PHONE_DIGITS_MAX,
+    PHONE_DIGITS_MIN,
+    PHONE_SEPARATORS,
+    check_not_forgotten,
+    clean_phone,
+    clean_real_name,
+    clean_text,
+    get_member,
+    give_consent,
+    missing_profile_fields,
+    profile_complete,
+    set_member_type,
+    set_phone,
+    set_real_name,
+    set_workplace,
+    start_profile,
+)
+from models.members.reporting import (
+    approve_report,
+    get_membership,
+    leave,
+    memberships_of,
+    pending_reports,
+    reject_report,
+    remove_member,
+    report,
+    transfer_out,
+)
+from models.members.roster import (
+    FloatingRecord,
+    RosterFilter,
+    RosterPage,
+    floating_register,
+    roster,
+)
+from models.members.tables import (
+    HOME_BRANCH_MAX,
+    NAME_MAX,
+    OPEN_STATUSES,
+    REASON_MAX,
+    WORKPLACE_MAX,
+    Member,
+    Membership,
+    MembershipKind,
+    MembershipStatus,
+    MemberType,
+    Via,
+)
+
+__all__ = [
+    "HOME_BRANCH_MAX",
+    "NAME_MAX",
+    "NAME_PUNCTUATION",
+    "OPEN_STATUSES",
+    "PHONE_DIGITS_MAX",
+    "PHONE_DIGITS_MIN",
+    "PHONE_SEPARATORS",
+    "REASON_MAX",
+    "WORKPLACE_MAX",
+    "FloatingRecord",
+    "Member",
+    "MemberType",
+    "Membership",
+    "MembershipKind",
+    "MembershipStatus",
+    "RosterFilter",
+    "RosterPage",
+    "Via",
+    "approve_report",
+    "check_not_forgotten",
+    "clean_phone",
+    "clean_real_name",
+    "clean_text",
+    "export_member_data",
+    "floating_register",
+    "forget_member",
+    "get_member",
+    "get_membership",
+    "give_consent",
+    "leave",
+    "memberships_of",
+    "missing_profile_fields",
+    "pending_reports",
+    "profile_complete",
+    "reject_report",
+    "remove_member",
+    "report",
+    "roster",
+    "set_member_type",
+    "set_phone",
+    "set_real_name",
+    "set_workplace",
+    "start_profile",
+    "transfer_out",
+]

@@ -1,0 +1,226 @@
+"""Reporting to a unit (报到) and the life of a membership: approve, reject, leave, transfer.
+
+A report is a membership in state `pending`; the secretary approves it (纳入管理,
+`active`) or rejects it. Leaving, being removed and being transferred out end
+an active membership (`left`, `transferred`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from models.errors import InvalidInput, InvalidState, NotFound, PrimaryElsewhere
+from models.members.profile import (
+    check_not_forgotten,
+    clean_text,
+    missing_profile_fields,
+    profile_complete,
+)
+from models.members.tables import (
+    OPEN_STATUSES,
+    REASON_MAX,
+    Member,
+    Membership,
+    MembershipKind,
+    MembershipStatus,
+    Via,
+)
+from models.org import OrgUnit, UnitKind
+from models.permissions import Permission, managed_unit_ids, require
+
+
+async def _open_memberships(session: AsyncSession, member_id: int) -> list[Membership]:
+    rows = await session.scalars(
+        select(Membership)
+        .where(Membership.member_id == member_id, Membership.status.in_(OPEN_STATUSES))
+        .options(selectinload(Membership.unit))
+    )
+    return list(rows)
+
+
+async def report(
+    session: AsyncSession,
+    member: Member,
+    unit: OrgUnit,
+    *,
+    kind: MembershipKind | str = MembershipKind.primary,
+    via: Via | str = Via.invite,
+    now: datetime,
+) -> Membership:
+    """Ask to be managed by `unit` (primary) or report to a community (双报到): pending."""
+    check_not_forgotten(member)
+    if not profile_complete(member):
+        raise InvalidState("profile.incomplete", ", ".join(missing_profile_fields(member)))
+    kind = MembershipKind(kind)
+    via = Via(via)
+    if kind is MembershipKind.primary and unit.kind not in (UnitKind.branch, UnitKind.group):
+        raise InvalidState("report.not_a_branch", f"{unit.code} is a {unit.kind}")
+    if kind is MembershipKind.community and unit.kind is not UnitKind.community:
+        raise InvalidState("report.not_a_community", f"{unit.code} is a {unit.kind}")
+    current = await _open_memberships(session, member.id)
+    for membership in current:
+        if membership.org_unit_id == unit.id:
+            raise InvalidState(f"report.already_{membership.status}", unit.code)
+    for membership in current:
+        if kind is MembershipKind.primary and membership.kind is MembershipKind.primary:
+            raise PrimaryElsewhere(membership.unit)
+    membership = Membership(
+        member=member,
+        unit=unit,
+        kind=kind,
+        status=MembershipStatus.pending,
+        via=via,
+        requested_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(membership)
+    except IntegrityError:
+        # The same report arrived twice at once (a double press); the other one won.
+        raise InvalidState("report.already_pending", unit.code) from None
+    return membership
+
+
+async def get_membership(session: AsyncSession, membership_id: int) -> Membership:
+    """A membership with its member and unit; NotFound "report.not_found"."""
+    membership = await session.scalar(
+        select(Membership)
+        .where(Membership.id == membership_id)
+        .options(selectinload(Membership.member), selectinload(Membership.unit))
+    )
+    if membership is None:
+        raise NotFound("report.not_found", f"no membership {membership_id}")
+    return membership
+
+
+async def _move(
+    session: AsyncSession,
+    membership: Membership,
+    expected: MembershipStatus,
+    error: str,
+    values: dict[str, Any],
+) -> None:
+    # Conditional UPDATE: of two secretaries pressing at once only one succeeds,
+    # whatever state their sessions had read.
+    result = await session.execute(
+        update(Membership)
+        .where(Membership.id == membership.id, Membership.status == expected)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        await session.refresh(membership)
+        raise InvalidState(error, f"membership {membership.id} is {membership.status}")
+    # The row already holds these values; tell the object without another UPDATE.
+    for key, value in values.items():
+        set_committed_value(membership, key, value)
+
+
+async def approve_report(
+    session: AsyncSession, membership_id: int, approver_telegram_id: int, now: datetime
+) -> Membership:
+    """纳入管理: the pending report becomes an active membership."""
+    membership = await get_membership(session, membership_id)
+    await require(session, approver_telegram_id, Permission.approve_reports, membership.org_unit_id)
+    values = {
+        "status": MembershipStatus.active,
+        "decided_at": now,
+        "decided_by": approver_telegram_id,
+    }
+    await _move(session, membership, MembershipStatus.pending, "report.already_decided", values)
+    return membership
+
+
+async def reject_report(
+    session: AsyncSession,
+    membership_id: int,
+    approver_telegram_id: int,
+    reason: str,
+    now: datetime,
+) -> Membership:
+    """Refuse a pending report; the reason (1-200 characters) is shown to the member."""
+    membership = await get_membership(session, membership_id)
+    await require(session, approver_telegram_id, Permission.approve_reports, membership.org_unit_id)
+    cleaned = clean_text(reason, "reason", REASON_MAX)
+    if cleaned is None:
+        raise InvalidInput("reason", "reason.empty")
+    values = {
+        "status": MembershipStatus.rejected,
+        "decided_at": now,
+        "decided_by": approver_telegram_id,
+        "reject_reason": cleaned,
+    }
+    await _move(session, membership, MembershipStatus.pending, "report.already_decided", values)
+    return membership
+
+
+async def pending_reports(session: AsyncSession, telegram_id: int) -> list[Membership]:
+    """Reports this person may decide, oldest first, with member and unit loaded."""
+    units = await managed_unit_ids(session, telegram_id, Permission.approve_reports)
+    query = (
+        select(Membership)
+        .where(Membership.status == MembershipStatus.pending)
+        .options(selectinload(Membership.member), selectinload(Membership.unit))
+        .order_by(Membership.requested_at, Membership.id)
+    )
+    if units is not None:
+        if not units:
+            return []
+        query = query.where(Membership.org_unit_id.in_(units))
+    return list(await session.scalars(query))
+
+
+async def leave(session: AsyncSession, member: Member, unit_id: int, now: datetime) -> Membership:
+    """The member leaves the unit, or withdraws a report still pending there."""
+    for membership in await _open_memberships(session, member.id):
+        if membership.org_unit_id == unit_id:
+            values = {"status": MembershipStatus.left, "ended_at": now}
+            await _move(session, membership, membership.status, "membership.not_open", values)
+            return membership
+    raise NotFound("membership.not_found", f"member {member.id} is not in unit {unit_id}")
+
+
+async def _end_by_secretary(
+    session: AsyncSession,
+    membership_id: int,
+    by: int,
+    status: MembershipStatus,
+    now: datetime,
+) -> Membership:
+    membership = await get_membership(session, membership_id)
+    await require(session, by, Permission.manage_members, membership.org_unit_id)
+    values = {"status": status, "ended_at": now, "ended_by": by}
+    await _move(session, membership, MembershipStatus.active, "membership.not_active", values)
+    return membership
+
+
+async def transfer_out(
+    session: AsyncSession, membership_id: int, by: int, now: datetime
+) -> Membership:
+    """转出: the member's active membership ends because it moved to another organisation."""
+    return await _end_by_secretary(session, membership_id, by, MembershipStatus.transferred, now)
+
+
+async def remove_member(
+    session: AsyncSession, membership_id: int, by: int, now: datetime
+) -> Membership:
+    """A secretary ends an active membership (status left, ended_by set)."""
+    return await _end_by_secretary(session, membership_id, by, MembershipStatus.left, now)
+
+
+async def memberships_of(session: AsyncSession, member: Member) -> list[Membership]:
+    """Every membership of the member, oldest first, with units loaded."""
+    rows = await session.scalars(
+        select(Membership)
+        .where(Membership.member_id == member.id)
+        .options(selectinload(Membership.unit))
+        .order_by(Membership.requested_at, Membership.id)
+    )
+    return list(rows)

@@ -1,0 +1,121 @@
+"""Rosters of a unit's active members, and the floating-member register (流动党员管理档案)."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.errors import InvalidInput
+from models.members.tables import Member, Membership, MembershipKind, MembershipStatus, MemberType
+from models.org import OrgUnit, descendant_ids, get_unit, unit_display_name
+
+
+class RosterFilter(enum.StrEnum):
+    all = "all"
+    floating = "floating"
+    regular = "regular"
+    undeclared = "undeclared"
+
+
+@dataclass(frozen=True)
+class RosterPage:
+    members: list[Member]
+    total: int
+    page: int  # 1-based, clamped to 1..pages
+    pages: int  # at least 1, even when empty
+
+
+async def roster(
+    session: AsyncSession,
+    unit_id: int,
+    filter: RosterFilter | str = RosterFilter.all,
+    page: int = 1,
+    page_size: int = 10,
+) -> RosterPage:
+    """Active members of the unit and every unit below it, by name, one page of them.
+
+    A page beyond the end (an old button after members left) gives the last page.
+    """
+    await get_unit(session, unit_id)
+    try:
+        wanted = RosterFilter(filter)
+    except ValueError:
+        raise InvalidInput("filter", "roster.bad_filter") from None
+    units = await descendant_ids(session, unit_id)
+    active_here = select(Membership.member_id).where(
+        Membership.status == MembershipStatus.active, Membership.org_unit_id.in_(units)
+    )
+    query = select(Member).where(Member.id.in_(active_here))
+    if wanted is not RosterFilter.all:
+        query = query.where(Member.member_type == MemberType(wanted.value))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, math.ceil(total / page_size))
+    page = min(max(page, 1), pages)
+    rows = await session.scalars(
+        query.order_by(Member.real_name, Member.id).offset((page - 1) * page_size).limit(page_size)
+    )
+    return RosterPage(list(rows), total, page, pages)
+
+
+@dataclass(frozen=True)
+class FloatingRecord:
+    """One row of the floating-member register (流动党员管理档案)."""
+
+    name: str
+    phone: str | None
+    home_branch: str | None
+    workplace: str | None
+    unit_code: str
+    unit_name: str
+    kind: MembershipKind
+    reported_at: datetime
+    approved_at: datetime | None
+    ended_at: datetime | None
+    status: MembershipStatus
+
+
+async def floating_register(
+    session: AsyncSession, unit_id: int, language: str = "zh"
+) -> list[FloatingRecord]:
+    """Floating members who reported to the unit or a unit below it, by unit and name.
+
+    Every report except rejected ones: pending, active and ended (with dates),
+    since the register is also the unit's history. Forgotten members are left out.
+    """
+    await get_unit(session, unit_id)
+    units = await descendant_ids(session, unit_id)
+    rows = await session.execute(
+        select(Membership, Member, OrgUnit)
+        .join(Member, Membership.member_id == Member.id)
+        .join(OrgUnit, Membership.org_unit_id == OrgUnit.id)
+        .where(
+            Membership.org_unit_id.in_(units),
+            Membership.status != MembershipStatus.rejected,
+            Member.member_type == MemberType.floating,
+            Member.forgotten_at.is_(None),
+        )
+        .order_by(OrgUnit.id, Member.real_name, Membership.requested_at, Membership.id)
+    )
+    return [
+        FloatingRecord(
+            name=member.real_name or "",
+            phone=member.phone,
+            home_branch=member.home_branch,
+            workplace=member.workplace,
+            unit_code=unit.code,
+            unit_name=unit_display_name(unit, language),
+            kind=membership.kind,
+            reported_at=membership.requested_at,
+            approved_at=membership.decided_at
+            if membership.status is not MembershipStatus.pending
+            else None,
+            ended_at=membership.ended_at,
+            status=membership.status,
+        )
+        for membership, member, unit in rows
+    ]
