@@ -53,7 +53,17 @@ def main() -> int:
         return subprocess.call([python, "-m", "pytest", *rest], cwd=ROOT)
     if command == "lint":
         ruff = [python, "-m", "ruff"]
-        paths = ["bot", "handlers", "models", "scheduler", "sandbox", "tests", "bench", "dev.py"]
+        paths = [
+            "bot",
+            "handlers",
+            "models",
+            "scheduler",
+            "views",
+            "sandbox",
+            "tests",
+            "bench",
+            "dev.py",
+        ]
         checked = subprocess.call([*ruff, "check", *paths], cwd=ROOT)
         formatted = subprocess.call([*ruff, "format", "--check", *paths], cwd=ROOT)
         return checked or formatted

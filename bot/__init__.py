@@ -1,4 +1,4 @@
-"""Assembly: configuration, the command line, the Application, serving, translations."""
+"""Assembly only: configuration, the command line, the Application, serving. Nothing imports it."""
 
 import os
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from datetime import time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,13 +22,14 @@ from telegram.ext import Application, ContextTypes
 
 import handlers
 from bot.config import Config, check_token
-from bot.context import SERVICES_KEY, BotContext, Services
 from bot.webhook import WebhookServer, create_webhook_server, open_socket, register_webhook
 from handlers.common import set_command_menus
+from handlers.context import SERVICES_KEY, BotContext, Services
+from handlers.work import process
 from models import inbox, migrate
-from models.db import SessionFactory, create_engine, create_session_factory
+from models.db import create_engine, create_session_factory
 from scheduler.clock import Clock, SystemClock
-from scheduler.service import SchedulerService
+from scheduler.service import SchedulerService, SchedulerSettings
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +52,25 @@ def build_application(config: Config, services: Services) -> Application:  # typ
     return application
 
 
+def scheduler_settings(config: Config) -> SchedulerSettings:
+    return SchedulerSettings(
+        defaults=config.bot.defaults,
+        quiet_hours=(
+            time.fromisoformat(config.scheduler.quiet_hours_start),
+            time.fromisoformat(config.scheduler.quiet_hours_end),
+        ),
+        digest_hour=config.scheduler.digest_hour,
+        messages_per_second=float(config.scheduler.messages_per_second),
+    )
+
+
 class UpdateInbox:
     """Stores updates before they are acknowledged; processes them in order, once."""
 
-    def __init__(self, application: Application, sessions: SessionFactory) -> None:  # type: ignore[type-arg]
+    def __init__(self, application: Application, services: Services) -> None:  # type: ignore[type-arg]
         self.application = application
-        self.sessions = sessions
+        self.services = services
+        self.sessions = services.sessions
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
 
@@ -104,10 +119,10 @@ class UpdateInbox:
                 self._queue.task_done()
 
     async def _process(self, payload: dict[str, Any]) -> None:
-        update = Update.de_json(payload, self.application.bot)
-        await self.application.process_update(update)
-        async with self.sessions.begin() as session:
-            await inbox.mark_processed(session, update.update_id)
+        # One transaction: the handlers' work and the mark that the update is done.
+        await process(
+            self.application, Update.de_json(payload, self.application.bot), self.services
+        )
 
 
 async def poll(application: Application, updates: UpdateInbox, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
@@ -164,14 +179,18 @@ class BotRuntime:
         self.engine = create_engine(config.database.url)
         self.sessions = create_session_factory(self.engine)
         self.services = Services(
-            config=config, sessions=self.sessions, clock=clock or SystemClock()
+            defaults=config.bot.defaults, sessions=self.sessions, clock=clock or SystemClock()
         )
         self.application = build_application(config, self.services)
-        self.updates = UpdateInbox(self.application, self.sessions)
+        self.updates = UpdateInbox(self.application, self.services)
         self.scheduler: SchedulerService | None = None
         if config.scheduler.enabled:
             self.scheduler = SchedulerService(
-                self.application.bot, self.engine, self.sessions, self.services.clock, config
+                self.application.bot,
+                self.engine,
+                self.sessions,
+                self.services.clock,
+                scheduler_settings(config),
             )
             self.services.wake_sender = self.scheduler.wake
         self.stopping = asyncio.Event()

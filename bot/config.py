@@ -16,7 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-LANGUAGES = ("zh", "en")
+from views.i18n import LANGUAGES, Defaults
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 TOKEN_ENV = "BRANCHBOT_TOKEN"
 CONFIG_ENV = "BRANCHBOT_CONFIG"
@@ -52,6 +53,10 @@ class DatabaseConfig:
 class BotConfig:
     timezone: str = "Asia/Shanghai"
     language: str = "zh"
+
+    @property
+    def defaults(self) -> Defaults:
+        return Defaults(language=self.language, timezone=self.timezone)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,15 @@
-"""The Telegram side: one module per feature, all wired up in `register`."""
+"""The Telegram side: one module per feature, all wired up in `register`.
+
+A handler parses the update, calls the domain (models) with the update's session
+(`context.session`, see handlers.work), and renders the result; refusals are
+rendered by handlers.errors. Every button kind (views.buttons) has one handler in
+PRESSES; every multi-step question is a handlers.conversation.Conversation.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Update
 from telegram.ext import (
@@ -15,16 +24,119 @@ from telegram.ext import (
 
 from handlers import (
     account,
-    activities,
-    callbacks,
+    checkin,
     common,
     errors,
+    events,
     input,
-    organize,
+    leave,
+    manage,
+    new_activity,
     profile,
+    record,
     reporting,
+    signup,
     staff,
 )
+from handlers.context import BotContext
+from handlers.ui import answer_press
+from views import buttons as b
+
+PressHandler = Callable[[Update, BotContext, Any], Awaitable[str | None]]
+
+COMMANDS: dict[str, Callable[[Update, BotContext], Awaitable[None]]] = {
+    "start": profile.start,
+    "help": common.help_command,
+    "language": common.language_command,
+    "cancel": profile.cancel,
+    "me": profile.show_me,
+    "mydata": profile.my_data,
+    "forget": profile.forget_command,
+    "events": events.events_command,
+    "record": record.record_command,
+    "pending": reporting.pending_command,
+    "qr": reporting.qr_command,
+    "roster": staff.roster_command,
+    "register": staff.register_command,
+    "unreachable": staff.unreachable_command,
+    "new": new_activity.new_command,
+    "activities": manage.activities_command,
+}
+
+PRESSES: dict[type[b.Button], PressHandler] = {
+    b.ChooseLanguage: common.language_chosen,
+    # the profile
+    b.Consent: profile.consent_chosen,
+    b.ChooseMemberType: profile.type_chosen,
+    b.SkipWorkplace: profile.workplace_skipped,
+    b.EditProfile: profile.edit_pressed,
+    b.AskLeaveUnit: lambda u, c, press: reporting.confirm_leave(u, c, press.unit_id),
+    b.ConfirmForget: profile.forget_confirmed,
+    b.KeepData: profile.data_kept,
+    # reporting
+    b.BrowseUnits: reporting.browse,
+    b.PickUnit: reporting.pick,
+    b.SendReport: reporting.send_pressed,
+    b.ApproveReport: reporting.approve_pressed,
+    b.RejectReport: reporting.reject_pressed,
+    b.LeaveUnit: reporting.leave_confirmed,
+    b.StayInUnit: reporting.stay_pressed,
+    b.ReportingPointQr: reporting.send_qr,
+    # the secretary's books
+    b.RosterOf: staff.open_roster,
+    b.RosterPage: staff.show_page,
+    b.MemberCard: staff.show_member,
+    b.AskRemove: staff.ask_end,
+    b.AskTransfer: staff.ask_end,
+    b.RemoveMember: staff.end_membership,
+    b.TransferOut: staff.end_membership,
+    b.MakeSecretary: staff.appoint_pressed,
+    b.MakeOrganizer: staff.appoint_pressed,
+    b.RegisterOf: staff.send_register,
+    # activities, the member's side
+    b.EventsPage: events.show_list,
+    b.ShowCard: events.card_pressed,
+    b.OpenCard: events.card_sent_anew,
+    b.CalendarFile: events.send_calendar,
+    b.SignUp: signup.sign_up_pressed,
+    b.CancelSignUp: signup.cancel_pressed,
+    b.Attend: signup.attend_pressed,
+    b.AskLeave: leave.leave_pressed,
+    b.ApproveLeave: leave.decide_pressed,
+    b.DeclineLeave: leave.decide_pressed,
+    b.AskCheckIn: checkin.checkin_pressed,
+    # /new
+    b.NewKind: new_activity.kind_chosen,
+    b.NewUnit: new_activity.unit_chosen,
+    b.NewDay: new_activity.day_chosen,
+    b.NewTime: new_activity.time_chosen,
+    b.NewDuration: new_activity.duration_chosen,
+    b.NoCapacityLimit: new_activity.no_limit_chosen,
+    b.UntilStart: new_activity.until_start_chosen,
+    b.NewPledge: new_activity.pledge_chosen,
+    b.NewRepeat: new_activity.repeat_chosen,
+    b.SkipStep: new_activity.step_skipped,
+    b.Publish: new_activity.published,
+    b.Discard: new_activity.discarded,
+    # managing activities
+    b.ManagePage: manage.show_list,
+    b.ManageActivity: manage.show_activity,
+    b.ActivityPeople: manage.show_people,
+    b.CheckInQr: manage.send_qr,
+    b.ShareQr: manage.send_qr,
+    b.ChangeActivity: manage.ask_change,
+    b.AskCancelActivity: manage.confirm_cancel,
+    b.CancelActivity: manage.cancel_confirmed,
+}
+
+
+async def on_press(update: Update, context: BotContext) -> None:
+    """Every button press: parsed into its kind (or refused as stale), handled, answered."""
+    assert update.callback_query
+    press = b.Button.parse(update.callback_query.data)
+    note = await PRESSES[type(press)](update, context, press)
+    if not context.work.answered:
+        answer_press(update, context, note)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
@@ -32,49 +144,13 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(
         ChatMemberHandler(account.blocked_or_unblocked, ChatMemberHandler.MY_CHAT_MEMBER)
     )
-
     private = filters.ChatType.PRIVATE
-    commands = {
-        "start": profile.start,
-        "help": common.help_command,
-        "language": common.language_command,
-        "cancel": profile.cancel,
-        "me": profile.show_me,
-        "mydata": profile.my_data,
-        "forget": profile.forget_command,
-        "events": activities.events_command,
-        "record": activities.record_command,
-        "pending": reporting.pending_command,
-        "qr": reporting.qr_command,
-        "roster": staff.roster_command,
-        "register": staff.register_command,
-        "unreachable": staff.unreachable_command,
-        "new": organize.new_command,
-        "activities": organize.activities_command,
-    }
-    for name, callback in commands.items():
+    for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=private))
-
-    presses = {
-        "lang": common.language_chosen,
-        profile.PREFIX: profile.on_press,
-        "fgt": profile.forget_pressed,
-        reporting.PREFIX: reporting.on_press,
-        staff.PREFIX: staff.on_press,
-        activities.PREFIX: activities.on_press,
-        activities.LEAVE_PREFIX: activities.on_leave_press,
-        organize.PREFIX: organize.on_press,
-    }
-    for prefix, callback in presses.items():
-        application.add_handler(CallbackQueryHandler(callback, pattern=callbacks.pattern(prefix)))
-
-    application.add_handler(MessageHandler(private & filters.CONTACT, input.on_contact))
-    application.add_handler(MessageHandler(private & filters.LOCATION, input.on_location))
-    application.add_handler(
-        MessageHandler(private & filters.TEXT & ~filters.COMMAND, input.on_text)
-    )
+    application.add_handler(CallbackQueryHandler(on_press))
+    answers = filters.TEXT & ~filters.COMMAND | filters.CONTACT | filters.LOCATION
+    application.add_handler(MessageHandler(private & answers, input.on_message))
     # Last: whatever nothing above understood, in a private chat.
     application.add_handler(MessageHandler(private & filters.COMMAND, common.unknown_command))
     application.add_handler(MessageHandler(private, common.unexpected_message))
-    application.add_handler(CallbackQueryHandler(common.stale_button))
     application.add_error_handler(errors.on_error)

@@ -5,21 +5,19 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 
-from bot.context import BotContext
-from bot.i18n import pick_language
+from handlers.context import BotContext
 from models import outbox
 from models.account import touch_account
+from views.i18n import pick_language
 
 
 async def load_account(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None or user.is_bot:
         return
-    async with context.db() as session:
-        account = await touch_account(session, user.id, user.language_code)
-        chosen = account.language
+    account = await touch_account(context.session, user.id, user.language_code)
     context.language = pick_language(
-        chosen, user.language_code, context.services.config.bot.language
+        account.language, user.language_code, context.services.defaults.language
     )
 
 
@@ -28,10 +26,9 @@ async def blocked_or_unblocked(update: Update, context: BotContext) -> None:
     change = update.my_chat_member
     if change is None or change.chat.type != ChatType.PRIVATE:
         return
-    async with context.db() as session:
-        if change.new_chat_member.status == ChatMemberStatus.BANNED:
-            await outbox.mark_unreachable(
-                session, change.chat.id, context.now(), "blocked the bot (my_chat_member)"
-            )
-        elif change.new_chat_member.status == ChatMemberStatus.MEMBER:
-            await outbox.mark_reachable(session, change.chat.id)
+    if change.new_chat_member.status == ChatMemberStatus.BANNED:
+        await outbox.mark_unreachable(
+            context.session, change.chat.id, context.now(), "blocked the bot (my_chat_member)"
+        )
+    elif change.new_chat_member.status == ChatMemberStatus.MEMBER:
+        await outbox.mark_reachable(context.session, change.chat.id)

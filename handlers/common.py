@@ -1,22 +1,17 @@
-"""Commands everyone has: /start, /help, /language, and replies to what the bot can't read."""
+"""Commands everyone has: /help, /language, and replies to what the bot can't read."""
 
 from __future__ import annotations
 
-from telegram import (
-    BotCommand,
-    BotCommandScopeChat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Update,
-)
-from telegram.constants import ParseMode
+from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.ext import Application
 
-from bot import i18n
-from bot.config import LANGUAGES
-from bot.context import BotContext
+from handlers.context import SERVICES_KEY, BotContext
+from handlers.ui import edit_or_say, say
 from models.account import set_language
 from models.permissions import roles_of
+from views import i18n
+from views.buttons import ChooseLanguage, StaleButton, keyboard
+from views.i18n import LANGUAGES
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 # Command → its catalog key; literal keys so that the catalog test sees them.
@@ -47,22 +42,18 @@ def command_menu(language: str, staff: bool = False) -> list[BotCommand]:
     return [BotCommand(name, i18n.t(language, key)) for name, key in names.items()]
 
 
-async def is_staff(context: BotContext, telegram_id: int) -> bool:
-    async with context.db() as session:
-        return bool(await roles_of(session, telegram_id))
-
-
 async def refresh_menu(context: BotContext, telegram_id: int, language: str) -> None:
-    """This chat's menu: the user's language, and the secretary's commands if they have a role."""
-    staff = await is_staff(context, telegram_id)
-    await context.bot.set_my_commands(
-        command_menu(language, staff), scope=BotCommandScopeChat(telegram_id)
+    """That chat's menu: its language, and the secretary's commands if they have a role."""
+    staff = bool(await roles_of(context.session, telegram_id))
+    menu = command_menu(language, staff)
+    context.work.reply(
+        lambda: context.bot.set_my_commands(menu, scope=BotCommandScopeChat(telegram_id))
     )
 
 
 async def set_command_menus(application: Application) -> None:  # type: ignore[type-arg]
     """One menu per language, and the default language's for everyone else."""
-    default = application.bot_data["services"].config.bot.language
+    default = application.bot_data[SERVICES_KEY].defaults.language
     await application.bot.set_my_commands(command_menu(default))
     for language in LANGUAGES:
         await application.bot.set_my_commands(command_menu(language), language_code=language)
@@ -70,55 +61,36 @@ async def set_command_menus(application: Application) -> None:  # type: ignore[t
 
 async def help_command(update: Update, context: BotContext) -> None:
     """What this user may do: the member's commands, and the secretary's if they have a role."""
-    assert update.effective_message and update.effective_user
+    assert update.effective_user
     text = context.t("help.member")
-    if await is_staff(context, update.effective_user.id):
+    if await roles_of(context.session, update.effective_user.id):
         text += "\n\n" + context.t("help.staff")
         await refresh_menu(context, update.effective_user.id, context.language)
-    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+    say(update, context, text)
 
 
 async def language_command(update: Update, context: BotContext) -> None:
-    assert update.effective_message
-    buttons = [
-        InlineKeyboardButton(
-            ("✓ " if code == context.language else "") + LANGUAGE_NAMES[code],
-            callback_data=f"lang:{code}",
-        )
+    choices = [
+        (("✓ " if code == context.language else "") + LANGUAGE_NAMES[code], ChooseLanguage(code))
         for code in LANGUAGES
     ]
-    await update.effective_message.reply_text(
-        context.t("language.choose"), reply_markup=InlineKeyboardMarkup([buttons])
-    )
+    say(update, context, context.t("language.choose"), keyboard(choices))
 
 
-async def language_chosen(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    assert query and query.data and update.effective_user
-    code = query.data.removeprefix("lang:")
-    if code not in LANGUAGES:  # callback data is user input
-        await query.answer(context.t("error.stale_button"), show_alert=True)
-        return
-    async with context.db() as session:
-        await set_language(session, update.effective_user.id, code)
-    context.language = code
-    await query.answer()
+async def language_chosen(update: Update, context: BotContext, press: ChooseLanguage) -> None:
+    assert update.effective_user
+    if press.code not in LANGUAGES:  # callback data is user input
+        raise StaleButton(press.code)
+    await set_language(context.session, update.effective_user.id, press.code)
+    context.language = press.code
     # The menu follows the chosen language in this chat, whatever the app's language.
-    await refresh_menu(context, update.effective_user.id, code)
-    await query.edit_message_text(context.t("language.set"))
+    await refresh_menu(context, update.effective_user.id, press.code)
+    edit_or_say(update, context, context.t("language.set"))
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
-    assert update.effective_message
-    await update.effective_message.reply_text(context.t("error.unknown_command"))
+    say(update, context, context.t("error.unknown_command"))
 
 
 async def unexpected_message(update: Update, context: BotContext) -> None:
-    assert update.effective_message
-    await update.effective_message.reply_text(context.t("error.unexpected_message"))
-
-
-async def stale_button(update: Update, context: BotContext) -> None:
-    """A button whose meaning is gone (an old version's, or forged)."""
-    assert update.callback_query
-    await update.callback_query.answer(context.t("error.stale_button"), show_alert=True)
+    say(update, context, context.t("error.unexpected_message"))

@@ -1,26 +1,71 @@
-"""The one error handler: the log gets the traceback, the user gets an apology."""
+"""The one error handler: refusals get a polite reply, bugs an apology and a log line.
+
+Either way the unit of work (handlers.work) rolls back what the handler wrote, and
+sends only the reply decided here.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from telegram import Update
-from telegram.error import TelegramError
+from telegram import ReplyKeyboardRemove, Update
+from telegram.constants import ParseMode
 
-from bot.context import BotContext
+from handlers.context import BotContext
+from handlers.ui import Markup, error_text, plain
+from handlers.work import Reply
+from models.errors import DomainError, InvalidInput
+from views.buttons import StaleButton
 
 log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: BotContext) -> None:
+    error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
-    # Only the id: an update's contents can hold phone numbers.
-    log.error("handler failed for update %s", update_id, exc_info=context.error)
-    if not isinstance(update, Update) or update.effective_chat is None:
+    if isinstance(error, DomainError | StaleButton):
+        log.info("update %s refused: %s", update_id, type(error).__name__)
+    else:
+        # Only the id: an update's contents can hold phone numbers.
+        log.error("handler failed for update %s", update_id, exc_info=error)
+    if not isinstance(update, Update) or update.effective_chat is None or error is None:
         return
-    try:
-        if update.callback_query is not None:
-            await update.callback_query.answer()
-        await context.bot.send_message(update.effective_chat.id, context.t("error.apology"))
-    except TelegramError:
-        log.warning("could not apologise for update %s", update_id, exc_info=True)
+    if isinstance(error, StaleButton):
+        text = context.t("error.stale_button")
+    elif isinstance(error, DomainError):
+        text = error_text(context, error)
+    else:
+        text = context.t("error.apology")
+    # A malformed answer leaves its question open (try again); any other refusal closes it.
+    step = context.work.answering
+    keeps_question = isinstance(error, InvalidInput)
+    markup: Markup | None = None
+    if step is not None and step.keyboard is not None:
+        markup = step.keyboard(context) if keeps_question else ReplyKeyboardRemove()
+    refusal = isinstance(error, DomainError | StaleButton)
+    context.work.fail(
+        error,
+        *_replies(update, context, text, markup, as_alert=refusal),
+        close_question=step is not None and not keeps_question,
+    )
+
+
+def _replies(
+    update: Update, context: BotContext, text: str, markup: Markup | None, *, as_alert: bool
+) -> list[Reply]:
+    """A press's refusal is an alert; an apology (or a typed answer's refusal) a message."""
+    replies: list[Reply] = []
+    query = update.callback_query
+    if query is not None:
+        replies.append(
+            lambda: query.answer(plain(text)[:200] if as_alert else None, show_alert=as_alert)
+        )
+        if as_alert:
+            return replies
+    chat_id = update.effective_chat.id  # type: ignore[union-attr]
+    replies.append(
+        lambda: context.bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+    )
+    return replies

@@ -1,75 +1,64 @@
 """报到: a member reports to a branch (by its QR code or from the tree); secretaries decide.
 
-Callback data (prefix "rep"), ids re-checked on every press:
-  tree:<community>:<parent>  browse the tree (community 1 = 双报到), parent 0 = the top
-  pick:<community>:<unit>    the confirm screen      send:<community>:<unit>  send the report
-  ok:<report>  approve       no:<report>  reject (asks the reason)
-  leave:<unit>  leave a unit (after the confirm in /me)   qr:<unit>  the unit's QR code
+The domain (models.members) checks every rule and permission and tells the
+reviewers and the member; this module asks, and shows the outcome.
 """
 
 from __future__ import annotations
 
-from functools import partial
 from html import escape
 
-from telegram import InlineKeyboardMarkup, InputFile, Update
+from telegram import Update
 
-from bot.context import BotContext
-from bot.files import qr_png
-from bot.i18n import t
-from handlers import callbacks
-from handlers.notify import about_unit, notify
-from handlers.ui import (
-    STATUS_KEYS,
-    TYPE_KEYS,
-    answer_error,
-    buttons,
-    edit_or_say,
-    local_time,
-    run_press,
-    say,
-    short,
-    unit_name,
-)
-from models.account import expect, touch_account
+from handlers.context import BotContext
+from handlers.conversation import Conversation, State, Step
+from handlers.ui import answer_press, attempt, edit_or_say, error_text, say, send_file
+from models.account import touch_account
 from models.errors import DomainError, InvalidState, NotFound
 from models.members import (
     Membership,
-    MembershipKind,
-    MembershipStatus,
-    MemberType,
     Via,
     approve_report,
-    get_member,
     get_membership,
-    leave,
+    leave_unit,
     pending_reports,
     reject_report,
-    report,
+    report_to_decide,
+    submit_report,
 )
 from models.org import (
     INVITE_PAYLOAD_PREFIX,
+    REPORTABLE_KINDS,
     OrgUnit,
-    UnitKind,
     get_unit,
     invite_payload,
     list_tree,
     unit_by_invite,
     unit_display_name,
 )
-from models.permissions import Permission, require
-from models.staff import managed_units, reviewers_of
+from models.staff import reporting_point, reporting_points
+from views.buttons import (
+    ApproveReport,
+    BrowseUnits,
+    LeaveUnit,
+    PickUnit,
+    RejectReport,
+    ReportingPointQr,
+    SendReport,
+    StaleButton,
+    StayInUnit,
+    keyboard,
+    short,
+)
+from views.files import qr_png
+from views.labels import MEMBERSHIP_STATUS_KEYS
+from views.notifications import ReportSubmitted, render, report_card_text
 
-PREFIX = "rep"
 PENDING_SHOWN = 10
-REPORTABLE = {
-    0: (UnitKind.branch, UnitKind.group),  # managed by a branch
-    1: (UnitKind.community,),  # 双报到
-}
 
 
-def invite_link(context: BotContext, unit: OrgUnit) -> str:
-    return f"https://t.me/{context.bot.username}?start={invite_payload(unit)}"
+def _unit_name(context: BotContext, unit: OrgUnit) -> str:
+    return escape(unit_display_name(unit, context.language))
 
 
 # --- the member reports ------------------------------------------------------------------
@@ -81,277 +70,186 @@ async def remember_invite(update: Update, context: BotContext, payload: str) -> 
     False (after saying why) when the payload is not a valid reporting link.
     """
     assert update.effective_user
-    code = payload.removeprefix(INVITE_PAYLOAD_PREFIX)
     try:
         if not payload.startswith(INVITE_PAYLOAD_PREFIX):
             raise NotFound("unit.not_found", payload)
-        async with context.db() as session:
-            unit = await unit_by_invite(session, code)
-            account = await touch_account(session, update.effective_user.id)
-            account.report_unit_id = unit.id
+        unit = await unit_by_invite(context.session, payload.removeprefix(INVITE_PAYLOAD_PREFIX))
     except NotFound:
-        await say(update, context, context.t("report.bad_invite"))
+        say(update, context, context.t("report.bad_invite"))
         return False
+    account = await touch_account(context.session, update.effective_user.id)
+    account.report_unit_id = unit.id
     return True
 
 
 async def send_remembered_report(update: Update, context: BotContext) -> bool:
     """Send the report for the reporting point the member scanned, if there is one."""
     assert update.effective_user
-    async with context.db() as session:
-        account = await touch_account(session, update.effective_user.id)
-        unit_id, account.report_unit_id = account.report_unit_id, None
+    account = await touch_account(context.session, update.effective_user.id)
+    unit_id, account.report_unit_id = account.report_unit_id, None
     if unit_id is None:
         return False
-    await submit_report(update, context, unit_id, via_invite=True)
+    await _submit(update, context, unit_id, Via.invite)
     return True
 
 
-async def submit_report(
-    update: Update, context: BotContext, unit_id: int, *, via_invite: bool
-) -> None:
-    """Create the report and, in the same transaction, the cards for its reviewers."""
+async def send_pressed(update: Update, context: BotContext, press: SendReport) -> None:
+    edit_or_say(update, context, context.t("report.sending"))
+    await _submit(update, context, press.unit_id, Via.tree)
+
+
+async def _submit(update: Update, context: BotContext, unit_id: int, via: Via) -> None:
+    """Send the report; a refusal (already reported, say) is said in a message of its own,
+    without undoing the rest of the update (the profile just completed, the screen)."""
     assert update.effective_user
-    try:
-        async with context.db() as session:
-            member = await get_member(session, update.effective_user.id)
-            if member is None:
-                raise InvalidState("profile.incomplete")
-            unit = await get_unit(session, unit_id)
-            community = unit.kind is UnitKind.community
-            membership = await report(
-                session,
-                member,
-                unit,
-                kind=MembershipKind.community if community else MembershipKind.primary,
-                via=Via.invite if via_invite else Via.tree,
-                now=context.now(),
-            )
-            for reviewer in await reviewers_of(session, unit.id):
-                card = partial(report_card, context, membership)
-                await notify(context, session, reviewer, unit, "report_card", card)
-    except DomainError as error:
-        await answer_error(update, context, error)
+    me = update.effective_user.id
+    result = await attempt(
+        context, submit_report(context.session, me, unit_id, via=via, now=context.now())
+    )
+    if isinstance(result, DomainError):
+        say(update, context, error_text(context, result))
         return
-    await say(update, context, context.t("report.sent", unit=escape(unit_name(context, unit))))
-
-
-def report_card(
-    context: BotContext, membership: Membership, language: str
-) -> tuple[str, InlineKeyboardMarkup]:
-    member, unit = membership.member, membership.unit
-    kind = member.member_type
-    type_text = t(language, TYPE_KEYS[kind]) if kind else "—"
-    if kind is MemberType.floating and member.home_branch:
-        type_text += t(language, "profile.home_branch_suffix", home=escape(member.home_branch))
-    text = t(
-        language,
-        "report.card_community" if membership.kind is MembershipKind.community else "report.card",
-        name=escape(member.real_name or "—"),
-        type=type_text,
-        phone=escape(member.phone or "—"),
-        workplace=escape(member.workplace or "—"),
-        unit=escape(unit_display_name(unit, language)),
-        time=local_time(context, membership.requested_at, unit.timezone),
-    )
-    markup = buttons(
-        [
-            (t(language, "report.approve_button"), callbacks.data(PREFIX, "ok", membership.id)),
-            (t(language, "report.reject_button"), callbacks.data(PREFIX, "no", membership.id)),
-        ]
-    )
-    return text, markup
+    unit = _unit_name(context, result.unit)
+    say(update, context, context.t("report.sent", unit=unit))
 
 
 # --- secretaries decide ---------------------------------------------------------------------
 
 
-async def _show_decided(update: Update, context: BotContext, report_id: int) -> None:
-    """An old card: show on it what became of the report."""
-    async with context.db() as session:
-        membership = await get_membership(session, report_id)
-    status = context.t(STATUS_KEYS[membership.status])
-    text, _ = report_card(context, membership, context.language)
-    await edit_or_say(
-        update, context, text + "\n\n" + context.t("report.card_status", status=status)
-    )
+async def _card_text(context: BotContext, membership: Membership) -> str:
+    return report_card_text(membership, context.language, await context.zone(membership.unit))
 
 
-async def approve_pressed(update: Update, context: BotContext, report_id: int) -> str:
+async def approve_pressed(update: Update, context: BotContext, press: ApproveReport) -> str:
     assert update.effective_user
-    try:
-        async with context.db() as session:
-            membership = await approve_report(
-                session, report_id, update.effective_user.id, context.now()
-            )
-            told = about_unit("report.approved", membership.unit)
-            await notify(
-                context,
-                session,
-                membership.member.telegram_id,
-                membership.unit,
-                "report_decided",
-                told,
-            )
-    except InvalidState:
-        await _show_decided(update, context, report_id)
-        raise
-    text, _ = report_card(context, membership, context.language)
-    await edit_or_say(update, context, text + "\n\n" + context.t("report.card_approved"))
+    result = await attempt(
+        context,
+        approve_report(context.session, press.report_id, update.effective_user.id, context.now()),
+    )
+    if isinstance(result, InvalidState):  # an old card: show on it what became of the report
+        await _show_decided(update, context, press.report_id)
+        answer_press(update, context, error_text(context, result), alert=True)
+        return ""
+    if isinstance(result, DomainError):
+        raise result
+    text = await _card_text(context, result)
+    edit_or_say(update, context, text + "\n\n" + context.t("report.card_approved"))
     return context.t("report.approved_short")
 
 
-async def reject_pressed(update: Update, context: BotContext, report_id: int) -> None:
-    """Rejecting needs a reason, typed next (see `save_reject_reason`)."""
-    assert update.effective_user
-    async with context.db() as session:
-        membership = await get_membership(session, report_id)
-        await require(
-            session, update.effective_user.id, Permission.approve_reports, membership.org_unit_id
-        )
-        if membership.status is not MembershipStatus.pending:
-            raise InvalidState("report.already_decided")
-        await expect(session, update.effective_user.id, f"reject:{report_id}")
-    name = escape(membership.member.real_name or "—")
-    await say(update, context, context.t("report.ask_reason", name=name))
+async def _show_decided(update: Update, context: BotContext, report_id: int) -> None:
+    membership = await get_membership(context.session, report_id)
+    status = context.t(MEMBERSHIP_STATUS_KEYS[membership.status])
+    text = await _card_text(context, membership)
+    edit_or_say(update, context, text + "\n\n" + context.t("report.card_status", status=status))
 
 
-async def save_reject_reason(
-    update: Update, context: BotContext, report_id: int, reason: str
-) -> None:
+async def reject_pressed(update: Update, context: BotContext, press: RejectReport) -> None:
+    """Rejecting needs a reason, typed next."""
     assert update.effective_user
-    try:
-        async with context.db() as session:
-            membership = await reject_report(
-                session, report_id, update.effective_user.id, reason, context.now()
-            )
-            await expect(session, update.effective_user.id, None)
-            told = about_unit("report.rejected", membership.unit, reason=escape(reason.strip()))
-            await notify(
-                context,
-                session,
-                membership.member.telegram_id,
-                membership.unit,
-                "report_decided",
-                told,
-            )
-    except InvalidState as error:
-        async with context.db() as session:
-            await expect(session, update.effective_user.id, None)
-        await answer_error(update, context, error)
-        return
-    except DomainError as error:  # a bad reason: the question stays open
-        await answer_error(update, context, error)
-        return
+    membership = await report_to_decide(context.session, press.report_id, update.effective_user.id)
+    await REJECT.ask(update, context, "reason", {"report_id": membership.id})
+
+
+async def ask_reason(update: Update, context: BotContext, state: State) -> None:
+    membership = await get_membership(context.session, state.data["report_id"])
     name = escape(membership.member.real_name or "—")
-    await say(update, context, context.t("report.rejected_done", name=name))
+    say(update, context, context.t("report.ask_reason", name=name))
+
+
+async def save_reason(update: Update, context: BotContext, state: State, reason: str) -> None:
+    assert update.effective_user
+    me = update.effective_user.id
+    membership = await reject_report(
+        context.session, state.data["report_id"], me, reason, context.now()
+    )
+    await REJECT.end(context, me)
+    name = escape(membership.member.real_name or "—")
+    say(update, context, context.t("report.rejected_done", name=name))
+
+
+REJECT = Conversation("reject", [Step("reason", ask_reason, on_text=save_reason)])
 
 
 async def pending_command(update: Update, context: BotContext) -> None:
     """/pending: the reports waiting for this secretary, as cards with buttons."""
     assert update.effective_user
-    async with context.db() as session:
-        may_review = await managed_units(
-            session, update.effective_user.id, Permission.approve_reports
-        )
-        reports = await pending_reports(session, update.effective_user.id)
-    if not may_review:
-        await say(update, context, context.t("error.secretaries_only"))
-        return
+    reports = await pending_reports(context.session, update.effective_user.id)
     if not reports:
-        await say(update, context, context.t("report.none_pending"))
+        say(update, context, context.t("report.none_pending"))
         return
-    await say(update, context, context.t("report.pending_title", count=len(reports)))
+    say(update, context, context.t("report.pending_title", count=len(reports)))
     for membership in reports[:PENDING_SHOWN]:
-        text, markup = report_card(context, membership, context.language)
-        await say(update, context, text, markup)  # type: ignore[arg-type]
+        zone = await context.zone(membership.unit)
+        text, markup = render(ReportSubmitted(membership), context.language, zone)
+        say(update, context, text, markup)
     if len(reports) > PENDING_SHOWN:
-        await say(
-            update, context, context.t("report.more_pending", count=len(reports) - PENDING_SHOWN)
-        )
+        more = len(reports) - PENDING_SHOWN
+        say(update, context, context.t("report.more_pending", count=more))
 
 
 # --- choosing a unit from the tree, leaving ---------------------------------------------------
 
 
-async def browse(update: Update, context: BotContext, community: int, parent_id: int) -> None:
-    async with context.db() as session:
-        tree = await list_tree(session)
-    units = {unit.id: unit for _, unit in tree}
-    children = [u for _, u in tree if (u.parent_id or 0) == parent_id]
-    if parent_id and parent_id not in units:
-        raise callbacks.StaleButton(parent_id)
-    has_children = {u.parent_id for _, u in tree}
+async def browse(update: Update, context: BotContext, press: BrowseUnits) -> None:
+    tree = [unit for _, unit in await list_tree(context.session)]
+    units = {unit.id: unit for unit in tree}
+    if press.parent_id and press.parent_id not in units:
+        raise StaleButton(press.parent_id)
+    has_children = {unit.parent_id for unit in tree}
+    reportable = REPORTABLE_KINDS[press.community]
+    children = [u for u in tree if (u.parent_id or 0) == press.parent_id]
     rows = []
     for unit in children:
-        if unit.kind in REPORTABLE[community]:
-            action = "pick"
+        name = short(unit_display_name(unit, context.language))
+        if unit.kind in reportable:
+            rows.append([(name, PickUnit(press.community, unit.id))])
         elif unit.id in has_children:
-            action = "tree"
-        else:
-            continue  # nothing to report to down there
-        rows.append(
-            [(short(unit_name(context, unit)), callbacks.data(PREFIX, action, community, unit.id))]
-        )
-    if parent_id:
-        back = units[parent_id].parent_id or 0
-        rows.append([(context.t("button.back"), callbacks.data(PREFIX, "tree", community, back))])
-    key = "report.choose_community" if community else "report.choose_branch"
+            rows.append([(name, BrowseUnits(press.community, unit.id))])
+        # else: nothing to report to down there
+    if press.parent_id:
+        back = BrowseUnits(press.community, units[press.parent_id].parent_id or 0)
+        rows.append([(context.t("button.back"), back)])
+    key = "report.choose_community" if press.community else "report.choose_branch"
     if not children:
         key = "report.no_units"
-    await edit_or_say(update, context, context.t(key), buttons(*rows) if rows else None)
+    edit_or_say(update, context, context.t(key), keyboard(*rows) if rows else None)
 
 
-async def pick(update: Update, context: BotContext, community: int, unit_id: int) -> None:
-    async with context.db() as session:
-        unit = await get_unit(session, unit_id)
-        tree = await list_tree(session)
-    if unit.kind not in REPORTABLE[community]:
-        raise callbacks.StaleButton(unit_id)
-    rows = [[(context.t("report.send_button"), callbacks.data(PREFIX, "send", community, unit.id))]]
+async def pick(update: Update, context: BotContext, press: PickUnit) -> None:
+    unit = await get_unit(context.session, press.unit_id)
+    if unit.kind not in REPORTABLE_KINDS[press.community]:
+        raise StaleButton(press.unit_id)
+    tree = await list_tree(context.session)
+    rows = [[(context.t("report.send_button"), SendReport(press.community, unit.id))]]
     if any(u.parent_id == unit.id for _, u in tree):
-        rows.append(
-            [
-                (
-                    context.t("report.open_subunits"),
-                    callbacks.data(PREFIX, "tree", community, unit.id),
-                )
-            ]
-        )
-    rows.append(
-        [(context.t("button.back"), callbacks.data(PREFIX, "tree", community, unit.parent_id or 0))]
-    )
+        rows.append([(context.t("report.open_subunits"), BrowseUnits(press.community, unit.id))])
+    rows.append([(context.t("button.back"), BrowseUnits(press.community, unit.parent_id or 0))])
     text = context.t(
-        "report.confirm",
-        unit=escape(unit_name(context, unit)),
-        address=escape(unit.address or "—"),
+        "report.confirm", unit=_unit_name(context, unit), address=escape(unit.address or "—")
     )
-    await edit_or_say(update, context, text, buttons(*rows))
+    edit_or_say(update, context, text, keyboard(*rows))
 
 
 async def confirm_leave(update: Update, context: BotContext, unit_id: int) -> None:
-    async with context.db() as session:
-        unit = await get_unit(session, unit_id)
-    markup = buttons(
-        [(context.t("leave.confirm_button"), callbacks.data(PREFIX, "leave", unit_id))],
-        [(context.t("leave.keep_button"), callbacks.data(PREFIX, "stay", unit_id))],
+    unit = await get_unit(context.session, unit_id)
+    markup = keyboard(
+        [(context.t("leave.confirm_button"), LeaveUnit(unit_id))],
+        [(context.t("leave.keep_button"), StayInUnit(unit_id))],
     )
-    await say(
-        update, context, context.t("leave.confirm", unit=escape(unit_name(context, unit))), markup
-    )
+    say(update, context, context.t("leave.confirm", unit=_unit_name(context, unit)), markup)
 
 
-async def leave_confirmed(update: Update, context: BotContext, unit_id: int) -> None:
+async def leave_confirmed(update: Update, context: BotContext, press: LeaveUnit) -> None:
     assert update.effective_user
-    async with context.db() as session:
-        member = await get_member(session, update.effective_user.id)
-        if member is None:
-            raise NotFound("membership.not_found")
-        membership = await leave(session, member, unit_id, context.now())
-        unit = await get_unit(session, membership.org_unit_id)
-    await edit_or_say(
-        update, context, context.t("leave.done", unit=escape(unit_name(context, unit)))
+    membership = await leave_unit(
+        context.session, update.effective_user.id, press.unit_id, context.now()
     )
+    edit_or_say(update, context, context.t("leave.done", unit=_unit_name(context, membership.unit)))
+
+
+async def stay_pressed(update: Update, context: BotContext, press: StayInUnit) -> None:
+    edit_or_say(update, context, context.t("leave.kept"))
 
 
 # --- the reporting point's QR code ---------------------------------------------------------------
@@ -360,64 +258,22 @@ async def leave_confirmed(update: Update, context: BotContext, unit_id: int) -> 
 async def qr_command(update: Update, context: BotContext) -> None:
     """/qr: the QR code to print for a unit's reporting point."""
     assert update.effective_user
-    async with context.db() as session:
-        units = [
-            u
-            for u in await managed_units(session, update.effective_user.id, Permission.view_roster)
-            if u.kind in (*REPORTABLE[0], *REPORTABLE[1])
-        ]
-    if not units:
-        await say(update, context, context.t("error.secretaries_only"))
-    elif len(units) == 1:
-        await send_qr(update, context, units[0].id)
-    else:
-        rows = [
-            [(short(unit_name(context, u)), callbacks.data(PREFIX, "qr", u.id))] for u in units[:40]
-        ]
-        await say(update, context, context.t("report.qr_choose"), buttons(*rows))
+    units = await reporting_points(context.session, update.effective_user.id)
+    if len(units) == 1:
+        await send_qr(update, context, ReportingPointQr(units[0].id))
+        return
+    rows = [
+        [(short(unit_display_name(u, context.language)), ReportingPointQr(u.id))]
+        for u in units[:40]
+    ]
+    say(update, context, context.t("report.qr_choose"), keyboard(*rows))
 
 
-async def send_qr(update: Update, context: BotContext, unit_id: int) -> None:
-    assert update.effective_user and update.effective_chat
-    async with context.db() as session:
-        unit = await get_unit(session, unit_id)
-        await require(session, update.effective_user.id, Permission.view_roster, unit.id)
-    link = invite_link(context, unit)
-    await context.bot.send_photo(
-        update.effective_chat.id,
-        InputFile(qr_png(link), filename=f"reporting-point-{unit.code}.png"),
-        caption=context.t("report.qr_caption", unit=escape(unit_name(context, unit)), link=link),
-        parse_mode="HTML",
+async def send_qr(update: Update, context: BotContext, press: ReportingPointQr) -> None:
+    assert update.effective_user
+    unit = await reporting_point(context.session, update.effective_user.id, press.unit_id)
+    link = context.link(invite_payload(unit))
+    caption = context.t("report.qr_caption", unit=_unit_name(context, unit), link=link)
+    send_file(
+        update, context, qr_png(link), f"reporting-point-{unit.code}.png", caption, photo=True
     )
-
-
-# --- every "rep:" press ---------------------------------------------------------------------------
-
-
-async def on_press(update: Update, context: BotContext) -> None:
-    await run_press(update, context, lambda: _pressed(update, context))
-
-
-async def _pressed(update: Update, context: BotContext) -> str | None:
-    assert update.callback_query
-    action, ids = callbacks.parse(update.callback_query.data, PREFIX)
-    if action == "ok" and len(ids) == 1:
-        return await approve_pressed(update, context, ids[0])
-    if action == "no" and len(ids) == 1:
-        await reject_pressed(update, context, ids[0])
-    elif action == "tree" and len(ids) == 2 and ids[0] in REPORTABLE:
-        await browse(update, context, ids[0], ids[1])
-    elif action == "pick" and len(ids) == 2 and ids[0] in REPORTABLE:
-        await pick(update, context, ids[0], ids[1])
-    elif action == "send" and len(ids) == 2 and ids[0] in REPORTABLE:
-        await edit_or_say(update, context, context.t("report.sending"))
-        await submit_report(update, context, ids[1], via_invite=False)
-    elif action == "leave" and len(ids) == 1:
-        await leave_confirmed(update, context, ids[0])
-    elif action == "stay" and len(ids) == 1:
-        await edit_or_say(update, context, context.t("leave.kept"))
-    elif action == "qr" and len(ids) == 1:
-        await send_qr(update, context, ids[0])
-    else:
-        raise callbacks.StaleButton(update.callback_query.data)
-    return None

@@ -30,9 +30,9 @@ class Account(Base):
     telegram_language: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # The typed answer expected next: "name", "phone", "reject:42", ... (see handlers.input).
+    # The open question: "<conversation>.<step>" ("profile.name", "new.title"; see
+    # handlers.conversation), and what the conversation has gathered so far.
     awaiting: Mapped[str | None] = mapped_column(String(64))
-    # A secretary's activity being written, step by step (handlers.organize).
     draft: Mapped[dict[str, Any] | None]
     # The unit whose reporting link this user opened, until the report is sent.
     report_unit_id: Mapped[int | None] = mapped_column(
@@ -77,7 +77,24 @@ async def set_language(session: AsyncSession, telegram_id: int, language: str) -
     return account
 
 
-async def expect(session: AsyncSession, telegram_id: int, awaiting: str | None) -> None:
-    """Remember what the user's next message answers (None: nothing)."""
+async def get_question(
+    session: AsyncSession, telegram_id: int
+) -> tuple[str | None, dict[str, Any] | None]:
+    """The open question and its conversation's data."""
     account = await touch_account(session, telegram_id)
-    account.awaiting = awaiting
+    return account.awaiting, account.draft
+
+
+async def set_question(
+    session: AsyncSession, telegram_id: int, question: str, data: dict[str, Any]
+) -> None:
+    account = await touch_account(session, telegram_id)
+    account.awaiting, account.draft = question, dict(data)
+
+
+async def close_question(session: AsyncSession, telegram_id: int) -> bool:
+    """Nothing is asked any more; False when nothing was."""
+    account = await touch_account(session, telegram_id)
+    was_open = account.awaiting is not None
+    account.awaiting, account.draft = None, None
+    return was_open

@@ -42,6 +42,12 @@ class PermissionDenied(DomainError):
         super().__init__(detail=f"{telegram_id} may not {permission} on unit {unit_id}")
 
 
+class NotStaff(PermissionDenied):
+    """The person holds the permission on no unit at all: a command for secretaries."""
+
+    code = "permission.not_staff"
+
+
 class InvalidInput(DomainError):
     """A value typed or uploaded by a person is not acceptable.
 

@@ -44,6 +44,11 @@ ALLOWED_PARENTS: dict[UnitKind, set[UnitKind | None]] = {
     UnitKind.group: {UnitKind.branch},
 }
 
+# Where a member may report: to be managed (False), or 双报到 to a community (True).
+REPORTABLE_KINDS: dict[bool, tuple[UnitKind, ...]] = {
+    False: (UnitKind.branch, UnitKind.group),
+    True: (UnitKind.community,),
+}
 INVITE_PAYLOAD_PREFIX = "r_"
 CODE_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 NAME_MAX = 100

@@ -1,4 +1,5 @@
-"""Roles and the one permission check. Every handler asks `can`/`require` here.
+"""Roles and the one permission check: the domain asks `can`/`require` here, for every
+read and every write, so that callers need not.
 
 Roles are granted to Telegram users (not to member records, so an admin need not
 be a member):
@@ -153,8 +154,14 @@ async def grant_role(
     unit_id: int | None,
     granted_by: int | None,
 ) -> RoleGrant:
-    """Grant a role; granting one already held returns the existing grant."""
+    """Grant a role; granting one already held returns the existing grant.
+
+    `granted_by` is the person appointing, who must hold appoint_roles there; None is
+    the operator at the command line (`branchbot admin grant`), who needs no grant.
+    """
     role = _check_role_unit(role, unit_id)
+    if granted_by is not None:
+        await require(session, granted_by, Permission.appoint_roles, unit_id)
     if telegram_id <= 0:
         raise InvalidInput("telegram_id", "role.bad_user_id", detail="a Telegram user id is > 0")
     if unit_id is not None:
@@ -204,3 +211,24 @@ async def all_grants(session: AsyncSession) -> list[RoleGrant]:
         )
     )
     return list(rows)
+
+
+async def reviewers_of(session: AsyncSession, unit_id: int) -> list[int]:
+    """Who hears of a new report: the unit's own reviewers, else the nearest unit's above,
+    else the admins. Telegram ids, without repeats."""
+    roles = [role for role, held in ROLE_PERMISSIONS.items() if Permission.approve_reports in held]
+    unit_roles = [role for role in roles if role is not Role.admin]
+    chain = [unit_id, *ancestor_ids_from(await parent_map(session), unit_id)]
+    for candidate in chain:
+        ids = await session.scalars(
+            select(RoleGrant.telegram_id)
+            .where(RoleGrant.org_unit_id == candidate, RoleGrant.role.in_(unit_roles))
+            .order_by(RoleGrant.id)
+        )
+        found = list(dict.fromkeys(ids))
+        if found:
+            return found
+    admins = await session.scalars(
+        select(RoleGrant.telegram_id).where(RoleGrant.role == Role.admin).order_by(RoleGrant.id)
+    )
+    return list(dict.fromkeys(admins))

@@ -1,36 +1,53 @@
-"""Queries for the secretary's side: who reviews a report, which units one manages."""
+"""The secretary's side: which units one manages, the member's card, appointing, the
+reporting points, members who cannot be reached, and the daily digest.
+
+Every function here that shows or changes something checks the permission itself
+(models.permissions), so no caller needs to.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from models.errors import NotFound
-from models.members import Member, Membership, MembershipStatus
-from models.org import OrgUnit, ancestor_ids_from, list_tree, parent_map
-from models.permissions import ROLE_PERMISSIONS, Permission, Role, RoleGrant, managed_unit_ids
+from models.activities import ActivityStatus, activities_for_units
+from models.errors import InvalidState, NotFound, NotStaff
+from models.members import Member, Membership, MembershipStatus, get_membership, pending_reports
+from models.notifications import Digest, Notification, RoleGranted, notify
+from models.org import REPORTABLE_KINDS, OrgUnit, descendant_ids, get_unit, list_tree
+from models.permissions import (
+    Permission,
+    Role,
+    RoleGrant,
+    can,
+    grant_role,
+    managed_unit_ids,
+    require,
+    reviewers_of,
+)
 
+__all__ = [
+    "MemberCard",
+    "appoint",
+    "digest_for",
+    "managed_units",
+    "member_card",
+    "membership_to_end",
+    "open_membership",
+    "reporting_point",
+    "reporting_points",
+    "reviewers_of",
+    "staff_home_units",
+    "staff_unit",
+    "staff_units",
+    "unreachable_members",
+]
 
-async def reviewers_of(session: AsyncSession, unit_id: int) -> list[int]:
-    """Who hears of a new report: the unit's own reviewers, else the nearest unit's above,
-    else the admins. Telegram ids, without repeats."""
-    roles = [role for role, held in ROLE_PERMISSIONS.items() if Permission.approve_reports in held]
-    unit_roles = [role for role in roles if role is not Role.admin]
-    chain = [unit_id, *ancestor_ids_from(await parent_map(session), unit_id)]
-    for candidate in chain:
-        ids = await session.scalars(
-            select(RoleGrant.telegram_id)
-            .where(RoleGrant.org_unit_id == candidate, RoleGrant.role.in_(unit_roles))
-            .order_by(RoleGrant.id)
-        )
-        found = list(dict.fromkeys(ids))
-        if found:
-            return found
-    admins = await session.scalars(
-        select(RoleGrant.telegram_id).where(RoleGrant.role == Role.admin).order_by(RoleGrant.id)
-    )
-    return list(dict.fromkeys(admins))
+DIGEST_ACTIVITIES = 50  # the soonest activities a digest looks at
 
 
 async def managed_units(
@@ -39,6 +56,39 @@ async def managed_units(
     """The units this person may act on with `permission`, in tree order."""
     allowed = await managed_unit_ids(session, telegram_id, permission)
     return [unit for _, unit in await list_tree(session) if allowed is None or unit.id in allowed]
+
+
+async def staff_units(
+    session: AsyncSession, telegram_id: int, permission: Permission
+) -> list[OrgUnit]:
+    """`managed_units`, or NotStaff when there are none: the command is not theirs."""
+    units = await managed_units(session, telegram_id, permission)
+    if not units:
+        raise NotStaff(permission, None, telegram_id)
+    return units
+
+
+async def staff_unit(
+    session: AsyncSession, telegram_id: int, permission: Permission, unit_id: int
+) -> OrgUnit:
+    """One unit this person may act on with `permission`."""
+    unit = await get_unit(session, unit_id)
+    await require(session, telegram_id, permission, unit.id)
+    return unit
+
+
+async def reporting_points(session: AsyncSession, telegram_id: int) -> list[OrgUnit]:
+    """The units whose reporting-point QR code this person may hand out."""
+    units = await staff_units(session, telegram_id, Permission.view_roster)
+    reportable = {*REPORTABLE_KINDS[False], *REPORTABLE_KINDS[True]}
+    found = [unit for unit in units if unit.kind in reportable]
+    if not found:
+        raise NotStaff(Permission.view_roster, None, telegram_id)
+    return found
+
+
+async def reporting_point(session: AsyncSession, telegram_id: int, unit_id: int) -> OrgUnit:
+    return await staff_unit(session, telegram_id, Permission.view_roster, unit_id)
 
 
 async def open_membership(
@@ -59,11 +109,55 @@ async def open_membership(
     return membership
 
 
+@dataclass(frozen=True)
+class MemberCard:
+    membership: Membership  # the member's active membership in the roster's units
+    may_manage: bool  # remove, transfer out
+    may_appoint: bool  # make secretary or organizer
+
+
+async def member_card(
+    session: AsyncSession, viewer: int, unit_id: int, member_id: int
+) -> MemberCard:
+    """A member as the roster of `unit_id` shows them, and what the viewer may do."""
+    await require(session, viewer, Permission.view_roster, unit_id)
+    membership = await open_membership(session, member_id, await descendant_ids(session, unit_id))
+    unit_of_member = membership.org_unit_id
+    return MemberCard(
+        membership,
+        may_manage=await can(session, viewer, Permission.manage_members, unit_of_member),
+        may_appoint=await can(session, viewer, Permission.appoint_roles, unit_of_member),
+    )
+
+
+async def membership_to_end(session: AsyncSession, viewer: int, membership_id: int) -> Membership:
+    """A membership this person may end (before they confirm removing or transferring)."""
+    membership = await get_membership(session, membership_id)
+    await require(session, viewer, Permission.manage_members, membership.org_unit_id)
+    return membership
+
+
+async def appoint(session: AsyncSession, by: int, membership_id: int, role: Role) -> Membership:
+    """Make the member secretary or organizer of the unit of this membership; they are told."""
+    membership = await get_membership(session, membership_id)
+    await require(session, by, Permission.appoint_roles, membership.org_unit_id)
+    appointee = membership.member.telegram_id
+    if appointee is None:
+        raise InvalidState("member.forgotten", f"membership {membership.id}")
+    await grant_role(session, appointee, role, membership.org_unit_id, by)
+    message = RoleGranted(role, membership.unit)
+    notify(session, Notification(appointee, message, membership.unit))
+    return membership
+
+
 async def unreachable_members(
     session: AsyncSession, telegram_id: int
 ) -> list[tuple[Member, OrgUnit]]:
-    """Active members of this person's units whom Telegram reports as unreachable (403)."""
+    """Active members of this person's units whom Telegram reports as unreachable (403);
+    NotStaff for someone with no role."""
     units = await managed_unit_ids(session, telegram_id)
+    if units is not None and not units:
+        raise NotStaff(Permission.view_roster, None, telegram_id)
     query = (
         select(Membership)
         .join(Member, Membership.member_id == Member.id)
@@ -72,5 +166,43 @@ async def unreachable_members(
         .order_by(Member.real_name, Member.id)
     )
     if units is not None:
-        query = query.where(Membership.org_unit_id.in_(units or {-1}))
+        query = query.where(Membership.org_unit_id.in_(units))
     return [(m.member, m.unit) for m in await session.scalars(query)]
+
+
+# --- the secretaries' daily digest --------------------------------------------------------
+
+
+async def staff_home_units(session: AsyncSession) -> dict[int, OrgUnit | None]:
+    """Everyone with a role, and the unit whose time zone is theirs: that of their first
+    grant (None for admins, who keep the default's)."""
+    homes: dict[int, OrgUnit | None] = {}
+    for grant in await session.scalars(select(RoleGrant).order_by(RoleGrant.id)):
+        if grant.telegram_id not in homes:
+            unit = None if grant.org_unit_id is None else await get_unit(session, grant.org_unit_id)
+            homes[grant.telegram_id] = unit
+    return homes
+
+
+async def digest_for(
+    session: AsyncSession, telegram_id: int, now: datetime, zone: tzinfo
+) -> Digest:
+    """What waits for this secretary: reports, leave requests, tomorrow's activities, and
+    members who cannot be reached. Empty when there is nothing to say."""
+    pending = 0
+    if await managed_unit_ids(session, telegram_id, Permission.approve_reports) != set():
+        pending = len(await pending_reports(session, telegram_id))
+    leave, tomorrow = 0, []
+    units = await managed_unit_ids(session, telegram_id, Permission.manage_activities)
+    if units is None or units:
+        upcoming = (await activities_for_units(session, units, now, 1, DIGEST_ACTIVITIES)).items
+        leave = sum(counts.leave_requested for counts in upcoming)
+        day = (now.astimezone(zone) + timedelta(days=1)).date()
+        tomorrow = [
+            c.activity
+            for c in upcoming
+            if c.activity.starts_at.astimezone(zone).date() == day
+            and c.activity.status is ActivityStatus.scheduled
+        ]
+    unreachable = [m.real_name or "—" for m, _ in await unreachable_members(session, telegram_id)]
+    return Digest(pending, leave, tuple(tomorrow), tuple(unreachable))

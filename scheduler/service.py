@@ -15,20 +15,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import time
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from telegram import Bot
 
-from bot.config import Config
 from models.db import SessionFactory
+from models.notifications import take_pending
 from scheduler import jobs
 from scheduler.clock import Clock
 from scheduler.leader import Leadership
 from scheduler.ratelimit import Limits, RateLimiter
 from scheduler.sender import Sender
+from views.i18n import Defaults
+from views.notifications import OutboxNotifier
 
 log = logging.getLogger(__name__)
 
@@ -36,28 +40,47 @@ LEADER_CHECK_SECONDS = 15  # a dead leader is replaced within this (plus its TCP
 SCAN_SECONDS = 30
 
 
+@dataclass(frozen=True)
+class SchedulerSettings:
+    """From `[scheduler]` and `[bot]` in the configuration (bot.app builds it)."""
+
+    defaults: Defaults = field(default_factory=Defaults)
+    quiet_hours: tuple[time, time] = (time(22), time(8))
+    digest_hour: int = 8
+    messages_per_second: float = 29.0
+
+
 @dataclass
 class JobContext:
-    """What a job needs; jobs open their own sessions."""
+    """What a job needs; each part of a job is one unit of work (`work()`)."""
 
     bot: Bot
     sessions: SessionFactory
     clock: Clock
-    config: Config
+    settings: SchedulerSettings
     sender: Sender
+
+    @asynccontextmanager
+    async def work(self) -> AsyncIterator[AsyncSession]:
+        """One transaction; what it notified is queued in the outbox before the commit."""
+        async with self.sessions.begin() as session:
+            yield session
+            notifier = OutboxNotifier(self.clock.now, self.settings.defaults)
+            await notifier.deliver(session, take_pending(session))
 
 
 class SchedulerService:
     def __init__(
-        self, bot: Bot, engine: AsyncEngine, sessions: SessionFactory, clock: Clock, config: Config
+        self,
+        bot: Bot,
+        engine: AsyncEngine,
+        sessions: SessionFactory,
+        clock: Clock,
+        settings: SchedulerSettings,
     ) -> None:
-        quiet = (
-            time.fromisoformat(config.scheduler.quiet_hours_start),
-            time.fromisoformat(config.scheduler.quiet_hours_end),
-        )
-        limits = Limits(per_second=float(config.scheduler.messages_per_second))
-        self.sender = Sender(bot, sessions, clock, quiet, RateLimiter(limits))
-        self.context = JobContext(bot, sessions, clock, config, self.sender)
+        limits = Limits(per_second=settings.messages_per_second)
+        self.sender = Sender(bot, sessions, clock, settings.quiet_hours, RateLimiter(limits))
+        self.context = JobContext(bot, sessions, clock, settings, self.sender)
         self.leadership = Leadership(engine)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -7,7 +7,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from models import Base, migrate
-from models.db import create_engine
+from models.db import create_engine, create_session_factory
 from tests.conftest import Database
 
 
@@ -58,3 +58,36 @@ async def test_refuses_a_database_newer_than_the_code(database: Database) -> Non
         assert "9999" in str(exc) and "newer branchbot" in str(exc)
     else:
         raise AssertionError("upgrade accepted a schema from the future")
+
+
+async def test_open_questions_are_carried_over_to_conversations(empty_database_url: str) -> None:
+    """0007: a question open at the upgrade still means the same after it."""
+    from sqlalchemy import insert
+
+    from models.account import Account, get_question
+
+    engine = create_engine(empty_database_url)
+    old = {
+        1: ("name", None),
+        2: ("new:title", {"kind": "volunteer"}),
+        3: ("reject:42", None),
+        4: ("checkin:7", None),
+        5: ("mystery:1", None),
+    }
+    try:
+        await migrate.upgrade(engine, "0006")
+        async with engine.begin() as connection:  # the accounts table is as it was at 0006
+            for account_id, (awaiting, draft) in old.items():
+                await connection.execute(
+                    insert(Account).values(id=account_id, awaiting=awaiting, draft=draft)
+                )
+        await migrate.upgrade(engine)
+        sessions = create_session_factory(engine)
+        async with sessions() as session:
+            assert await get_question(session, 1) == ("profile.name", None)
+            assert await get_question(session, 2) == ("new.title", {"kind": "volunteer"})
+            assert await get_question(session, 3) == ("reject.reason", {"report_id": 42})
+            assert await get_question(session, 4) == ("checkin.location", {"activity_id": 7})
+            assert await get_question(session, 5) == (None, None)  # nothing to go on
+    finally:
+        await engine.dispose()

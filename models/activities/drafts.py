@@ -58,20 +58,58 @@ def _check_capacity(value: Any) -> int:
     return value
 
 
-def clean_texts(title: str, description: str, place: str) -> tuple[str, str, str]:
-    """Title (1-100), description (0-2000) and place (0-200), stripped."""
-    title, description, place = title.strip(), description.strip(), place.strip()
+def clean_capacity(text: str) -> int:
+    """A capacity typed where a number was asked for: 1..10000 (no limit is a button)."""
+    capacity = parse_capacity(text)
+    if capacity is None:
+        raise InvalidInput("capacity", "capacity.invalid", detail="empty")
+    return capacity
+
+
+def clean_title(title: str) -> str:
+    """1-100 characters, stripped."""
+    title = title.strip()
     if not title:
         raise InvalidInput("title", "title.empty")
     if len(title) > TITLE_MAX:
         raise InvalidInput("title", "title.too_long", detail=f"at most {TITLE_MAX}")
+    return title
+
+
+def clean_description(description: str) -> str:
+    """0-2000 characters, stripped."""
+    description = description.strip()
     if len(description) > DESCRIPTION_MAX:
         raise InvalidInput(
             "description", "description.too_long", detail=f"at most {DESCRIPTION_MAX}"
         )
+    return description
+
+
+def clean_place(place: str) -> str:
+    """0-200 characters, stripped."""
+    place = place.strip()
     if len(place) > PLACE_MAX:
         raise InvalidInput("place", "place.too_long", detail=f"at most {PLACE_MAX}")
-    return title, description, place
+    return place
+
+
+def clean_texts(title: str, description: str, place: str) -> tuple[str, str, str]:
+    """Title (1-100), description (0-2000) and place (0-200), stripped."""
+    return clean_title(title), clean_description(description), clean_place(place)
+
+
+def check_draft_time(
+    field: str, moment: datetime, now: datetime, starts_at: datetime | None = None
+) -> None:
+    """One of the times of a draft (`starts_at`, `ends_at`, `signup_deadline`) as it is
+    typed: in the future, an end after the start, a deadline not after it."""
+    if moment <= now:
+        raise InvalidInput(field, "starts_at.past")
+    if field == "ends_at" and starts_at is not None and moment <= starts_at:
+        raise InvalidInput("ends_at", "ends_at.before_start")
+    if field == "signup_deadline" and starts_at is not None and moment > starts_at:
+        raise InvalidInput("signup_deadline", "signup_deadline.after_start")
 
 
 def _aware(value: datetime, name: str) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,8 +17,12 @@ from models.activities.signup import fill_seats
 from models.activities.tables import Activity, ActivityStatus
 from models.errors import InvalidInput
 from models.members import Member
+from models.notifications import ActivityCancelled, ActivityChanged, SeatFreed, notify_each
 from models.org import get_unit
 from models.permissions import Permission, require
+
+# A change or cancellation this close to the start cannot wait for the end of quiet hours.
+URGENT_WITHIN = timedelta(hours=24)
 
 
 async def _unused_share_code(session: AsyncSession) -> str:
@@ -125,13 +129,17 @@ async def update_activity(
     await session.flush()
     promoted = await fill_seats(session, activity, now) if "capacity" in changed else []
     affected = await affected_telegram_ids(session, activity)
+    unit = await get_unit(session, activity.org_unit_id)
+    urgent = activity.starts_at - now < URGENT_WITHIN
+    notify_each(session, affected, ActivityChanged(activity), unit, urgent=urgent)
+    notify_each(session, [m.telegram_id for m in promoted], SeatFreed(activity), unit)
     return ActivityUpdate(activity, changed, affected, promoted)
 
 
 async def cancel_activity(
     session: AsyncSession, activity_id: int, canceller_telegram_id: int, now: datetime
 ) -> list[int]:
-    """Cancel the activity; returns the telegram ids of everyone who should hear of it."""
+    """Cancel the activity; everyone concerned is told (their telegram ids are returned)."""
     activity = await lock_activity(session, activity_id)
     await require(
         session, canceller_telegram_id, Permission.manage_activities, activity.org_unit_id
@@ -142,4 +150,7 @@ async def cancel_activity(
     activity.cancelled_at = now
     activity.updated_at = now
     await session.flush()
+    unit = await get_unit(session, activity.org_unit_id)
+    urgent = activity.starts_at - now < URGENT_WITHIN
+    notify_each(session, affected, ActivityCancelled(activity), unit, urgent=urgent)
     return affected

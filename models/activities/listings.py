@@ -11,8 +11,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from models.activities.audience import active_unit_ids, expected_members
-from models.activities.lookup import get_activity
+from models.activities.audience import active_unit_ids, expected_members, in_audience
+from models.activities.lookup import get_activity, participation_of
+from models.activities.signup import seats_left, waitlist_length, waitlist_position
 from models.activities.tables import (
     Activity,
     ActivityMode,
@@ -20,8 +21,10 @@ from models.activities.tables import (
     Participation,
     ParticipationStatus,
 )
+from models.errors import NotStaff
 from models.members import Member
-from models.org import ancestor_ids_from, parent_map
+from models.org import OrgUnit, ancestor_ids_from, get_unit, parent_map
+from models.permissions import Permission, managed_unit_ids, require
 
 T = TypeVar("T")
 
@@ -173,3 +176,55 @@ async def not_answered(session: AsyncSession, activity_id: int) -> list[Member]:
         )
     )
     return [m for m in await expected_members(session, activity) if m.id not in answered]
+
+
+# --- the secretary's view, permission checked --------------------------------------------------
+
+
+async def managed_activity(session: AsyncSession, telegram_id: int, activity_id: int) -> Activity:
+    """An activity this person may manage (manage_activities on its unit)."""
+    activity = await get_activity(session, activity_id)
+    await require(session, telegram_id, Permission.manage_activities, activity.org_unit_id)
+    return activity
+
+
+async def managed_activities(
+    session: AsyncSession, telegram_id: int, now: datetime, page: int = 1, page_size: int = 5
+) -> Page[ActivityCounts]:
+    """The coming activities of the units this person manages, with counts; NotStaff for
+    someone who manages none."""
+    units = await managed_unit_ids(session, telegram_id, Permission.manage_activities)
+    if units is not None and not units:
+        raise NotStaff(Permission.manage_activities, None, telegram_id)
+    return await activities_for_units(session, units, now, page, page_size)
+
+
+# --- the member's view of one activity ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """What an activity's card shows a member (or anyone, for `member` None)."""
+
+    activity: Activity
+    unit: OrgUnit
+    in_audience: bool
+    mine: Participation | None
+    position: int | None  # on the waitlist, 1 = next
+    seats_left: int | None  # None: no limit
+    waiting: int
+
+
+async def member_view(session: AsyncSession, activity_id: int, member: Member | None) -> MemberView:
+    activity = await get_activity(session, activity_id)
+    audience = member is not None and await in_audience(session, activity, member.id)
+    mine = await participation_of(session, activity.id, member.id) if member else None
+    return MemberView(
+        activity=activity,
+        unit=await get_unit(session, activity.org_unit_id),
+        in_audience=audience,
+        mine=mine,
+        position=await waitlist_position(session, activity.id, member) if member else None,
+        seats_left=await seats_left(session, activity.id),
+        waiting=await waitlist_length(session, activity.id),
+    )

@@ -1,4 +1,5 @@
-"""Recurring organisational life: series (SeriesDraft, create_series) and their occurrences."""
+"""Recurring organisational life: series (SeriesDraft, create_series) and their occurrences;
+what /new publishes (publish_draft)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.activities.drafts import ActivityDraft, clean_texts
-from models.activities.lifecycle import new_activity
+from models.activities.drafts import ActivityDraft, clean_texts, validate_draft
+from models.activities.lifecycle import create_activity, new_activity
 from models.activities.tables import (
     Activity,
     ActivityKind,
@@ -163,3 +164,51 @@ async def generate_occurrences(
             continue  # another run made it at the same moment
         created.append(activity)
     return created
+
+
+async def extend_all_series(session: AsyncSession, until: datetime, now: datetime) -> None:
+    """Every series' occurrences up to `until` exist (the scheduler keeps them ahead)."""
+    for series in await session.scalars(select(ActivitySeries)):
+        await generate_occurrences(session, series, until, now)
+
+
+GENERATE_AHEAD = timedelta(days=92)  # occurrences of a series that exist ahead of time
+
+
+async def publish_draft(
+    session: AsyncSession,
+    creator_telegram_id: int,
+    unit_id: int,
+    draft: ActivityDraft,
+    repeat: RecurrenceRule | None,
+    zone: ZoneInfo,
+    now: datetime,
+) -> list[Activity]:
+    """What /new publishes: one activity, or a series (repeating as the draft's start does,
+    in the unit's time zone `zone`) with its first months of occurrences."""
+    fields = validate_draft(draft, now)
+    if repeat is None:
+        return [await create_activity(session, creator_telegram_id, unit_id, fields, now)]
+    local_start = fields.starts_at.astimezone(zone)
+    rule_day = {
+        RecurrenceRule.weekly: local_start.weekday(),
+        RecurrenceRule.monthly_day: local_start.day,
+    }.get(repeat)
+    series = await create_series(
+        session,
+        creator_telegram_id,
+        unit_id,
+        SeriesDraft(
+            kind=fields.kind,
+            title=fields.title,
+            rule=repeat,
+            local_time=local_start.time(),
+            duration_minutes=int((fields.ends_at - fields.starts_at).total_seconds() // 60),
+            timezone=str(zone),
+            starts_on=local_start.date(),
+            rule_day=rule_day,
+            description=fields.description,
+            place=fields.place,
+        ),
+    )
+    return await generate_occurrences(session, series, now + GENERATE_AHEAD, now)

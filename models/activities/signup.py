@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from models.activities.audience import check_audience
 from models.activities.locking import check_open, lock_activity
-from models.activities.lookup import participation_of
+from models.activities.lookup import get_activity, participation_of
 from models.activities.tables import (
     PLEDGE_MAX,
     Activity,
@@ -29,6 +29,8 @@ from models.activities.tables import (
 )
 from models.errors import InvalidInput, InvalidState, NotFound
 from models.members import Member
+from models.notifications import SeatFreed, notify_each
+from models.org import get_unit
 
 
 def _clean_pledge(activity: Activity, pledge: int | str | None) -> int | None:
@@ -88,16 +90,8 @@ async def sign_up(
     signup.already. InvalidInput pledge.invalid / pledge.not_accepted.
     """
     activity = await lock_activity(session, activity_id)
-    if activity.mode is not ActivityMode.signup:
-        raise InvalidState("activity.not_signup", f"activity {activity_id}")
-    check_open(activity, now)
-    if now > (activity.signup_deadline or activity.starts_at):
-        raise InvalidState("signup.deadline_passed", f"activity {activity_id}")
-    await check_audience(session, activity, member)
+    existing = await _check_sign_up(session, activity, member, now)
     amount = _clean_pledge(activity, pledge)
-    existing = await participation_of(session, activity_id, member.id)
-    if existing is not None and existing.status is not ParticipationStatus.cancelled:
-        raise InvalidState("signup.already", f"{existing.status}")
     values: dict[str, Any] = {"pledge_amount": amount, "updated_at": now, "responded_at": now}
     if await claim_seat(session, activity):
         values |= {"status": ParticipationStatus.signed_up, "queue_number": None}
@@ -122,6 +116,32 @@ async def sign_up(
         # Cannot happen while the lock above is held; the unique constraint is the backstop.
         raise InvalidState("signup.already", "concurrent sign-up") from None
     return existing
+
+
+async def _check_sign_up(
+    session: AsyncSession, activity: Activity, member: Member, now: datetime
+) -> Participation | None:
+    """What sign_up refuses, in order; the member's cancelled participation, if any."""
+    if activity.mode is not ActivityMode.signup:
+        raise InvalidState("activity.not_signup", f"activity {activity.id}")
+    check_open(activity, now)
+    if now > (activity.signup_deadline or activity.starts_at):
+        raise InvalidState("signup.deadline_passed", f"activity {activity.id}")
+    await check_audience(session, activity, member)
+    existing = await participation_of(session, activity.id, member.id)
+    if existing is not None and existing.status is not ParticipationStatus.cancelled:
+        raise InvalidState("signup.already", f"{existing.status}")
+    return existing
+
+
+async def sign_up_allowed(
+    session: AsyncSession, activity_id: int, member: Member, now: datetime
+) -> Activity:
+    """The activity, if the member may sign up for it now (before a pledge is asked for);
+    the refusals of sign_up otherwise, which checks again when they answer."""
+    activity = await get_activity(session, activity_id)
+    await _check_sign_up(session, activity, member, now)
+    return activity
 
 
 # Joining the waitlist explicitly is signing up: a seat freed meanwhile is taken.
@@ -153,7 +173,8 @@ async def fill_seats(session: AsyncSession, activity: Activity, now: datetime) -
 async def cancel_signup(
     session: AsyncSession, activity_id: int, member: Member, now: datetime
 ) -> Member | None:
-    """Give up a seat or leave the waitlist; returns the member promoted to the seat, if any.
+    """Give up a seat or leave the waitlist; returns the member promoted to the seat, if any,
+    who is told.
 
     A seat may not be given up later than `cancel_cutoff_hours` before the start
     (InvalidState signup.cutoff_passed); leaving the waitlist is always fine.
@@ -179,7 +200,11 @@ async def cancel_signup(
     activity.seats_taken -= 1  # safe: the row is locked
     await session.flush()
     promoted = await fill_seats(session, activity, now)
-    return promoted[0] if promoted else None
+    if not promoted:
+        return None
+    unit = await get_unit(session, activity.org_unit_id)
+    notify_each(session, [promoted[0].telegram_id], SeatFreed(activity), unit)
+    return promoted[0]
 
 
 async def waitlist_position(session: AsyncSession, activity_id: int, member: Member) -> int | None:

@@ -15,16 +15,21 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from models.activities import (
+    Activity,
     Participation,
     ParticipationStatus,
     check_audience,
     check_open,
+    get_activity,
     lock_activity,
+    participation_of,
 )
 from models.attendance.rows import participation_row, require_expected
 from models.errors import InvalidInput, InvalidState, NotFound
 from models.members import Member
-from models.permissions import Permission, require
+from models.notifications import LeaveDecided, LeaveRequested, notify_each
+from models.org import get_unit
+from models.permissions import Permission, require, reviewers_of
 
 LEAVE_REASON_MAX = 200
 
@@ -65,24 +70,45 @@ async def request_leave(
     if len(cleaned) > LEAVE_REASON_MAX:
         raise InvalidInput("reason", "reason.too_long", detail=f"at most {LEAVE_REASON_MAX}")
     activity = await lock_activity(session, activity_id)
-    require_expected(activity)
-    check_open(activity, now)
-    if now >= activity.starts_at:
-        raise InvalidState("activity.started", f"activity {activity_id}")
-    await check_audience(session, activity, member)
+    await _check_leave(session, activity, member, now)
     row = await participation_row(session, activity, member.id, now)
-    if row.status is ParticipationStatus.leave_requested:
-        raise InvalidState("leave.already_requested")
-    if row.status is ParticipationStatus.excused:
-        raise InvalidState("leave.already_excused")
-    if row.checked_in_at is not None:
-        raise InvalidState("checkin.already")
     row.status = ParticipationStatus.leave_requested
     row.leave_reason = cleaned
     row.decided_by = row.decided_at = None
     row.responded_at = row.updated_at = now
     await session.flush()
+    unit = await get_unit(session, activity.org_unit_id)
+    message = LeaveRequested(row, activity, member)
+    notify_each(session, await reviewers_of(session, unit.id), message, unit)
     return row
+
+
+async def _check_leave(
+    session: AsyncSession, activity: Activity, member: Member, now: datetime
+) -> None:
+    """What request_leave refuses, in order (a reason aside)."""
+    require_expected(activity)
+    check_open(activity, now)
+    if now >= activity.starts_at:
+        raise InvalidState("activity.started", f"activity {activity.id}")
+    await check_audience(session, activity, member)
+    row = await participation_of(session, activity.id, member.id)
+    if row is not None and row.status is ParticipationStatus.leave_requested:
+        raise InvalidState("leave.already_requested")
+    if row is not None and row.status is ParticipationStatus.excused:
+        raise InvalidState("leave.already_excused")
+    if row is not None and row.checked_in_at is not None:
+        raise InvalidState("checkin.already")
+
+
+async def leave_allowed(
+    session: AsyncSession, activity_id: int, member: Member, now: datetime
+) -> Activity:
+    """The activity, if the member may ask for leave from it now (before the reason is
+    asked for); the refusals of request_leave otherwise."""
+    activity = await get_activity(session, activity_id)
+    await _check_leave(session, activity, member, now)
+    return activity
 
 
 async def get_participation(session: AsyncSession, participation_id: int) -> Participation:
@@ -134,6 +160,8 @@ async def decide_leave(
         raise InvalidState("leave.already_decided", f"participation is {row.status}")
     for key, value in values.items():
         set_committed_value(row, key, value)
+    unit = await get_unit(session, row.activity.org_unit_id)
+    notify_each(session, [row.member.telegram_id], LeaveDecided(row.activity, approve), unit)
     return row
 
 

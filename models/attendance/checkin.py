@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities import (
     SEAT_STATUSES,
+    Activity,
     ActivityMode,
     ActivityStatus,
     CheckInMethod,
@@ -20,6 +21,7 @@ from models.activities import (
     ParticipationStatus,
     check_audience,
     claim_seat,
+    get_activity,
     lock_activity,
     participation_of,
 )
@@ -49,6 +51,32 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
+def check_in_open(activity: Activity, now: datetime) -> bool:
+    """Whether check-in is open now: from 30 minutes before the start to the end."""
+    return activity.starts_at - CHECK_IN_OPENS_BEFORE <= now <= activity.ends_at
+
+
+def _check_window(activity: Activity, now: datetime) -> None:
+    if activity.status is ActivityStatus.cancelled:
+        raise InvalidState("activity.cancelled", f"activity {activity.id}")
+    if now < activity.starts_at - CHECK_IN_OPENS_BEFORE:
+        raise InvalidState(
+            "checkin.not_open", f"opens at {activity.starts_at - CHECK_IN_OPENS_BEFORE}"
+        )
+    if now > activity.ends_at:
+        raise InvalidState("checkin.closed", f"activity {activity.id}")
+
+
+async def check_in_allowed(session: AsyncSession, activity_id: int, now: datetime) -> Activity:
+    """The activity, if one can check in there by location now (before the location is
+    asked for); the refusals of check_in otherwise."""
+    activity = await get_activity(session, activity_id)
+    _check_window(activity, now)
+    if activity.latitude is None or activity.longitude is None:
+        raise InvalidState("checkin.no_location", f"activity {activity_id}")
+    return activity
+
+
 async def check_in(
     session: AsyncSession,
     activity_id: int,
@@ -73,14 +101,7 @@ async def check_in(
     if method is CheckInMethod.secretary:
         raise InvalidInput("method", "checkin.method_invalid", detail="use mark_attendance")
     activity = await lock_activity(session, activity_id)
-    if activity.status is ActivityStatus.cancelled:
-        raise InvalidState("activity.cancelled", f"activity {activity_id}")
-    if now < activity.starts_at - CHECK_IN_OPENS_BEFORE:
-        raise InvalidState(
-            "checkin.not_open", f"opens at {activity.starts_at - CHECK_IN_OPENS_BEFORE}"
-        )
-    if now > activity.ends_at:
-        raise InvalidState("checkin.closed", f"activity {activity_id}")
+    _check_window(activity, now)
     await check_audience(session, activity, member)
     row = await participation_of(session, activity_id, member.id)
     if activity.mode is ActivityMode.signup and (row is None or row.status not in SEAT_STATUSES):

@@ -89,7 +89,31 @@ async def _to_remind(session: AsyncSession, activity: Activity) -> list[int]:
     else:
         not_coming = {row.member_id for row in rows if row.status in NOT_COMING}
         members = [m for m in await expected_members(session, activity) if m.id not in not_coming]
-    return sorted({m.telegram_id for m in members if m.telegram_id is not None})
+    # Nobody is written to who blocked the bot: their secretary has them in /unreachable.
+    return sorted({m.telegram_id for m in members if _reachable(m) and m.telegram_id})
+
+
+def _reachable(member: Member) -> bool:
+    return member.telegram_id is not None and member.unreachable_at is None
+
+
+async def to_announce(session: AsyncSession, now: datetime, ahead: timedelta) -> list[Activity]:
+    """Scheduled activities starting within `ahead`: their audience hears of them once."""
+    rows = await session.scalars(
+        select(Activity)
+        .where(
+            Activity.status == ActivityStatus.scheduled,
+            Activity.starts_at > now,
+            Activity.starts_at <= now + ahead,
+        )
+        .order_by(Activity.starts_at, Activity.id)
+    )
+    return list(rows)
+
+
+async def reachable_audience(session: AsyncSession, activity: Activity) -> list[Member]:
+    """The activity's audience that the bot can write to."""
+    return [m for m in await expected_members(session, activity) if _reachable(m)]
 
 
 async def unanswered_for_nudge(

@@ -23,6 +23,15 @@ async def get_member(session: AsyncSession, telegram_id: int) -> Member | None:
     return await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
 
 
+async def member_of(session: AsyncSession, telegram_id: int) -> Member:
+    """The member acting (pressing, answering); InvalidState profile.incomplete for someone
+    without a profile, or who asked to be forgotten."""
+    member = await get_member(session, telegram_id)
+    if member is None or member.forgotten_at is not None:
+        raise InvalidState("profile.incomplete")
+    return member
+
+
 async def start_profile(session: AsyncSession, telegram_id: int, now: datetime) -> Member:
     """The member record of this user, created (without consent) on first use."""
     member = await get_member(session, telegram_id)

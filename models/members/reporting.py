@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from models.errors import InvalidInput, InvalidState, NotFound, PrimaryElsewhere
+from models.errors import InvalidInput, InvalidState, NotFound, NotStaff, PrimaryElsewhere
 from models.members.profile import (
     check_not_forgotten,
     clean_text,
@@ -32,8 +32,15 @@ from models.members.tables import (
     MembershipStatus,
     Via,
 )
-from models.org import OrgUnit, UnitKind
-from models.permissions import Permission, managed_unit_ids, require
+from models.notifications import (
+    MembershipEnded,
+    ReportApproved,
+    ReportRejected,
+    ReportSubmitted,
+    notify_each,
+)
+from models.org import OrgUnit, UnitKind, get_unit
+from models.permissions import Permission, managed_unit_ids, require, reviewers_of
 
 
 async def _open_memberships(session: AsyncSession, member_id: int) -> list[Membership]:
@@ -54,7 +61,10 @@ async def report(
     via: Via | str = Via.invite,
     now: datetime,
 ) -> Membership:
-    """Ask to be managed by `unit` (primary) or report to a community (双报到): pending."""
+    """Ask to be managed by `unit` (primary) or report to a community (双报到): pending.
+
+    The unit's reviewers (its secretaries, else the nearest above, else the admins)
+    get the report as a card to decide on."""
     check_not_forgotten(member)
     if not profile_complete(member):
         raise InvalidState("profile.incomplete", ", ".join(missing_profile_fields(member)))
@@ -85,7 +95,23 @@ async def report(
     except IntegrityError:
         # The same report arrived twice at once (a double press); the other one won.
         raise InvalidState("report.already_pending", unit.code) from None
+    reviewers = await reviewers_of(session, unit.id)
+    notify_each(session, reviewers, ReportSubmitted(membership), unit)
     return membership
+
+
+async def submit_report(
+    session: AsyncSession, telegram_id: int, unit_id: int, *, via: Via | str, now: datetime
+) -> Membership:
+    """The member with this Telegram id reports to the unit: managed by a branch (or one of
+    its groups), or 双报到 when the unit is a community."""
+    member = await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
+    if member is None:
+        raise InvalidState("profile.incomplete")
+    unit = await get_unit(session, unit_id)
+    community = unit.kind is UnitKind.community
+    kind = MembershipKind.community if community else MembershipKind.primary
+    return await report(session, member, unit, kind=kind, via=via, now=now)
 
 
 async def get_membership(session: AsyncSession, membership_id: int) -> Membership:
@@ -135,6 +161,19 @@ async def approve_report(
         "decided_by": approver_telegram_id,
     }
     await _move(session, membership, MembershipStatus.pending, "report.already_decided", values)
+    told = [membership.member.telegram_id]
+    notify_each(session, told, ReportApproved(membership.unit), membership.unit)
+    return membership
+
+
+async def report_to_decide(
+    session: AsyncSession, membership_id: int, approver_telegram_id: int
+) -> Membership:
+    """A pending report this person may decide (before they type a reason to reject it)."""
+    membership = await get_membership(session, membership_id)
+    await require(session, approver_telegram_id, Permission.approve_reports, membership.org_unit_id)
+    if membership.status is not MembershipStatus.pending:
+        raise InvalidState("report.already_decided", f"membership {membership.id}")
     return membership
 
 
@@ -158,12 +197,17 @@ async def reject_report(
         "reject_reason": cleaned,
     }
     await _move(session, membership, MembershipStatus.pending, "report.already_decided", values)
+    told = [membership.member.telegram_id]
+    notify_each(session, told, ReportRejected(membership.unit, cleaned), membership.unit)
     return membership
 
 
 async def pending_reports(session: AsyncSession, telegram_id: int) -> list[Membership]:
-    """Reports this person may decide, oldest first, with member and unit loaded."""
+    """Reports this person may decide, oldest first, with member and unit loaded;
+    NotStaff for someone who may decide on none."""
     units = await managed_unit_ids(session, telegram_id, Permission.approve_reports)
+    if units is not None and not units:
+        raise NotStaff(Permission.approve_reports, None, telegram_id)
     query = (
         select(Membership)
         .where(Membership.status == MembershipStatus.pending)
@@ -171,8 +215,6 @@ async def pending_reports(session: AsyncSession, telegram_id: int) -> list[Membe
         .order_by(Membership.requested_at, Membership.id)
     )
     if units is not None:
-        if not units:
-            return []
         query = query.where(Membership.org_unit_id.in_(units))
     return list(await session.scalars(query))
 
@@ -187,6 +229,16 @@ async def leave(session: AsyncSession, member: Member, unit_id: int, now: dateti
     raise NotFound("membership.not_found", f"member {member.id} is not in unit {unit_id}")
 
 
+async def leave_unit(
+    session: AsyncSession, telegram_id: int, unit_id: int, now: datetime
+) -> Membership:
+    """`leave`, for the member with this Telegram id."""
+    member = await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
+    if member is None:
+        raise NotFound("membership.not_found", f"{telegram_id} has no profile")
+    return await leave(session, member, unit_id, now)
+
+
 async def _end_by_secretary(
     session: AsyncSession,
     membership_id: int,
@@ -198,6 +250,8 @@ async def _end_by_secretary(
     await require(session, by, Permission.manage_members, membership.org_unit_id)
     values = {"status": status, "ended_at": now, "ended_by": by}
     await _move(session, membership, MembershipStatus.active, "membership.not_active", values)
+    told = [membership.member.telegram_id]
+    notify_each(session, told, MembershipEnded(membership.unit), membership.unit)
     return membership
 
 
@@ -224,3 +278,14 @@ async def memberships_of(session: AsyncSession, member: Member) -> list[Membersh
         .order_by(Membership.requested_at, Membership.id)
     )
     return list(rows)
+
+
+async def active_member(session: AsyncSession, telegram_id: int) -> Member | None:
+    """The member, if they have a profile and at least one active membership."""
+    member = await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
+    if member is None or member.forgotten_at is not None:
+        return None
+    memberships = await memberships_of(session, member)
+    if not any(m.status is MembershipStatus.active for m in memberships):
+        return None
+    return member

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.errors import InvalidInput
 from models.members.tables import Member, Membership, MembershipKind, MembershipStatus, MemberType
 from models.org import OrgUnit, descendant_ids, get_unit, unit_display_name
+from models.permissions import Permission, require
 
 
 class RosterFilter(enum.StrEnum):
@@ -24,6 +25,7 @@ class RosterFilter(enum.StrEnum):
 
 @dataclass(frozen=True)
 class RosterPage:
+    unit: OrgUnit
     members: list[Member]
     total: int
     page: int  # 1-based, clamped to 1..pages
@@ -32,6 +34,7 @@ class RosterPage:
 
 async def roster(
     session: AsyncSession,
+    viewer: int,
     unit_id: int,
     filter: RosterFilter | str = RosterFilter.all,
     page: int = 1,
@@ -40,8 +43,10 @@ async def roster(
     """Active members of the unit and every unit below it, by name, one page of them.
 
     A page beyond the end (an old button after members left) gives the last page.
+    For those who may see the roster (`viewer`, a Telegram id).
     """
-    await get_unit(session, unit_id)
+    unit = await get_unit(session, unit_id)
+    await require(session, viewer, Permission.view_roster, unit_id)
     try:
         wanted = RosterFilter(filter)
     except ValueError:
@@ -59,7 +64,7 @@ async def roster(
     rows = await session.scalars(
         query.order_by(Member.real_name, Member.id).offset((page - 1) * page_size).limit(page_size)
     )
-    return RosterPage(list(rows), total, page, pages)
+    return RosterPage(unit, list(rows), total, page, pages)
 
 
 @dataclass(frozen=True)
@@ -80,14 +85,16 @@ class FloatingRecord:
 
 
 async def floating_register(
-    session: AsyncSession, unit_id: int, language: str = "zh"
+    session: AsyncSession, viewer: int, unit_id: int, language: str = "zh"
 ) -> list[FloatingRecord]:
     """Floating members who reported to the unit or a unit below it, by unit and name.
 
     Every report except rejected ones: pending, active and ended (with dates),
     since the register is also the unit's history. Forgotten members are left out.
+    For those who may export it (`viewer`): it holds names and phone numbers.
     """
     await get_unit(session, unit_id)
+    await require(session, viewer, Permission.export_register, unit_id)
     units = await descendant_ids(session, unit_id)
     rows = await session.execute(
         select(Membership, Member, OrgUnit)

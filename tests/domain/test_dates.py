@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.dates import format_when, parse_when
+from views.dates import format_when, parse_when
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Tuesday morning.

@@ -126,11 +126,11 @@ async def test_grant_is_idempotent_and_revoke_takes_it_away(
     session: AsyncSession, units: dict[str, OrgUnit]
 ) -> None:
     wanda = units["wanda-plaza"].id
-    first = await grant_role(session, SECRETARY, "secretary", wanda, granted_by=ADMIN)
-    again = await grant_role(session, SECRETARY, Role.secretary, wanda, granted_by=NOBODY)
-    assert again.id == first.id and again.granted_by == ADMIN
     admin = await grant_role(session, ADMIN, Role.admin, None, granted_by=None)
     assert (await grant_role(session, ADMIN, Role.admin, None, granted_by=None)).id == admin.id
+    first = await grant_role(session, SECRETARY, "secretary", wanda, granted_by=ADMIN)
+    again = await grant_role(session, SECRETARY, Role.secretary, wanda, granted_by=ADMIN)
+    assert again.id == first.id and again.granted_by == ADMIN
     count = await session.scalar(select(func.count()).select_from(RoleGrant))
     assert count == 2
     assert [g.role for g in await roles_of(session, SECRETARY)] == [Role.secretary]
@@ -180,3 +180,17 @@ async def test_database_refuses_an_admin_bound_to_a_unit_and_duplicate_admins(
         async with session.begin_nested():
             session.add(RoleGrant(telegram_id=1, role=Role.admin))
             session.add(RoleGrant(telegram_id=1, role=Role.admin))
+
+
+async def test_only_those_who_may_appoint_grant_roles(
+    session: AsyncSession, units: dict[str, OrgUnit]
+) -> None:
+    """grant_role checks the granter itself: a secretary or a stranger appoints nobody."""
+    wanda = units["wanda-plaza"].id
+    await grant_role(session, SECRETARY, Role.secretary, wanda, granted_by=None)
+    for granter in (SECRETARY, NOBODY):
+        with pytest.raises(PermissionDenied):
+            await grant_role(session, MEMBER, Role.organizer, wanda, granted_by=granter)
+        with pytest.raises(PermissionDenied):
+            await grant_role(session, MEMBER, Role.admin, None, granted_by=granter)
+    assert await roles_of(session, MEMBER) == []

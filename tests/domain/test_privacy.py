@@ -109,8 +109,8 @@ async def test_forget_erases_the_person_and_keeps_anonymous_memberships(
         ("huaduhui", MembershipStatus.left, LATER),
         ("haibinbei-community", MembershipStatus.left, LATER),
     ]
-    assert (await roster(session, units["huaduhui"].id)).total == 0
-    assert await floating_register(session, units["huaduhui"].id) == []
+    assert (await roster(session, 1, units["huaduhui"].id)).total == 0
+    assert await floating_register(session, 1, units["huaduhui"].id) == []
     exported = await export_member_data(session, member)
     assert exported["profile"]["real_name"] is None and exported["roles"] == []
     assert exported["account"] is None

@@ -51,26 +51,26 @@ pytestmark = pytest.mark.usefixtures("populated")
 
 async def test_roster_filters(session: AsyncSession, units: dict[str, OrgUnit]) -> None:
     wanda = units["wanda-plaza"].id
-    totals = {f: (await roster(session, wanda, f)).total for f in RosterFilter}
+    totals = {f: (await roster(session, ADMIN, wanda, f)).total for f in RosterFilter}
     assert totals == {
         RosterFilter.all: 23,
         RosterFilter.regular: 12,
         RosterFilter.floating: 8,
         RosterFilter.undeclared: 3,
     }
-    floating = await roster(session, wanda, "floating", page_size=50)
+    floating = await roster(session, ADMIN, wanda, "floating", page_size=50)
     assert {m.member_type for m in floating.members} == {MemberType.floating}
     assert "Waiting" not in {m.real_name for m in floating.members}  # pending is not on it
     with pytest.raises(InvalidInput) as caught:
-        await roster(session, wanda, "everyone")
+        await roster(session, ADMIN, wanda, "everyone")
     assert caught.value.code == "roster.bad_filter"
     with pytest.raises(NotFound):
-        await roster(session, 999_999)
+        await roster(session, ADMIN, 999_999)
 
 
 async def test_roster_pages_in_name_order(session: AsyncSession, units: dict[str, OrgUnit]) -> None:
     wanda = units["wanda-plaza"].id
-    pages = [await roster(session, wanda, page=n) for n in (1, 2, 3)]
+    pages = [await roster(session, ADMIN, wanda, page=n) for n in (1, 2, 3)]
     assert [(p.page, p.pages, p.total, len(p.members)) for p in pages] == [
         (1, 3, 23, 10),
         (2, 3, 23, 10),
@@ -78,19 +78,19 @@ async def test_roster_pages_in_name_order(session: AsyncSession, units: dict[str
     ]
     names = [m.real_name for p in pages for m in p.members]
     assert names == [f"Wanda {LETTERS[i]}" for i in range(23)]
-    beyond = await roster(session, wanda, page=9)  # an old button after members left
+    beyond = await roster(session, ADMIN, wanda, page=9)  # an old button after members left
     assert (beyond.page, [m.real_name for m in beyond.members]) == (3, names[20:])
-    assert (await roster(session, wanda, page=0)).page == 1
+    assert (await roster(session, ADMIN, wanda, page=0)).page == 1
 
 
 async def test_roster_includes_units_below(
     session: AsyncSession, units: dict[str, OrgUnit]
 ) -> None:
-    community = await roster(session, units["haibinbei-community"].id, page_size=100)
+    community = await roster(session, ADMIN, units["haibinbei-community"].id, page_size=100)
     assert community.total == 25
     assert {"Hua A", "Hua B", "Wanda A"} <= {m.real_name for m in community.members}
-    assert (await roster(session, units["huaduhui"].id)).total == 2
-    empty = await roster(session, units["tech-incubator"].id)
+    assert (await roster(session, ADMIN, units["huaduhui"].id)).total == 2
+    empty = await roster(session, ADMIN, units["tech-incubator"].id)
     assert (empty.total, empty.page, empty.pages, empty.members) == (0, 1, 1, [])
 
 
@@ -101,9 +101,9 @@ async def test_a_member_who_left_is_off_the_roster(
     leaver = await make_member(session, 400, "Leaver", MemberType.regular)
     membership = await report(session, leaver, wanda, now=NOW)
     await approve_report(session, membership.id, ADMIN, NOW)
-    assert (await roster(session, wanda.id, "regular")).total == 13
+    assert (await roster(session, ADMIN, wanda.id, "regular")).total == 13
     await leave(session, leaver, wanda.id, NOW)
-    assert (await roster(session, wanda.id, "regular")).total == 12
+    assert (await roster(session, ADMIN, wanda.id, "regular")).total == 12
 
 
 async def test_floating_register_rows(session: AsyncSession, units: dict[str, OrgUnit]) -> None:
@@ -112,7 +112,7 @@ async def test_floating_register_rows(session: AsyncSession, units: dict[str, Or
     membership = await report(session, turned_down, units["huaduhui"], now=NOW)
     await reject_report(session, membership.id, ADMIN, "不在本商圈", NOW)
 
-    rows = await floating_register(session, wanda.id)
+    rows = await floating_register(session, ADMIN, wanda.id)
     assert len(rows) == 9  # 8 active and 1 pending; regular members are not on it
     first = rows[0]
     assert (first.name, first.phone, first.unit_code) == ("Waiting", "+8613800138000", wanda.code)
@@ -127,7 +127,7 @@ async def test_floating_register_rows(session: AsyncSession, units: dict[str, Or
     assert [r.name for r in active] == [f"Wanda {LETTERS[i]}" for i in range(12, 20)]
     assert all(r.approved_at == NOW for r in active)
 
-    everything = await floating_register(session, units["zhanjiang-edz"].id, language="en")
+    everything = await floating_register(session, ADMIN, units["zhanjiang-edz"].id, language="en")
     assert len(everything) == 11  # rejected reports are left out
     assert {r.unit_code for r in everything} == {"wanda-plaza", "huaduhui"}
     hua = [r for r in everything if r.unit_code == "huaduhui"]

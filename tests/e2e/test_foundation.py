@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-import handlers.common
+import handlers
 from models import InboundUpdate
 from models.account import Account
 from tests.e2e.conftest import RunningBot
@@ -102,7 +102,7 @@ async def test_a_failing_handler_apologises_and_logs_without_secrets(
     async def broken_help(update, context) -> None:  # type: ignore[no-untyped-def]
         raise RuntimeError("database on fire near +8613800138000")
 
-    monkeypatch.setattr(handlers.common, "help_command", broken_help)
+    monkeypatch.setitem(handlers.COMMANDS, "help", broken_help)
     running = await _start(emulator, database, webhook=False)
     try:
         zhang = emulator.user("张伟", language_code="zh")

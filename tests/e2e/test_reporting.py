@@ -9,11 +9,11 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from handlers.ui import short
 from models.members import Member, Membership, MembershipStatus
 from models.permissions import RoleGrant
 from sandbox import decode_qr
 from tests.e2e.conftest import RunningBot, grant, invite_payload_of, meet, onboard, seed_org
+from views.buttons import short
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Translations: gettext catalogs (`bot/locales/<lang>/LC_MESSAGES/messages.po`) read with Babel.
+"""The catalog: gettext files (`views/locales/<lang>/LC_MESSAGES/messages.po`) read with Babel.
 
 Message ids are symbolic keys ("help.member"), so the English text can change
 without touching the Chinese catalog. Texts are HTML (the bot sends with
@@ -9,6 +9,7 @@ values before passing them in.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -17,8 +18,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from bot.config import LANGUAGES
-
+LANGUAGES = ("zh", "en")
 LOCALES = Path(__file__).with_name("locales")
 
 
@@ -59,3 +59,11 @@ def pick_language(chosen: str | None, telegram_code: str | None, default: str) -
         if base in LANGUAGES:
             return base
     return default
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """What applies when a person or a unit has not said: from `[bot]` in the configuration."""
+
+    language: str = "zh"
+    timezone: str = "Asia/Shanghai"

@@ -1,4 +1,5 @@
-"""Reading dates and times as people type them, in Chinese and English, and showing them back.
+"""Reading dates and times as people type them, in Chinese and English, and showing them back:
+the one place that formats a moment or a time span for people.
 
 dateparser (1.5) reads ISO and slashed dates ("2026-03-12 09:00", "2026/3/12 9:00"),
 "2026年3月12日 09:00", "明天 15:00", "后天 9:00" and English ("next Saturday 9am",
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -173,3 +174,17 @@ def format_day(day: date, language: str) -> str:
     if language == "en":
         return f"{EN_WEEKDAYS[day.weekday()]} {day.day} {EN_MONTHS[day.month - 1]}"
     return f"{day.month}月{day.day}日 周{ZH_WEEKDAYS[day.weekday()]}"
+
+
+def format_span(starts_at: datetime, ends_at: datetime, zone: tzinfo, language: str) -> str:
+    """ "2026年3月12日（周四）09:00–11:00" in `zone`; the end in full when it is another day."""
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    end_text = f"{end:%H:%M}" if end.date() == start.date() else format_when(end, language)
+    return f"{format_when(start, language)}–{end_text}"
+
+
+def format_local(moment: datetime | None, zone: tzinfo) -> str:
+    """A moment for lists and spreadsheets, as people in the branch read it: 2026-03-10 09:30."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")

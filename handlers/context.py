@@ -1,0 +1,81 @@
+"""The context every handler receives: the update's unit of work, the user's language, `t()`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.ext import CallbackContext, ExtBot
+
+from handlers.work import Work, current_work
+from models.activities import Activity
+from models.db import SessionFactory
+from models.org import OrgUnit, get_unit, unit_timezone
+from views import i18n
+from views.i18n import Defaults
+
+SERVICES_KEY = "services"
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+def _nothing() -> None:
+    pass
+
+
+@dataclass
+class Services:
+    """What the handlers are given by the assembly (bot.app)."""
+
+    defaults: Defaults
+    sessions: SessionFactory
+    clock: Clock
+    # Tells the outbox sender that rows were just committed (see scheduler.sender).
+    wake_sender: Callable[[], None] = _nothing
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    @property
+    def services(self) -> Services:
+        return self.application.bot_data[SERVICES_KEY]
+
+    @property
+    def work(self) -> Work:
+        return current_work()
+
+    @property
+    def session(self) -> AsyncSession:
+        """The update's one session and transaction (see handlers.work)."""
+        return self.work.session
+
+    @property
+    def language(self) -> str:
+        return self.work.language or self.services.defaults.language
+
+    @language.setter
+    def language(self, value: str) -> None:
+        self.work.language = value
+
+    def now(self) -> datetime:
+        return self.services.clock.now()
+
+    def t(self, key: str, **values: object) -> str:
+        return i18n.t(self.language, key, **values)
+
+    async def zone(self, unit: OrgUnit) -> ZoneInfo:
+        """The unit's time zone (its own, or the nearest unit's above, or the default)."""
+        return await unit_timezone(self.session, unit, self.services.defaults.timezone)
+
+    async def activity_zone(self, activity: Activity) -> ZoneInfo:
+        """The time zone an activity is shown in: its unit's."""
+        return await self.zone(await get_unit(self.session, activity.org_unit_id))
+
+    def link(self, payload: str) -> str:
+        """A t.me link that opens this bot with /start `payload`."""
+        return f"https://t.me/{self.bot.username}?start={payload}"

@@ -1,0 +1,260 @@
+"""Activities, the member's side: /events, the activity's card, its calendar file, its link.
+
+The card's buttons lead to handlers.signup (sign up, cancel, attend), handlers.leave
+(请假) and handlers.checkin (签到). Deep link: /start a_<share code> opens the card.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from html import escape
+
+from telegram import InlineKeyboardMarkup, Update
+
+from handlers.context import BotContext
+from handlers.ui import say, say_to, send_file, show
+from models.activities import (
+    SEAT_STATUSES,
+    SHARE_PAYLOAD_PREFIX,
+    ActivityMode,
+    ActivityStatus,
+    MemberView,
+    ParticipationStatus,
+    activity_by_share_code,
+    ics_for,
+    member_view,
+    share_payload,
+    upcoming_for_member,
+)
+from models.attendance import check_in_open
+from models.errors import NotFound
+from models.members import active_member, get_member
+from models.org import unit_display_name
+from views.buttons import (
+    AskCheckIn,
+    AskLeave,
+    Attend,
+    Button,
+    CalendarFile,
+    CancelSignUp,
+    EventsPage,
+    OpenCard,
+    ShowCard,
+    SignUp,
+    keyboard,
+    short,
+)
+from views.dates import format_span, format_when
+from views.labels import ACTIVITY_KIND_KEYS, PARTICIPATION_KEYS, PLEDGE_LINE_KEYS
+
+PAGE_SIZE = 5
+DESCRIPTION_SHOWN = 300  # the card is a summary; the calendar file has the whole text
+
+
+# --- /events ------------------------------------------------------------------------------
+
+
+async def events_command(update: Update, context: BotContext) -> None:
+    await show_list(update, context, EventsPage(1))
+
+
+async def show_list(update: Update, context: BotContext, press: EventsPage) -> None:
+    assert update.effective_user
+    member = await active_member(context.session, update.effective_user.id)
+    if member is None:
+        show(update, context, context.t("events.not_member"))
+        return
+    found = await upcoming_for_member(context.session, member, context.now(), press.page, PAGE_SIZE)
+    if not found.items:
+        show(update, context, context.t("events.none"))
+        return
+    lines = [context.t("events.list_title", page=found.page, pages=found.pages)]
+    rows: list[list[tuple[str, Button]]] = []
+    for item in found.items:
+        activity, mine = item.activity, item.participation
+        starts = activity.starts_at.astimezone(await context.activity_zone(activity))
+        status = " · " + context.t(PARTICIPATION_KEYS[mine.status]) if mine else ""
+        lines.append(
+            context.t(
+                "events.list_line",
+                title=escape(activity.title),
+                when=format_when(starts, context.language),
+                kind=context.t(ACTIVITY_KIND_KEYS[activity.kind]),
+                status=status,
+            )
+        )
+        rows.append([(short(f"{starts:%m-%d %H:%M} {activity.title}"), ShowCard(activity.id))])
+    navigation: list[tuple[str, Button]] = []
+    if found.page > 1:
+        navigation.append(("‹", EventsPage(found.page - 1)))
+    if found.page < found.pages:
+        navigation.append(("›", EventsPage(found.page + 1)))
+    if navigation:
+        rows.append(navigation)
+    show(update, context, "\n\n".join(lines), keyboard(*rows))
+
+
+# --- the card ---------------------------------------------------------------------------------
+
+
+def _status_line(context: BotContext, view: MemberView, zone: tzinfo) -> str:
+    activity, mine = view.activity, view.mine
+    if mine is None and not view.in_audience:
+        unit = escape(unit_display_name(view.unit, context.language))
+        return context.t("events.not_in_audience", unit=unit)
+    if mine is None:
+        key = "events.status.none_expected"
+        if activity.mode is ActivityMode.signup:
+            key = "events.status.none_signup"
+        return context.t("events.your_status", status=context.t(key))
+    status = context.t(PARTICIPATION_KEYS[mine.status])
+    if mine.status is ParticipationStatus.waitlisted and view.position is not None:
+        status += context.t("events.position", position=view.position)
+    if mine.checked_in_at is not None:
+        status += context.t("events.checked_in_suffix")
+    lines = [context.t("events.your_status", status=status)]
+    if mine.pledge_amount is not None and activity.pledge_kind in PLEDGE_LINE_KEYS:
+        lines.append(context.t(PLEDGE_LINE_KEYS[activity.pledge_kind], amount=mine.pledge_amount))
+    if mine.status is ParticipationStatus.signed_up:
+        cutoff = activity.starts_at - timedelta(hours=activity.cancel_cutoff_hours)
+        when = format_when(cutoff.astimezone(zone), context.language)
+        lines.append(context.t("events.cancel_until", when=when))
+    return "\n".join(lines)
+
+
+def _seats_line(context: BotContext, view: MemberView) -> str | None:
+    if view.activity.mode is not ActivityMode.signup:
+        return None
+    if view.seats_left is None:
+        return context.t("events.seats_unlimited")
+    if view.seats_left > 0:
+        capacity = view.activity.capacity or 0
+        return context.t("events.seats_left", left=view.seats_left, capacity=capacity)
+    return context.t("events.seats_full", waiting=view.waiting)
+
+
+def card_text(context: BotContext, view: MemberView, zone: tzinfo) -> str:
+    activity = view.activity
+    when = format_span(activity.starts_at, activity.ends_at, zone, context.language)
+    lines = [
+        context.t(
+            "events.card_title",
+            title=escape(activity.title),
+            kind=context.t(ACTIVITY_KIND_KEYS[activity.kind]),
+        ),
+        context.t("events.card_unit", unit=escape(unit_display_name(view.unit, context.language))),
+        context.t("events.card_when", when=when),
+    ]
+    if activity.place:
+        lines.append(context.t("events.card_place", place=escape(activity.place)))
+    if activity.mode is ActivityMode.signup and activity.signup_deadline is not None:
+        deadline = activity.signup_deadline.astimezone(zone)
+        lines.append(
+            context.t("events.card_deadline", when=format_when(deadline, context.language))
+        )
+    if activity.description:
+        text = activity.description
+        if len(text) > DESCRIPTION_SHOWN:
+            text = text[: DESCRIPTION_SHOWN - 1] + "…"
+        lines += ["", escape(text)]
+    lines.append("")
+    seats = _seats_line(context, view)
+    if seats:
+        lines.append(seats)
+    if activity.status is ActivityStatus.cancelled:
+        lines.append(context.t("events.card_cancelled"))
+    elif context.now() >= activity.ends_at:
+        lines.append(context.t("events.card_over"))
+    lines.append(_status_line(context, view, zone))
+    lines += ["", context.t("events.card_share", link=context.link(share_payload(activity)))]
+    return "\n".join(lines)
+
+
+def _answer_buttons(
+    context: BotContext, view: MemberView, now: datetime
+) -> list[tuple[str, Button]]:
+    """Sign up / cancel / join the waitlist, or attend / request leave."""
+    activity, mine = view.activity, view.mine
+    status = mine.status if mine else None
+    if activity.mode is ActivityMode.signup:
+        if status is ParticipationStatus.signed_up:
+            return [(context.t("events.cancel_button"), CancelSignUp(activity.id))]
+        if status is ParticipationStatus.waitlisted:
+            return [(context.t("events.leave_waitlist_button"), CancelSignUp(activity.id))]
+        if status in (None, ParticipationStatus.cancelled):
+            key = "events.waitlist_button" if view.seats_left == 0 else "events.signup_button"
+            return [(context.t(key), SignUp(activity.id))]
+        return []
+    answer: list[tuple[str, Button]] = []
+    if status is not ParticipationStatus.attending:
+        answer.append((context.t("events.attend_button"), Attend(activity.id)))
+    asked = (ParticipationStatus.leave_requested, ParticipationStatus.excused)
+    checked_in = mine is not None and mine.checked_in_at is not None
+    if status not in asked and not checked_in and now < activity.starts_at:
+        answer.append((context.t("events.leave_button"), AskLeave(activity.id)))
+    return answer
+
+
+def card_buttons(context: BotContext, view: MemberView) -> InlineKeyboardMarkup:
+    activity, mine = view.activity, view.mine
+    now = context.now()
+    rows: list[list[tuple[str, Button]]] = []
+    live = activity.status is ActivityStatus.scheduled and now < activity.ends_at
+    if live and view.in_audience:
+        answer = _answer_buttons(context, view, now)
+        if answer:
+            rows.append(answer)
+        status = mine.status if mine else None
+        may_check_in = activity.mode is ActivityMode.expected or status in SEAT_STATUSES
+        checked_in = mine is not None and mine.checked_in_at is not None
+        if check_in_open(activity, now) and may_check_in and not checked_in:
+            rows.append([(context.t("events.checkin_button"), AskCheckIn(activity.id))])
+    rows.append([(context.t("events.calendar_button"), CalendarFile(activity.id))])
+    rows.append([(context.t("events.back_button"), EventsPage(1))])
+    return keyboard(*rows)
+
+
+async def render_card(
+    update: Update, context: BotContext, activity_id: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    assert update.effective_user
+    member = await get_member(context.session, update.effective_user.id)
+    view = await member_view(context.session, activity_id, member)
+    zone = await context.zone(view.unit)
+    return card_text(context, view, zone), card_buttons(context, view)
+
+
+async def show_card(update: Update, context: BotContext, activity_id: int) -> None:
+    """The card in place of the pressed message, or anew (see handlers.ui.show)."""
+    show(update, context, *await render_card(update, context, activity_id))
+
+
+async def card_pressed(update: Update, context: BotContext, press: ShowCard) -> None:
+    await show_card(update, context, press.activity_id)
+
+
+async def card_sent_anew(update: Update, context: BotContext, press: OpenCard) -> None:
+    """From a notice: the notice stays, the card comes as a new message."""
+    assert update.effective_user
+    text, markup = await render_card(update, context, press.activity_id)
+    say_to(context, update.effective_user.id, text, markup)
+
+
+async def open_shared(update: Update, context: BotContext, payload: str) -> None:
+    """/start a_<share code>: the activity's card, or why the link opens nothing."""
+    try:
+        activity = await activity_by_share_code(
+            context.session, payload.removeprefix(SHARE_PAYLOAD_PREFIX)
+        )
+    except NotFound:
+        say(update, context, context.t("events.bad_link"))
+        return
+    await show_card(update, context, activity.id)
+
+
+async def send_calendar(update: Update, context: BotContext, press: CalendarFile) -> None:
+    view = await member_view(context.session, press.activity_id, None)
+    zone = await context.zone(view.unit)
+    caption = context.t("events.calendar_caption", title=escape(view.activity.title))
+    body = ics_for(view.activity, str(zone))
+    send_file(update, context, body, f"activity-{view.activity.id}.ics", caption)

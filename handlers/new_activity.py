@@ -1,0 +1,414 @@
+"""/new: a secretary schedules a meeting or an event, one question at a time, then a preview.
+
+The questions are the steps of NEW below, in order; a step this kind of activity does
+not need is passed over. What has been answered is the conversation's data, so a
+half-written activity survives a restart. Every value is checked by the domain
+(models.activities) as it is typed, and again when the activity is published.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from html import escape
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardMarkup, Update
+
+from handlers.context import BotContext
+from handlers.conversation import Conversation, Data, State, Step
+from handlers.ui import edit_or_say, say
+from models.activities import (
+    EXPECTED_KINDS,
+    ActivityDraft,
+    ActivityKind,
+    ActivityMode,
+    PledgeKind,
+    RecurrenceRule,
+    check_draft_time,
+    clean_capacity,
+    clean_description,
+    clean_place,
+    clean_title,
+    mode_of,
+    publish_draft,
+)
+from models.org import get_unit, unit_display_name
+from models.permissions import Permission
+from models.staff import staff_unit, staff_units
+from views.buttons import (
+    Discard,
+    NewDay,
+    NewDuration,
+    NewKind,
+    NewPledge,
+    NewRepeat,
+    NewTime,
+    NewUnit,
+    NoCapacityLimit,
+    Publish,
+    SkipStep,
+    StaleButton,
+    UntilStart,
+    keyboard,
+    short,
+)
+from views.dates import format_day, format_span, format_when, parse_when
+from views.labels import ACTIVITY_KIND_KEYS, PLEDGE_CHOICE_KEYS
+
+KINDS = tuple(ActivityKind)
+PLEDGES = tuple(PledgeKind)
+# Repeat choices for organisational life; 0 is "just once".
+REPEATS = (
+    None,
+    RecurrenceRule.last_friday_monthly,
+    RecurrenceRule.monthly_day,
+    RecurrenceRule.weekly,
+)
+REPEAT_KEYS = (
+    "new.repeat.once",
+    "new.repeat.last_friday",
+    "new.repeat.monthly_day",
+    "new.repeat.weekly",
+)
+DURATIONS = (60, 120, 180, 240)  # minutes offered as buttons for the end
+PICKER_DAYS = 14
+PICKER_TIMES = (8 * 60, 9 * 60, 10 * 60, 14 * 60, 15 * 60, 16 * 60, 19 * 60, 20 * 60)
+TIME_FIELDS = {"start": "starts_at", "end": "ends_at", "deadline": "signup_deadline"}
+
+
+async def new_command(update: Update, context: BotContext) -> None:
+    """/new: the kind comes first, as it decides the questions."""
+    assert update.effective_user
+    await staff_units(context.session, update.effective_user.id, Permission.manage_activities)
+    await NEW.ask(update, context, "kind")
+
+
+# --- the questions ------------------------------------------------------------------------
+
+
+async def ask_kind(update: Update, context: BotContext, state: State) -> None:
+    rows = [[(context.t(ACTIVITY_KIND_KEYS[kind]), NewKind(i))] for i, kind in enumerate(KINDS)]
+    say(update, context, context.t("new.ask_kind"), keyboard(*rows))
+
+
+async def ask_unit(update: Update, context: BotContext, state: State) -> None:
+    assert update.effective_user
+    me = update.effective_user.id
+    units = await staff_units(context.session, me, Permission.manage_activities)
+    rows = [[(short(unit_display_name(u, context.language)), NewUnit(u.id))] for u in units]
+    say(update, context, context.t("new.ask_unit"), keyboard(*rows[:40]))
+
+
+def _asker(key: str, skip: bool = False) -> Any:
+    """A question that is a text to type (with a Skip button where it may be left out)."""
+
+    async def ask(update: Update, context: BotContext, state: State) -> None:
+        markup = keyboard([(context.t("new.skip"), SkipStep(state.step.name))]) if skip else None
+        say(update, context, context.t(key), markup)
+
+    return ask
+
+
+async def _zone(context: BotContext, data: Data) -> ZoneInfo:
+    """The time zone that typed times are read in: the chosen unit's."""
+    return await context.zone(await get_unit(context.session, data["unit_id"]))
+
+
+async def ask_start(update: Update, context: BotContext, state: State) -> None:
+    today = context.now().astimezone(await _zone(context, state.data)).date()
+    say(update, context, context.t("new.ask_start"), _date_picker(context, today))
+
+
+async def ask_end(update: Update, context: BotContext, state: State) -> None:
+    row = [
+        (context.t("new.duration_hours", hours=minutes // 60), NewDuration(minutes))
+        for minutes in DURATIONS
+    ]
+    say(update, context, context.t("new.ask_end"), keyboard(row))
+
+
+async def ask_capacity(update: Update, context: BotContext, state: State) -> None:
+    no_limit = keyboard([(context.t("new.no_limit"), NoCapacityLimit())])
+    say(update, context, context.t("new.ask_capacity"), no_limit)
+
+
+async def ask_deadline(update: Update, context: BotContext, state: State) -> None:
+    until_start = keyboard([(context.t("new.until_start"), UntilStart())])
+    say(update, context, context.t("new.ask_deadline"), until_start)
+
+
+async def ask_pledge(update: Update, context: BotContext, state: State) -> None:
+    rows = [[(context.t(PLEDGE_CHOICE_KEYS[p]), NewPledge(i))] for i, p in enumerate(PLEDGES)]
+    say(update, context, context.t("new.ask_pledge"), keyboard(*rows))
+
+
+async def ask_repeat(update: Update, context: BotContext, state: State) -> None:
+    rows = [[(context.t(key), NewRepeat(i))] for i, key in enumerate(REPEAT_KEYS)]
+    say(update, context, context.t("new.ask_repeat"), keyboard(*rows))
+
+
+def _date_picker(context: BotContext, today: date) -> InlineKeyboardMarkup:
+    """The next fortnight, a week a row: a companion to typing the date."""
+    days = [today + timedelta(days=n) for n in range(PICKER_DAYS)]
+    buttons = [(format_day(day, context.language), NewDay(day.toordinal())) for day in days]
+    return keyboard(*(buttons[start : start + 7] for start in range(0, PICKER_DAYS, 7)))
+
+
+def _time_picker() -> InlineKeyboardMarkup:
+    buttons = [(f"{m // 60:02d}:{m % 60:02d}", NewTime(m)) for m in PICKER_TIMES]
+    return keyboard(buttons[:4], buttons[4:])
+
+
+def draft_fields(data: Data) -> ActivityDraft:
+    """The activity as answered so far (every question up to the preview)."""
+
+    def moment(key: str) -> datetime | None:
+        return datetime.fromisoformat(data[key]) if data.get(key) else None
+
+    return ActivityDraft(
+        kind=data["kind"],
+        title=data["title"],
+        starts_at=datetime.fromisoformat(data["starts_at"]),
+        ends_at=datetime.fromisoformat(data["ends_at"]),
+        description=data.get("description", ""),
+        place=data.get("place", ""),
+        signup_deadline=moment("signup_deadline"),
+        capacity=data.get("capacity"),
+        pledge_kind=data.get("pledge", PledgeKind.none),
+    )
+
+
+async def ask_preview(update: Update, context: BotContext, state: State) -> None:
+    fields = draft_fields(state.data)
+    unit = await get_unit(context.session, state.data["unit_id"])
+    zone = await context.zone(unit)
+    lines = [
+        context.t("new.preview_title"),
+        context.t(
+            "manage.line.kind", kind=context.t(ACTIVITY_KIND_KEYS[ActivityKind(fields.kind)])
+        ),
+        context.t("manage.line.title", title=escape(fields.title)),
+        context.t("manage.line.unit", unit=escape(unit_display_name(unit, context.language))),
+        context.t(
+            "manage.line.time",
+            when=format_span(fields.starts_at, fields.ends_at, zone, context.language),
+        ),
+        context.t("manage.line.place", place=escape(fields.place or "—")),
+    ]
+    if fields.description:
+        lines.append(escape(fields.description[:300]))
+    if mode_of(fields.kind) is ActivityMode.signup:
+        seats = str(fields.capacity) if fields.capacity else context.t("new.no_limit")
+        lines.append(context.t("manage.line.capacity", capacity=seats))
+    if state.data.get("repeat"):
+        lines.append(context.t(REPEAT_KEYS[state.data["repeat"]]))
+    markup = keyboard(
+        [(context.t("new.publish"), Publish())],
+        [(context.t("new.discard"), Discard())],
+    )
+    say(update, context, "\n".join(lines), markup)
+
+
+# --- typed answers ---------------------------------------------------------------------------
+
+
+async def save_typed(update: Update, context: BotContext, state: State, text: str) -> None:
+    """A typed answer to any of the text questions; the domain says what is wrong."""
+    step, data = state.step.name, state.data
+    if step in TIME_FIELDS:
+        moment = parse_when(text, context.now(), await _zone(context, data))
+        if moment is None:
+            say(update, context, context.t("new.unreadable_time"))
+            return
+        _set_time(context, data, step, moment)
+        say(update, context, context.t("new.time_read", when=format_when(moment, context.language)))
+    elif step == "title":
+        data["title"] = clean_title(text)
+    elif step == "place":
+        data["place"] = clean_place(text)
+    elif step == "description":
+        data["description"] = clean_description(text)
+    else:
+        data["capacity"] = clean_capacity(text)
+    await next_question(update, context, state)
+
+
+def _set_time(context: BotContext, data: Data, step: str, moment: datetime) -> None:
+    """A start, end or deadline into the data, once the domain accepts it."""
+    starts_at = datetime.fromisoformat(data["starts_at"]) if "starts_at" in data else None
+    check_draft_time(TIME_FIELDS[step], moment, context.now(), starts_at)
+    data[TIME_FIELDS[step]] = moment.isoformat()
+
+
+def _needed(step: str, data: Data) -> bool:
+    kind = ActivityKind(data["kind"])
+    if step in ("capacity", "deadline"):
+        return mode_of(kind) is ActivityMode.signup
+    if step == "pledge":
+        return kind is ActivityKind.tree_planting
+    if step == "repeat":
+        return kind in EXPECTED_KINDS
+    return True
+
+
+async def next_question(update: Update, context: BotContext, state: State) -> None:
+    """Go on after the current step, passing over what this kind does not need."""
+    assert update.effective_user
+    done, data = state.step.name, state.data
+    if done == "kind" and "unit_id" not in data:
+        me = update.effective_user.id
+        units = await staff_units(context.session, me, Permission.manage_activities)
+        if len(units) == 1:  # nothing to choose
+            data["unit_id"] = units[0].id
+            done = "unit"
+    later = NEW.order[NEW.order.index(done) + 1 :]
+    await NEW.ask(update, context, next(s for s in later if _needed(s, data)), data)
+
+
+# --- presses ---------------------------------------------------------------------------------
+
+
+async def _state(update: Update, context: BotContext, *steps: str) -> State:
+    assert update.effective_user
+    return await NEW.require(context, update.effective_user.id, *steps)
+
+
+async def kind_chosen(update: Update, context: BotContext, press: NewKind) -> None:
+    state = await _state(update, context, "kind")
+    if press.index >= len(KINDS):
+        raise StaleButton(press.index)
+    kind = KINDS[press.index]
+    state.data = {"kind": str(kind)}
+    edit_or_say(
+        update, context, context.t("new.kind_chosen", kind=context.t(ACTIVITY_KIND_KEYS[kind]))
+    )
+    await next_question(update, context, state)
+
+
+async def unit_chosen(update: Update, context: BotContext, press: NewUnit) -> None:
+    assert update.effective_user
+    state = await _state(update, context, "unit")
+    unit = await staff_unit(
+        context.session, update.effective_user.id, Permission.manage_activities, press.unit_id
+    )
+    state.data["unit_id"] = unit.id
+    name = escape(unit_display_name(unit, context.language))
+    edit_or_say(update, context, context.t("manage.line.unit", unit=name))
+    await next_question(update, context, state)
+
+
+async def day_chosen(update: Update, context: BotContext, press: NewDay) -> None:
+    assert update.effective_user
+    state = await _state(update, context, "start")
+    picked = date.fromordinal(press.ordinal)
+    state.data["day"] = picked.isoformat()
+    await NEW.save(context, update.effective_user.id, state)
+    label = format_day(picked, context.language)
+    edit_or_say(update, context, context.t("new.pick_time", day=label), _time_picker())
+
+
+async def time_chosen(update: Update, context: BotContext, press: NewTime) -> None:
+    state = await _state(update, context, "start")
+    if press.minutes not in PICKER_TIMES or "day" not in state.data:
+        raise StaleButton(press.minutes)
+    clock = time(press.minutes // 60, press.minutes % 60)
+    day = date.fromisoformat(state.data["day"])
+    moment = datetime.combine(day, clock, await _zone(context, state.data))
+    _set_time(context, state.data, "start", moment)
+    edit_or_say(
+        update, context, context.t("new.time_read", when=format_when(moment, context.language))
+    )
+    await next_question(update, context, state)
+
+
+async def duration_chosen(update: Update, context: BotContext, press: NewDuration) -> None:
+    state = await _state(update, context, "end")
+    if press.minutes not in DURATIONS:
+        raise StaleButton(press.minutes)
+    starts = datetime.fromisoformat(state.data["starts_at"])
+    state.data["ends_at"] = (starts + timedelta(minutes=press.minutes)).isoformat()
+    await next_question(update, context, state)
+
+
+async def no_limit_chosen(update: Update, context: BotContext, press: NoCapacityLimit) -> None:
+    state = await _state(update, context, "capacity")
+    state.data["capacity"] = None
+    await next_question(update, context, state)
+
+
+async def until_start_chosen(update: Update, context: BotContext, press: UntilStart) -> None:
+    state = await _state(update, context, "deadline")
+    state.data["signup_deadline"] = None
+    await next_question(update, context, state)
+
+
+async def pledge_chosen(update: Update, context: BotContext, press: NewPledge) -> None:
+    state = await _state(update, context, "pledge")
+    if press.index >= len(PLEDGES):
+        raise StaleButton(press.index)
+    state.data["pledge"] = str(PLEDGES[press.index])
+    await next_question(update, context, state)
+
+
+async def repeat_chosen(update: Update, context: BotContext, press: NewRepeat) -> None:
+    state = await _state(update, context, "repeat")
+    if press.index >= len(REPEATS):
+        raise StaleButton(press.index)
+    state.data["repeat"] = press.index
+    await next_question(update, context, state)
+
+
+async def step_skipped(update: Update, context: BotContext, press: SkipStep) -> None:
+    state = await _state(update, context, press.step)
+    await next_question(update, context, state)
+
+
+async def discarded(update: Update, context: BotContext, press: Discard) -> None:
+    assert update.effective_user
+    await _state(update, context)
+    await NEW.end(context, update.effective_user.id)
+    edit_or_say(update, context, context.t("new.discarded"))
+
+
+async def published(update: Update, context: BotContext, press: Publish) -> None:
+    """Create the activity (or the series and its first occurrences) from the answers."""
+    assert update.effective_user
+    me = update.effective_user.id
+    state = await _state(update, context, "preview")
+    unit = await get_unit(context.session, state.data["unit_id"])
+    zone = await context.zone(unit)
+    created = await publish_draft(
+        context.session,
+        me,
+        unit.id,
+        draft_fields(state.data),
+        REPEATS[state.data.get("repeat", 0)],
+        zone,
+        context.now(),
+    )
+    await NEW.end(context, me)
+    text = context.t("new.published", count=len(created))
+    if created:
+        first = format_when(created[0].starts_at.astimezone(zone), context.language)
+        text += "\n" + context.t("new.published_when", when=first)
+    edit_or_say(update, context, text)
+
+
+NEW = Conversation(
+    "new",
+    [
+        Step("kind", ask_kind),
+        Step("unit", ask_unit),
+        Step("title", _asker("new.ask_title"), on_text=save_typed),
+        Step("start", ask_start, on_text=save_typed),
+        Step("end", ask_end, on_text=save_typed),
+        Step("place", _asker("new.ask_place", skip=True), on_text=save_typed),
+        Step("description", _asker("new.ask_description", skip=True), on_text=save_typed),
+        Step("capacity", ask_capacity, on_text=save_typed),
+        Step("deadline", ask_deadline, on_text=save_typed),
+        Step("pledge", ask_pledge),
+        Step("repeat", ask_repeat),
+        Step("preview", ask_preview),
+    ],
+)

@@ -1,0 +1,100 @@
+"""One unit of work per update: one session, one transaction, the replies after the commit.
+
+`process` is how every update is handled (bot.app calls it for each stored update).
+It opens the session that the handlers see as `context.session`, runs them, hands
+the notifications they recorded to the notifier, marks the update processed and
+commits: one transaction. Only then are the replies sent, so nobody is told of a
+change that was not saved.
+
+When a handler fails (a domain refusal, a stale button, a bug), the error handler
+records it here with the reply to send instead; everything the handler wrote is
+rolled back, and a second transaction marks the update processed, together with
+the one thing a failure may still change: closing the question that a refused
+answer ends (see handlers.conversation).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from models import inbox
+from models.account import close_question
+from models.notifications import take_pending
+from views.notifications import OutboxNotifier
+
+if TYPE_CHECKING:
+    from handlers.context import Services
+
+log = logging.getLogger(__name__)
+
+Reply = Callable[[], Awaitable[Any]]
+
+
+@dataclass
+class Work:
+    """What one update's handlers share: the session, and what to send once it is saved."""
+
+    session: AsyncSession
+    language: str | None = None
+    replies: list[Reply] = field(default_factory=list)
+    failure: BaseException | None = None
+    failure_replies: list[Reply] = field(default_factory=list)
+    close_question: bool = False  # with the failure: the refused answer ends the question
+    answered: bool = False  # the press was answered (handlers.ui.answer_press)
+    # The conversation step this update answers (a handlers.conversation.Step), if any.
+    answering: Any = None
+
+    def reply(self, send: Reply) -> None:
+        self.replies.append(send)
+
+    def fail(self, error: BaseException, *replies: Reply, close_question: bool = False) -> None:
+        self.failure = error
+        self.failure_replies = list(replies)
+        self.close_question = close_question
+
+
+_current: ContextVar[Work] = ContextVar("branchbot_work")
+
+
+def current_work() -> Work:
+    """The unit of work of the update being handled (set by `process`)."""
+    return _current.get()
+
+
+async def process(application: Application, update: Update, services: Services) -> None:  # type: ignore[type-arg]
+    notifier = OutboxNotifier(services.clock.now, services.defaults)
+    async with services.sessions() as session:
+        work = Work(session)
+        token = _current.set(work)
+        try:
+            await application.process_update(update)
+            if work.failure is None:
+                await notifier.deliver(session, take_pending(session))
+            else:
+                await _after_failure(work, update)
+            await inbox.mark_processed(session, update.update_id)
+            await session.commit()
+        finally:
+            _current.reset(token)
+    services.wake_sender()  # committed: whatever went to the outbox can go now
+    for send in work.replies if work.failure is None else work.failure_replies:
+        try:
+            await send()
+        except TelegramError as error:  # the change is saved; only the reply is lost
+            log.warning("reply to update %s failed: %s", update.update_id, error)
+
+
+async def _after_failure(work: Work, update: Update) -> None:
+    await work.session.rollback()
+    take_pending(work.session)  # nobody is told of what did not happen
+    if work.close_question and update.effective_user is not None:
+        await close_question(work.session, update.effective_user.id)

@@ -1,0 +1,428 @@
+"""Inline buttons: one class per kind of button, which builds its callback data and parses it.
+
+Data looks like "rep:ok:42": the kind's key ("rep:ok"), then its fields in order.
+What comes back in a press is user input: `Button.parse` refuses anything that is
+not exactly one known kind with well-formed fields (`StaleButton`), and the handler
+re-loads every id and re-checks permission. No callback string is written anywhere
+else (the model is aiogram's `CallbackData`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+MAX_BYTES = 64  # Telegram's limit for callback_data
+MAX_ID = 2**63 - 1
+_KEY = re.compile(r"^[a-z_]{1,12}(?::[a-z_]{1,12})?$")
+_TEXT = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+_DIGITS = re.compile(r"^[0-9]{1,19}$")  # ASCII only: int() would take "５" too
+LABEL_MAX = 40  # longer labels are cut off on phones anyway
+
+
+class StaleButton(Exception):
+    """The press's data means nothing to this version of the bot: old, or forged."""
+
+
+class Button:
+    """Base of every button kind; subclasses are frozen dataclasses of int, bool or str."""
+
+    key: ClassVar[str]
+    _kinds: ClassVar[dict[str, type[Button]]] = {}
+
+    def __init_subclass__(cls, key: str, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if not _KEY.match(key) or key in Button._kinds:
+            raise ValueError(f"bad or repeated button key: {key}")
+        cls.key = key
+        Button._kinds[key] = cls
+
+    def pack(self) -> str:
+        values = [_pack(getattr(self, f.name)) for f in fields(self)]  # type: ignore[arg-type]
+        data = ":".join([self.key, *values])
+        if len(data.encode()) > MAX_BYTES:
+            raise ValueError(f"callback data too long: {data}")
+        return data
+
+    @staticmethod
+    def parse(data: str | None) -> Button:
+        """The button a press came from, or StaleButton."""
+        parts = (data or "").split(":")
+        for size in (2, 1):  # keys have one or two parts
+            kind = Button._kinds.get(":".join(parts[:size]))
+            if kind is not None:
+                return kind._from_parts(parts[size:])
+        raise StaleButton(data)
+
+    @classmethod
+    def _from_parts(cls, parts: list[str]) -> Button:
+        declared = fields(cls)  # type: ignore[arg-type]
+        if len(parts) != len(declared):
+            raise StaleButton(cls.key)
+        return cls(*(_unpack(str(f.type), raw) for f, raw in zip(declared, parts, strict=True)))
+
+
+def _pack(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        if not 0 <= value <= MAX_ID:
+            raise ValueError(f"button id out of range: {value}")
+        return str(value)
+    if isinstance(value, str) and _TEXT.match(value):
+        return value
+    raise ValueError(f"cannot put {value!r} in a button")
+
+
+def _unpack(kind: str, raw: str) -> int | bool | str:
+    if kind == "bool":
+        if raw not in ("0", "1"):
+            raise StaleButton(raw)
+        return raw == "1"
+    if kind == "int":
+        if not _DIGITS.match(raw) or int(raw) > MAX_ID:
+            raise StaleButton(raw)
+        return int(raw)
+    if not _TEXT.match(raw):
+        raise StaleButton(raw)
+    return raw
+
+
+Row = Sequence[tuple[str, Button]]
+
+
+def keyboard(*rows: Row) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, button)."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=button.pack()) for label, button in row]
+            for row in rows
+        ]
+    )
+
+
+def short(label: str) -> str:
+    """A button label that fits on a phone."""
+    return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1] + "…"
+
+
+# --- everyone -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChooseLanguage(Button, key="lang"):
+    code: str
+
+
+# --- the profile (handlers.profile) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Consent(Button, key="prof:consent"):
+    agreed: bool
+
+
+@dataclass(frozen=True)
+class ChooseMemberType(Button, key="prof:type"):
+    index: int
+
+
+@dataclass(frozen=True)
+class SkipWorkplace(Button, key="prof:skipwork"):
+    pass
+
+
+@dataclass(frozen=True)
+class EditProfile(Button, key="prof:edit"):
+    field: int
+
+
+@dataclass(frozen=True)
+class AskLeaveUnit(Button, key="prof:leave"):
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class ConfirmForget(Button, key="fgt:yes"):
+    pass
+
+
+@dataclass(frozen=True)
+class KeepData(Button, key="fgt:no"):
+    pass
+
+
+# --- reporting (handlers.reporting) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BrowseUnits(Button, key="rep:tree"):
+    community: bool
+    parent_id: int  # 0: the top of the tree
+
+
+@dataclass(frozen=True)
+class PickUnit(Button, key="rep:pick"):
+    community: bool
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class SendReport(Button, key="rep:send"):
+    community: bool
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class ApproveReport(Button, key="rep:ok"):
+    report_id: int
+
+
+@dataclass(frozen=True)
+class RejectReport(Button, key="rep:no"):
+    report_id: int
+
+
+@dataclass(frozen=True)
+class LeaveUnit(Button, key="rep:leave"):
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class StayInUnit(Button, key="rep:stay"):
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class ReportingPointQr(Button, key="rep:qr"):
+    unit_id: int
+
+
+# --- the secretary's books (handlers.staff) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RosterOf(Button, key="ros:u"):
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class RosterPage(Button, key="ros:p"):
+    unit_id: int
+    filter: int
+    page: int
+
+
+@dataclass(frozen=True)
+class MemberCard(Button, key="ros:m"):
+    unit_id: int
+    member_id: int
+
+
+@dataclass(frozen=True)
+class AskRemove(Button, key="ros:rm"):
+    membership_id: int
+
+
+@dataclass(frozen=True)
+class AskTransfer(Button, key="ros:tr"):
+    membership_id: int
+
+
+@dataclass(frozen=True)
+class RemoveMember(Button, key="ros:rmy"):
+    membership_id: int
+
+
+@dataclass(frozen=True)
+class TransferOut(Button, key="ros:try"):
+    membership_id: int
+
+
+@dataclass(frozen=True)
+class MakeSecretary(Button, key="ros:sec"):
+    membership_id: int
+
+
+@dataclass(frozen=True)
+class MakeOrganizer(Button, key="ros:org"):
+    membership_id: int
+
+
+@dataclass(frozen=True)
+class RegisterOf(Button, key="ros:reg"):
+    unit_id: int
+
+
+# --- activities, the member's side (handlers.events) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class EventsPage(Button, key="ev:l"):
+    page: int
+
+
+@dataclass(frozen=True)
+class ShowCard(Button, key="ev:v"):
+    """The activity's card, in place of the pressed message."""
+
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class OpenCard(Button, key="ev:o"):
+    """The card sent anew: pressed on a notice, which stays as it is."""
+
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class SignUp(Button, key="ev:s"):
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class CancelSignUp(Button, key="ev:c"):
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class Attend(Button, key="ev:a"):
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class AskLeave(Button, key="ev:r"):
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class CalendarFile(Button, key="ev:ics"):
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class AskCheckIn(Button, key="ev:ci"):
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class ApproveLeave(Button, key="lv:ok"):
+    participation_id: int
+
+
+@dataclass(frozen=True)
+class DeclineLeave(Button, key="lv:no"):
+    participation_id: int
+
+
+# --- /new (handlers.new_activity) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewKind(Button, key="org:k"):
+    index: int
+
+
+@dataclass(frozen=True)
+class NewUnit(Button, key="org:u"):
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class NewDay(Button, key="org:day"):
+    ordinal: int  # date.toordinal()
+
+
+@dataclass(frozen=True)
+class NewTime(Button, key="org:hr"):
+    minutes: int  # after midnight
+
+
+@dataclass(frozen=True)
+class NewDuration(Button, key="org:end"):
+    minutes: int
+
+
+@dataclass(frozen=True)
+class NoCapacityLimit(Button, key="org:cap"):
+    pass
+
+
+@dataclass(frozen=True)
+class UntilStart(Button, key="org:dl"):
+    pass
+
+
+@dataclass(frozen=True)
+class NewPledge(Button, key="org:pl"):
+    index: int
+
+
+@dataclass(frozen=True)
+class NewRepeat(Button, key="org:rep"):
+    index: int
+
+
+@dataclass(frozen=True)
+class SkipStep(Button, key="org:skip"):
+    step: str
+
+
+@dataclass(frozen=True)
+class Publish(Button, key="org:pub"):
+    pass
+
+
+@dataclass(frozen=True)
+class Discard(Button, key="org:drop"):
+    pass
+
+
+# --- managing activities (handlers.manage) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ManagePage(Button, key="org:pg"):
+    page: int
+
+
+@dataclass(frozen=True)
+class ManageActivity(Button, key="org:a"):
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class ActivityPeople(Button, key="org:ls"):
+    activity_id: int
+    which: int
+
+
+@dataclass(frozen=True)
+class CheckInQr(Button, key="org:qr"):
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class ShareQr(Button, key="org:sq"):
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class ChangeActivity(Button, key="org:ed"):
+    activity_id: int
+    field: int
+
+
+@dataclass(frozen=True)
+class AskCancelActivity(Button, key="org:cx"):
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class CancelActivity(Button, key="org:cxy"):
+    activity_id: int

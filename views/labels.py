@@ -1,0 +1,82 @@
+"""Catalog keys for the values of domain enums, shared by handlers and the scheduler.
+
+Literal keys (not f-strings), so that the catalog test sees each one.
+"""
+
+from __future__ import annotations
+
+from models.activities import ActivityKind, ParticipationStatus, PledgeKind
+from models.attendance import Outcome
+from models.members import MembershipStatus, MemberType, RosterFilter
+from models.permissions import Role
+
+ACTIVITY_KIND_KEYS = {
+    ActivityKind.general_meeting: "activity.kind.general_meeting",
+    ActivityKind.committee_meeting: "activity.kind.committee_meeting",
+    ActivityKind.group_meeting: "activity.kind.group_meeting",
+    ActivityKind.lecture: "activity.kind.lecture",
+    ActivityKind.theme_day: "activity.kind.theme_day",
+    ActivityKind.volunteer: "activity.kind.volunteer",
+    ActivityKind.tree_planting: "activity.kind.tree_planting",
+    ActivityKind.other: "activity.kind.other",
+}
+
+MEMBER_TYPE_KEYS = {
+    MemberType.regular: "member_type.regular",
+    MemberType.floating: "member_type.floating",
+    MemberType.undeclared: "member_type.undeclared",
+}
+
+MEMBERSHIP_STATUS_KEYS = {
+    MembershipStatus.pending: "membership.status.pending",
+    MembershipStatus.active: "membership.status.active",
+    MembershipStatus.rejected: "membership.status.rejected",
+    MembershipStatus.left: "membership.status.left",
+    MembershipStatus.transferred: "membership.status.transferred",
+}
+
+PARTICIPATION_KEYS = {
+    ParticipationStatus.signed_up: "events.status.signed_up",
+    ParticipationStatus.waitlisted: "events.status.waitlisted",
+    ParticipationStatus.cancelled: "events.status.cancelled",
+    ParticipationStatus.expected: "events.status.expected",
+    ParticipationStatus.attending: "events.status.attending",
+    ParticipationStatus.leave_requested: "events.status.leave_requested",
+    ParticipationStatus.excused: "events.status.excused",
+    ParticipationStatus.leave_declined: "events.status.leave_declined",
+    ParticipationStatus.absent: "events.status.absent",
+    ParticipationStatus.made_up: "events.status.made_up",
+}
+
+OUTCOME_KEYS = {
+    Outcome.attended: "events.outcome.attended",
+    Outcome.excused: "events.outcome.excused",
+    Outcome.absent: "events.outcome.absent",
+    Outcome.made_up: "events.outcome.made_up",
+    Outcome.unconfirmed: "events.outcome.unconfirmed",
+}
+
+PLEDGE_CHOICE_KEYS = {
+    PledgeKind.none: "new.pledge.none",
+    PledgeKind.saplings: "new.pledge.saplings",
+    PledgeKind.money: "new.pledge.money",
+}
+
+PLEDGE_QUESTION_KEYS = {
+    PledgeKind.saplings: "events.ask_pledge_saplings",
+    PledgeKind.money: "events.ask_pledge_money",
+}
+
+PLEDGE_LINE_KEYS = {
+    PledgeKind.saplings: "events.pledge_saplings",
+    PledgeKind.money: "events.pledge_money",
+}
+
+ROSTER_FILTER_KEYS = {
+    RosterFilter.all: "staff.filter.all",
+    RosterFilter.floating: "staff.filter.floating",
+    RosterFilter.regular: "staff.filter.regular",
+    RosterFilter.undeclared: "staff.filter.undeclared",
+}
+
+ROLE_KEYS = {Role.secretary: "role.secretary", Role.organizer: "role.organizer"}

@@ -1,0 +1,302 @@
+"""The one renderer of messages to other people, and the notifier that queues them.
+
+`render(message, language, zone)` gives the text (HTML) and buttons of any message
+the domain records (models.notifications); `OutboxNotifier` is the Telegram side's
+`Notifier`: it looks up each recipient's language and each unit's time zone once,
+renders, and writes the outbox row in the caller's transaction. Nothing else
+writes to the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, tzinfo
+from functools import singledispatch
+from html import escape
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup
+
+from models import outbox
+from models.account import languages
+from models.activities import Activity, ActivityMode, Participation
+from models.members import Member, Membership, MembershipKind, MemberType
+from models.notifications import (
+    ActivityAnnounced,
+    ActivityCancelled,
+    ActivityChanged,
+    ActivityReminder,
+    AnswerNudge,
+    Digest,
+    LeaveDecided,
+    LeaveRequested,
+    MembershipEnded,
+    Message,
+    Notification,
+    ReportApproved,
+    ReportRejected,
+    ReportSubmitted,
+    RoleGranted,
+    SeatFreed,
+    SilentMembers,
+)
+from models.org import OrgUnit, unit_display_name, unit_timezone
+from models.permissions import Role
+from views.buttons import (
+    ApproveLeave,
+    ApproveReport,
+    DeclineLeave,
+    OpenCard,
+    RejectReport,
+    ShowCard,
+    keyboard,
+)
+from views.dates import format_local, format_span, format_when
+from views.i18n import Defaults, pick_language, t
+from views.labels import ACTIVITY_KIND_KEYS, MEMBER_TYPE_KEYS
+
+Rendered = tuple[str, InlineKeyboardMarkup | None]
+YOU_ARE_KEYS = {
+    Role.secretary: "staff.you_are_secretary",
+    Role.organizer: "staff.you_are_organizer",
+}
+NAMES_SHOWN = 30  # of the members who have not answered
+
+
+@singledispatch
+def render(message: Message, language: str, zone: tzinfo) -> Rendered:
+    raise TypeError(f"no renderer for {type(message).__name__}")
+
+
+class OutboxNotifier:
+    """Renders notifications for their recipients and queues them in the outbox."""
+
+    def __init__(self, now: Callable[[], datetime], defaults: Defaults) -> None:
+        self.now = now
+        self.defaults = defaults
+
+    async def deliver(self, session: AsyncSession, notifications: Sequence[Notification]) -> None:
+        if not notifications:
+            return
+        chosen = await languages(session, [n.recipient for n in notifications])
+        zones: dict[int | None, ZoneInfo] = {None: ZoneInfo(self.defaults.timezone)}
+        now = self.now()
+        for notification in notifications:
+            own, app = chosen.get(notification.recipient, (None, None))
+            language = pick_language(own, app, self.defaults.language)
+            unit = notification.unit
+            key = unit.id if unit is not None else None
+            if unit is not None and key not in zones:
+                zones[key] = await unit_timezone(session, unit, self.defaults.timezone)
+            text, markup = render(notification.message, language, zones[key])
+            await outbox.enqueue(
+                session,
+                notification.recipient,
+                text,
+                kind=notification.message.kind,
+                due_at=now,
+                timezone=str(zones[key]),
+                urgent=notification.urgent,
+                reply_markup=markup.to_dict() if markup else None,
+                expires_at=notification.expires_at,
+                dedup_key=notification.dedup_key,
+            )
+
+
+def _unit(unit: OrgUnit, language: str) -> str:
+    return escape(unit_display_name(unit, language))
+
+
+def _open_card(language: str, activity: Activity) -> InlineKeyboardMarkup:
+    return keyboard([(t(language, "manage.open_card"), ShowCard(activity.id))])
+
+
+def _open_anew(language: str, activity: Activity) -> InlineKeyboardMarkup:
+    return keyboard([(t(language, "events.open_button"), OpenCard(activity.id))])
+
+
+def about_activity(language: str, activity: Activity, zone: tzinfo) -> dict[str, str]:
+    """The values every message about an activity may name."""
+    return {
+        "kind": t(language, ACTIVITY_KIND_KEYS[activity.kind]),
+        "title": escape(activity.title),
+        "when": format_when(activity.starts_at.astimezone(zone), language),
+        "place": escape(activity.place or "—"),
+    }
+
+
+# --- reporting and membership ----------------------------------------------------------------
+
+
+def member_type_text(member: Member, language: str) -> str:
+    """ "Floating member (home branch: …)", or the type alone."""
+    kind = member.member_type
+    text = t(language, MEMBER_TYPE_KEYS[kind]) if kind else "—"
+    if kind is MemberType.floating and member.home_branch:
+        text += t(language, "profile.home_branch_suffix", home=escape(member.home_branch))
+    return text
+
+
+def report_card_text(membership: Membership, language: str, zone: tzinfo) -> str:
+    member = membership.member
+    community = membership.kind is MembershipKind.community
+    return t(
+        language,
+        "report.card_community" if community else "report.card",
+        name=escape(member.real_name or "—"),
+        type=member_type_text(member, language),
+        phone=escape(member.phone or "—"),
+        workplace=escape(member.workplace or "—"),
+        unit=_unit(membership.unit, language),
+        time=format_local(membership.requested_at, zone),
+    )
+
+
+@render.register(ReportSubmitted)
+def _(message: ReportSubmitted, language: str, zone: tzinfo) -> Rendered:
+    report = message.membership
+    markup = keyboard(
+        [
+            (t(language, "report.approve_button"), ApproveReport(report.id)),
+            (t(language, "report.reject_button"), RejectReport(report.id)),
+        ]
+    )
+    return report_card_text(report, language, zone), markup
+
+
+@render.register(ReportApproved)
+def _(message: ReportApproved, language: str, zone: tzinfo) -> Rendered:
+    return t(language, "report.approved", unit=_unit(message.unit, language)), None
+
+
+@render.register(ReportRejected)
+def _(message: ReportRejected, language: str, zone: tzinfo) -> Rendered:
+    unit, reason = _unit(message.unit, language), escape(message.reason)
+    return t(language, "report.rejected", unit=unit, reason=reason), None
+
+
+@render.register(MembershipEnded)
+def _(message: MembershipEnded, language: str, zone: tzinfo) -> Rendered:
+    return t(language, "staff.member_told_removed", unit=_unit(message.unit, language)), None
+
+
+@render.register(RoleGranted)
+def _(message: RoleGranted, language: str, zone: tzinfo) -> Rendered:
+    return t(language, YOU_ARE_KEYS[message.role], unit=_unit(message.unit, language)), None
+
+
+# --- activities ----------------------------------------------------------------------------------
+
+
+@render.register(ActivityChanged)
+def _(message: ActivityChanged, language: str, zone: tzinfo) -> Rendered:
+    text = t(language, "manage.told_changed", **about_activity(language, message.activity, zone))
+    return text, _open_card(language, message.activity)
+
+
+@render.register(ActivityCancelled)
+def _(message: ActivityCancelled, language: str, zone: tzinfo) -> Rendered:
+    about = about_activity(language, message.activity, zone)
+    return t(language, "manage.told_cancelled", title=about["title"], when=about["when"]), None
+
+
+@render.register(SeatFreed)
+def _(message: SeatFreed, language: str, zone: tzinfo) -> Rendered:
+    activity = message.activity
+    when = format_span(activity.starts_at, activity.ends_at, zone, language)
+    text = t(language, "events.promoted", title=escape(activity.title), when=when)
+    return text, _open_anew(language, activity)
+
+
+def leave_card_text(
+    participation: Participation, activity: Activity, member: Member, language: str, zone: tzinfo
+) -> str:
+    return t(
+        language,
+        "events.leave_card",
+        name=escape(member.real_name or "—"),
+        title=escape(activity.title),
+        when=format_when(activity.starts_at.astimezone(zone), language),
+        reason=escape(participation.leave_reason or ""),
+    )
+
+
+@render.register(LeaveRequested)
+def _(message: LeaveRequested, language: str, zone: tzinfo) -> Rendered:
+    participation = message.participation
+    text = leave_card_text(participation, message.activity, message.member, language, zone)
+    markup = keyboard(
+        [
+            (t(language, "events.approve_leave_button"), ApproveLeave(participation.id)),
+            (t(language, "events.decline_leave_button"), DeclineLeave(participation.id)),
+        ]
+    )
+    return text, markup
+
+
+@render.register(LeaveDecided)
+def _(message: LeaveDecided, language: str, zone: tzinfo) -> Rendered:
+    about = about_activity(language, message.activity, zone)
+    key = "events.leave_approved" if message.approved else "events.leave_declined"
+    text = t(language, key, title=about["title"], when=about["when"])
+    return text, _open_anew(language, message.activity)
+
+
+@render.register(ActivityAnnounced)
+def _(message: ActivityAnnounced, language: str, zone: tzinfo) -> Rendered:
+    activity = message.activity
+    expected = activity.mode is ActivityMode.expected
+    key = "remind.invitation" if expected else "remind.announcement"
+    return t(language, key, **about_activity(language, activity, zone)), _open_card(
+        language, activity
+    )
+
+
+@render.register(ActivityReminder)
+def _(message: ActivityReminder, language: str, zone: tzinfo) -> Rendered:
+    about = about_activity(language, message.activity, zone)
+    text = t(language, "remind.reminder", hours=message.hours, **about)
+    return text, _open_card(language, message.activity)
+
+
+@render.register(AnswerNudge)
+def _(message: AnswerNudge, language: str, zone: tzinfo) -> Rendered:
+    text = t(language, "remind.nudge", **about_activity(language, message.activity, zone))
+    return text, _open_card(language, message.activity)
+
+
+@render.register(SilentMembers)
+def _(message: SilentMembers, language: str, zone: tzinfo) -> Rendered:
+    text = t(
+        language,
+        "remind.unanswered",
+        names=", ".join(escape(name) for name in message.names[:NAMES_SHOWN]),
+        count=len(message.names),
+        **about_activity(language, message.activity, zone),
+    )
+    return text, _open_card(language, message.activity)
+
+
+# --- the digest ------------------------------------------------------------------------------
+
+
+@render.register(Digest)
+def _(message: Digest, language: str, zone: tzinfo) -> Rendered:
+    sections = [t(language, "digest.title")]
+    if message.pending_reports:
+        sections.append(t(language, "digest.pending_reports", count=message.pending_reports))
+    if message.leave_requests:
+        sections.append(t(language, "digest.leave_requests", count=message.leave_requests))
+    if message.tomorrow:
+        lines = [
+            f"• {activity.starts_at.astimezone(zone):%H:%M} {escape(activity.title)}"
+            for activity in message.tomorrow
+        ]
+        sections.append("\n".join([t(language, "digest.tomorrow"), *lines]))
+    if message.unreachable:
+        names = ", ".join(escape(name) for name in message.unreachable[:20])
+        sections.append(
+            t(language, "digest.unreachable", count=len(message.unreachable), names=names)
+        )
+    return "\n\n".join(sections), None
