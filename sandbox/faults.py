@@ -7,6 +7,12 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
+from .schema import ApiError
+
+
+class Injected(ApiError):
+    """An error caused by a deliberately switched-on fault (block, deactivate, flood limit)."""
+
 
 @dataclass
 class FaultAction:

@@ -125,36 +125,43 @@ def parse_html(src: str) -> tuple[str, list[Entity]]:
             _close_html(out, open_name, pos, attrs, stack)
             i = j + 1
             continue
-        m = _NAME.match(src, i + 1)
-        name = m.group(0).lower()
-        if name not in HTML_TAGS:
-            raise _err(f'Unsupported start tag "{name}" at byte offset {_byte(src, start)}')
-        j = m.end()
-        attrs: dict[str, str] = {}
-        while True:
-            while j < n and src[j].isspace():
-                j += 1
-            if j >= n:
-                raise _err(f"Unclosed start tag at byte offset {_byte(src, start)}")
-            if src[j] == ">":
-                break
-            am = _ATTR.match(src, j)
-            if not am or am.end() == j:
-                raise _err(f"Unclosed start tag at byte offset {_byte(src, start)}")
-            value = am.group(2) or ""
-            if value[:1] in ("'", '"'):
-                value = value[1:-1]
-            attrs[am.group(1).lower()] = html.unescape(value)
-            j = am.end()
-        if name == "span" and attrs.get("class") != "tg-spoiler":
-            raise _err('Tag "span" must have class "tg-spoiler"')
-        if name == "tg-emoji" and not attrs.get("emoji-id"):
-            raise _err('Tag "tg-emoji" must have attribute "emoji-id"')
+        name, attrs, j = _html_start_tag(src, start)
         stack.append((name, out.pos, attrs))
         i = j + 1
     if stack:
         raise _err(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
     return out.result()
+
+
+def _html_start_tag(src: str, start: int) -> tuple[str, dict[str, str], int]:
+    """Read the start tag at src[start] ('<'): its name, attributes and the index of its '>'."""
+    n = len(src)
+    m = _NAME.match(src, start + 1)
+    name = m.group(0).lower()
+    if name not in HTML_TAGS:
+        raise _err(f'Unsupported start tag "{name}" at byte offset {_byte(src, start)}')
+    j = m.end()
+    attrs: dict[str, str] = {}
+    while True:
+        while j < n and src[j].isspace():
+            j += 1
+        if j >= n:
+            raise _err(f"Unclosed start tag at byte offset {_byte(src, start)}")
+        if src[j] == ">":
+            break
+        am = _ATTR.match(src, j)
+        if not am or am.end() == j:
+            raise _err(f"Unclosed start tag at byte offset {_byte(src, start)}")
+        value = am.group(2) or ""
+        if value[:1] in ("'", '"'):
+            value = value[1:-1]
+        attrs[am.group(1).lower()] = html.unescape(value)
+        j = am.end()
+    if name == "span" and attrs.get("class") != "tg-spoiler":
+        raise _err('Tag "span" must have class "tg-spoiler"')
+    if name == "tg-emoji" and not attrs.get("emoji-id"):
+        raise _err('Tag "tg-emoji" must have attribute "emoji-id"')
+    return name, attrs, j
 
 
 def _close_html(out: _Out, name: str, pos: int, attrs: dict[str, str], stack: list[Any]) -> None:
@@ -201,6 +208,8 @@ _TOGGLES = {"*": "bold", "~": "strikethrough"}
 
 
 def parse_markdown_v2(src: str) -> tuple[str, list[Entity]]:
+    # One character-by-character scan, like tdlib's parser: the open-entity stack, the quote
+    # and the code/pre state change together at every step, so the loop is kept in one piece.
     out = _Out()
     stack: list[tuple[str, int, int]] = []  # (kind, utf16 start, source index)
     quote_start: int | None = None
@@ -278,17 +287,7 @@ def parse_markdown_v2(src: str) -> tuple[str, list[Entity]]:
             continue
         if c == "]" and top in ("text_link", "custom_emoji"):
             kind, pos, start = stack.pop()
-            if not src.startswith("(", i + 1):
-                raise _err(f"Can't find end of a URL at byte offset {_byte(src, i)}")
-            j, url = i + 2, []
-            while j < n and src[j] != ")":
-                if src[j] == "\\" and j + 1 < n:
-                    j += 1
-                url.append(src[j])
-                j += 1
-            if j >= n:
-                raise _err(f"Can't find end of a URL at byte offset {_byte(src, i + 1)}")
-            link = "".join(url)
+            link, j = _md_url(src, i)
             if kind == "custom_emoji":
                 out.entity(kind, pos, custom_emoji_id=link.rpartition("id=")[2])
             else:
@@ -302,6 +301,22 @@ def parse_markdown_v2(src: str) -> tuple[str, list[Entity]]:
     if quote_start is not None:
         out.entity("blockquote", quote_start)
     return out.result()
+
+
+def _md_url(src: str, i: int) -> tuple[str, int]:
+    """Read the "(url)" after the "]" at src[i]: the unescaped URL and the index of its ")"."""
+    n = len(src)
+    if not src.startswith("(", i + 1):
+        raise _err(f"Can't find end of a URL at byte offset {_byte(src, i)}")
+    j, url = i + 2, []
+    while j < n and src[j] != ")":
+        if src[j] == "\\" and j + 1 < n:
+            j += 1
+        url.append(src[j])
+        j += 1
+    if j >= n:
+        raise _err(f"Can't find end of a URL at byte offset {_byte(src, i + 1)}")
+    return "".join(url), j
 
 
 def parse_markdown(src: str) -> tuple[str, list[Entity]]:

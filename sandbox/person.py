@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from .formatting import utf16_len
 from .schema import Upload
-from .state import CallbackRecord, Chat, ChatEvent, ChatMessage, User
+from .state import (
+    PLAIN_BUTTON_FIELDS,
+    CallbackRecord,
+    Chat,
+    ChatEvent,
+    ChatMessage,
+    User,
+    button_label,
+    contact,
+)
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -105,12 +114,7 @@ class Person:
         user_id: int | None = None,
         chat: Chat | None = None,
     ) -> ChatMessage:
-        contact: dict[str, Any] = {"phone_number": phone, "first_name": first_name}
-        if last_name:
-            contact["last_name"] = last_name
-        if user_id is not None:
-            contact["user_id"] = user_id
-        return await self._post(chat, contact=contact)
+        return await self._post(chat, contact=contact(phone, first_name, last_name, user_id))
 
     async def share_location(
         self, latitude: float, longitude: float, chat: Chat | None = None
@@ -135,15 +139,8 @@ class Person:
         return await self._post(chat, document=rec, caption=caption)
 
     async def forward(self, message: ChatMessage, chat: Chat | None = None) -> ChatMessage:
-        origin = {"type": "user", "date": message.date, "sender_user": message.sender.to_api()}
         return await self._post(
-            chat,
-            text=message.text,
-            entities=list(message.entities),
-            caption=message.caption,
-            photo=message.photo,
-            document=message.document,
-            forward_origin=origin,
+            chat, forward_origin=message.as_forward_origin(), **message.content_fields()
         )
 
     # -- buttons ------------------------------------------------------------------------------
@@ -165,7 +162,7 @@ class Person:
             )
         button = target.button(label) or {}
         if "callback_data" not in button:
-            kind = next(iter(set(button) - {"text", "style", "icon_custom_emoji_id"}), "?")
+            kind = next(iter(set(button) - PLAIN_BUTTON_FIELDS), "?")
             raise AssertionError(f"button {label!r} is a {kind} button; it cannot be pressed")
         rec = CallbackRecord(
             id=str(secrets.randbits(62)),
@@ -234,7 +231,7 @@ class Person:
         kb = self.chat.reply_keyboard
         if kb is None:
             return None
-        return [[b if isinstance(b, str) else b["text"] for b in row] for row in kb["keyboard"]]
+        return [[button_label(b) for b in row] for row in kb["keyboard"]]
 
     async def tap(
         self,
@@ -246,27 +243,22 @@ class Person:
         chat = chat or self.chat
         kb = chat.reply_keyboard
         buttons = [b for row in (kb or {}).get("keyboard", []) for b in row]
-        button = next(
-            (b for b in buttons if (b if isinstance(b, str) else b["text"]) == label), None
-        )
+        button = next((b for b in buttons if button_label(b) == label), None)
         if button is None:
-            labels = [b if isinstance(b, str) else b["text"] for b in buttons]
+            labels = [button_label(b) for b in buttons]
             raise AssertionError(
                 f"{self.name}: no reply-keyboard button {label!r}; keyboard shows {labels}\n"
                 f"{self.transcript(chat)}"
             )
         if kb and kb.get("one_time_keyboard"):
             chat.reply_keyboard = None
-        if isinstance(button, str) or set(button) <= {"text", "style", "icon_custom_emoji_id"}:
+        if isinstance(button, str) or set(button) <= PLAIN_BUTTON_FIELDS:
             return await self.send(label, chat=chat)
         if button.get("request_contact"):
             if not self.user.phone:
                 raise AssertionError(f"{self.name} has no phone; pass phone= to emu.user()")
-            contact = {"phone_number": self.user.phone, "first_name": self.user.first_name,
-                       "user_id": self.user.id}  # fmt: skip
-            if self.user.last_name:
-                contact["last_name"] = self.user.last_name
-            return await self._post(chat, contact=contact)
+            u = self.user
+            return await self._post(chat, contact=contact(u.phone, u.first_name, u.last_name, u.id))
         if button.get("request_location"):
             if location is None:
                 raise AssertionError("tap() on a request_location button needs location=(lat, lon)")

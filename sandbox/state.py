@@ -7,6 +7,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# Inline/reply keyboard button fields that are decoration, not an action.
+PLAIN_BUTTON_FIELDS = frozenset({"text", "style", "icon_custom_emoji_id"})
+
 
 @dataclass(eq=False)
 class User:
@@ -104,6 +107,11 @@ class Chat:
     def ordered(self) -> list[ChatMessage]:
         return [self.messages[k] for k in sorted(self.messages)]
 
+    def live_message(self, message_id: int) -> ChatMessage | None:
+        """The message with this id, or None if it never existed or was deleted."""
+        msg = self.messages.get(message_id)
+        return None if msg is None or msg.deleted else msg
+
 
 @dataclass(eq=False)
 class ChatMessage:
@@ -160,7 +168,7 @@ class ChatMessage:
     @property
     def reply_keyboard(self) -> list[list[str]] | None:
         if self.reply_markup and "keyboard" in self.reply_markup:
-            return [[_label(b) for b in row] for row in self.reply_markup["keyboard"]]
+            return [[button_label(b) for b in row] for row in self.reply_markup["keyboard"]]
         return None
 
     @property
@@ -178,6 +186,23 @@ class ChatMessage:
     @property
     def content(self) -> str:
         return self.text if self.text is not None else (self.caption or "")
+
+    def content_fields(self) -> dict[str, Any]:
+        """What a forward or copy of this message carries over (ChatMessage keyword arguments)."""
+        return {
+            "text": self.text,
+            "entities": list(self.entities),
+            "caption": self.caption,
+            "caption_entities": list(self.caption_entities),
+            "photo": self.photo,
+            "document": self.document,
+            "location": self.location,
+            "contact": self.contact,
+        }
+
+    def as_forward_origin(self) -> dict[str, Any]:
+        """The MessageOrigin a forward of this message shows."""
+        return {"type": "user", "date": self.date, "sender_user": self.sender.to_api()}
 
     # -- Bot API view -------------------------------------------------------------------------
     def to_api(self, with_reply: bool = True) -> dict[str, Any]:
@@ -249,8 +274,21 @@ class ChatMessage:
         return line
 
 
-def _label(button: Any) -> str:
+def button_label(button: Any) -> str:
+    """The label of a reply-keyboard button, which may be a plain string or a KeyboardButton."""
     return button if isinstance(button, str) else button["text"]
+
+
+def contact(
+    phone: str, first_name: str, last_name: str | None = None, user_id: int | None = None
+) -> dict[str, Any]:
+    """A Contact object; optional fields are left out when empty."""
+    d: dict[str, Any] = {"phone_number": phone, "first_name": first_name}
+    if last_name:
+        d["last_name"] = last_name
+    if user_id is not None:
+        d["user_id"] = user_id
+    return d
 
 
 @dataclass
