@@ -36,9 +36,10 @@ async def on_error(update: object, context: BotContext) -> None:
         text = error_text(context, error)
     else:
         text = context.t("error.apology")
-    # A malformed answer leaves its question open (try again); any other refusal closes it.
+    # A malformed answer leaves its question open (try again), and so does a bug; any
+    # other refusal closes it (what it asked about is gone).
     step = context.work.answering
-    keeps_question = isinstance(error, InvalidInput)
+    keeps_question = isinstance(error, InvalidInput) or not isinstance(error, DomainError)
     markup: Markup | None = None
     if step is not None and step.keyboard is not None:
         markup = step.keyboard(context) if keeps_question else ReplyKeyboardRemove()
