@@ -55,11 +55,15 @@ async def statuses(database: Database) -> list[DeliveryStatus]:
 
 
 async def lock_holders(database: Database) -> int:
-    """Server sessions holding the scheduler's advisory lock."""
+    """Server sessions holding the scheduler's advisory lock in this test's database.
+
+    Advisory locks belong to a database, and pg_locks lists those of the whole server:
+    other tests (or other runs) sharing the server hold the same key in theirs."""
     async with database.engine.connect() as connection:
         held = await connection.scalar(
             text(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                 "AND ((classid::bigint << 32) | objid::bigint) = :key"
             ),
             {"key": LOCK_KEY},
