@@ -31,7 +31,7 @@ RUNNING = "branchbot is running (webhook)"
 TAKEOVER_LIMIT = 60.0
 
 pytestmark = pytest.mark.parametrize(
-    "empty_database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
 
 
