@@ -54,6 +54,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not item.get_closest_marker("postgres")]
         config._branchbot_pg_deselected = len(deselected)  # type: ignore[attr-defined]
+        workeroutput = getattr(config, "workeroutput", None)
+        if workeroutput is not None:  # a pytest-xdist worker: the controller prints the summary
+            workeroutput["branchbot_pg_deselected"] = len(deselected)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # type: ignore[no-untyped-def]
+    """pytest-xdist's controller collects nothing itself; its workers tell what they left out
+    (each collects every test, so each tells the same count)."""
+    count = getattr(node, "workeroutput", {}).get("branchbot_pg_deselected", 0)
+    config = node.config
+    config._branchbot_pg_deselected = max(getattr(config, "_branchbot_pg_deselected", 0), count)
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
