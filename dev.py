@@ -2,7 +2,7 @@
 """One entry point for people working from a clone: it keeps ./.venv up to date, then runs.
 
     python3 dev.py run [branchbot arguments]   # e.g. python3 dev.py run --config ~/branchbot.toml
-    python3 dev.py test [pytest arguments]
+    python3 dev.py test [pytest arguments]   # in parallel (pytest-xdist); -n 0: in one process
     python3 dev.py lint
     python3 dev.py bench [name]
 
@@ -40,6 +40,22 @@ def ensure_venv() -> None:
     STAMP.write_text(wanted)
 
 
+def parallel(pytest_args: list[str]) -> list[str]:
+    """pytest-xdist's options, unless the arguments choose for themselves (-n, --dist,
+    -p no:xdist).
+
+    The tests mostly wait (for the emulator, the database, the bot's pacing), so one
+    worker per CPU divides the time by about the number of CPUs."""
+    for arg, following in zip(pytest_args, [*pytest_args[1:], ""], strict=False):
+        if arg in ("-n", "--numprocesses", "--dist") or arg.startswith(
+            ("-n", "--numprocesses=", "--dist=")
+        ):
+            return []
+        if (arg, following) == ("-p", "no:xdist") or arg == "-pno:xdist":
+            return []
+    return ["-n", "auto", "--dist", "worksteal"]
+
+
 def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test", "lint", "bench"):
         print(__doc__, file=sys.stderr)
@@ -50,7 +66,7 @@ def main() -> int:
     if command == "run":
         return subprocess.call([str(BIN / "branchbot"), "run", *rest])
     if command == "test":
-        return subprocess.call([python, "-m", "pytest", *rest], cwd=ROOT)
+        return subprocess.call([python, "-m", "pytest", *parallel(rest), *rest], cwd=ROOT)
     if command == "lint":
         ruff = [python, "-m", "ruff"]
         paths = [

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from sqlalchemy import make_url
 
 
-async def _execute_as_admin(admin_url: str, statement: str) -> None:
+async def execute_as_admin(admin_url: str, statement: str) -> None:
     import asyncpg  # only needed where PostgreSQL is used
 
     admin = make_url(admin_url)
@@ -27,12 +27,19 @@ async def _execute_as_admin(admin_url: str, statement: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def throwaway_database(admin_url: str, prefix: str) -> AsyncIterator[str]:
-    """The URL of a new, empty database, created with the account of `admin_url` (which
-    may create databases) and dropped afterwards, even if connections are still open."""
+async def throwaway_database(
+    admin_url: str, prefix: str, template: str | None = None
+) -> AsyncIterator[str]:
+    """The URL of a new database, created with the account of `admin_url` (which may
+    create databases) and dropped afterwards, even if connections are still open.
+
+    It is empty, or a copy of the database named `template` (which nobody may be
+    connected to meanwhile). Names are unique, so runs and workers sharing a server
+    never meet."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    await _execute_as_admin(admin_url, f'CREATE DATABASE "{name}"')
+    copy = f' TEMPLATE "{template}"' if template else ""
+    await execute_as_admin(admin_url, f'CREATE DATABASE "{name}"{copy}')
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        await _execute_as_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await execute_as_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -31,7 +31,7 @@ RUNNING = "branchbot is running (webhook)"
 TAKEOVER_LIMIT = 60.0
 
 pytestmark = pytest.mark.parametrize(
-    "empty_database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
 
 
@@ -55,7 +55,10 @@ async def statuses(database: Database) -> list[DeliveryStatus]:
 
 
 async def lock_holders(database: Database) -> int:
-    """Server sessions holding the scheduler's advisory lock."""
+    """Server sessions holding the scheduler's advisory lock in this test's database.
+
+    Advisory locks belong to a database, and pg_locks lists those of the whole server:
+    other tests (or other runs) sharing the server hold the same key in theirs."""
     async with database.engine.connect() as connection:
         held = await connection.scalar(
             text(
