@@ -42,6 +42,7 @@ from views.buttons import (
     ShowCard,
     SignUp,
     keyboard,
+    pager,
     short,
 )
 from views.dates import format_span, format_when
@@ -84,11 +85,7 @@ async def show_list(update: Update, context: BotContext, press: EventsPage) -> N
             )
         )
         rows.append([(short(f"{starts:%m-%d %H:%M} {activity.title}"), ShowCard(activity.id))])
-    navigation: list[tuple[str, Button]] = []
-    if found.page > 1:
-        navigation.append(("‹", EventsPage(found.page - 1)))
-    if found.page < found.pages:
-        navigation.append(("›", EventsPage(found.page + 1)))
+    navigation = pager(found.page, found.pages, EventsPage)
     if navigation:
         rows.append(navigation)
     show(update, context, "\n\n".join(lines), keyboard(*rows))

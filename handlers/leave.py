@@ -13,10 +13,9 @@ from telegram import Update
 from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
 from handlers.events import show_card
-from handlers.ui import answer_press, attempt, error_text, say, say_to, show
+from handlers.ui import decide, say, say_to, show
 from models.activities import ParticipationStatus, get_activity
 from models.attendance import decide_leave, get_participation, leave_allowed, request_leave
-from models.errors import DomainError, InvalidState
 from models.members import member_of
 from views.buttons import ApproveLeave, AskLeave, DeclineLeave
 from views.notifications import leave_card_text
@@ -60,25 +59,18 @@ LEAVE = Conversation("leave", [Step("reason", ask_reason, on_text=save_reason)])
 
 async def decide_pressed(
     update: Update, context: BotContext, press: ApproveLeave | DeclineLeave
-) -> str:
+) -> str | None:
     assert update.effective_user
     approve = isinstance(press, ApproveLeave)
-    result = await attempt(
+    me, row = update.effective_user.id, press.participation_id
+    decided = await decide(
+        update,
         context,
-        decide_leave(
-            context.session,
-            press.participation_id,
-            update.effective_user.id,
-            approve,
-            context.now(),
-        ),
+        decide_leave(context.session, row, me, approve, context.now()),
+        lambda: _show_card(update, context, row),
     )
-    if isinstance(result, InvalidState):  # an old card: show on it what became of the request
-        await _show_card(update, context, press.participation_id)
-        answer_press(update, context, error_text(context, result), alert=True)
-        return ""
-    if isinstance(result, DomainError):
-        raise result
+    if decided is None:
+        return None
     await _show_card(update, context, press.participation_id)
     note = "events.leave_approved_note" if approve else "events.leave_declined_note"
     return context.t(note)

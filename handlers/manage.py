@@ -44,6 +44,7 @@ from views.buttons import (
     ShareQr,
     StaleButton,
     keyboard,
+    pager,
     short,
 )
 from views.dates import format_span, format_when, parse_when
@@ -99,11 +100,7 @@ async def show_list(update: Update, context: BotContext, press: ManagePage) -> N
         when = format_when(starts, context.language)
         lines.append(f"• {when} {escape(activity.title)} — {_counts_text(context, counts)}")
         rows.append([(short(f"{when[-5:]} {activity.title}"), ManageActivity(activity.id))])
-    navigation: list[tuple[str, Button]] = []
-    if result.page > 1:
-        navigation.append(("‹", ManagePage(result.page - 1)))
-    if result.page < result.pages:
-        navigation.append(("›", ManagePage(result.page + 1)))
+    navigation = pager(result.page, result.pages, ManagePage)
     if navigation:
         rows.append(navigation)
     edit_or_say(update, context, "\n".join(lines), keyboard(*rows))

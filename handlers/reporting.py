@@ -12,9 +12,9 @@ from telegram import Update
 
 from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
-from handlers.ui import answer_press, attempt, edit_or_say, error_text, say, send_file
+from handlers.ui import attempt, decide, edit_or_say, error_text, say, send_file
 from models.account import touch_account
-from models.errors import DomainError, InvalidState, NotFound
+from models.errors import DomainError, NotFound
 from models.members import (
     Membership,
     Via,
@@ -120,18 +120,17 @@ async def _card_text(context: BotContext, membership: Membership) -> str:
     return report_card_text(membership, context.language, await context.zone(membership.unit))
 
 
-async def approve_pressed(update: Update, context: BotContext, press: ApproveReport) -> str:
+async def approve_pressed(update: Update, context: BotContext, press: ApproveReport) -> str | None:
     assert update.effective_user
-    result = await attempt(
+    me = update.effective_user.id
+    result = await decide(
+        update,
         context,
-        approve_report(context.session, press.report_id, update.effective_user.id, context.now()),
+        approve_report(context.session, press.report_id, me, context.now()),
+        lambda: _show_decided(update, context, press.report_id),
     )
-    if isinstance(result, InvalidState):  # an old card: show on it what became of the report
-        await _show_decided(update, context, press.report_id)
-        answer_press(update, context, error_text(context, result), alert=True)
-        return ""
-    if isinstance(result, DomainError):
-        raise result
+    if result is None:
+        return None
     text = await _card_text(context, result)
     edit_or_say(update, context, text + "\n\n" + context.t("report.card_approved"))
     return context.t("report.approved_short")

@@ -36,6 +36,7 @@ from views.buttons import (
     StaleButton,
     TransferOut,
     keyboard,
+    pager,
     short,
 )
 from views.dates import format_local
@@ -156,11 +157,9 @@ async def show_page(update: Update, context: BotContext, press: RosterPage) -> N
             for index, f in enumerate(FILTERS)
         ]
     )
-    navigation = []
-    if result.page > 1:
-        navigation.append(("‹", RosterPage(press.unit_id, press.filter, result.page - 1)))
-    if result.page < result.pages:
-        navigation.append(("›", RosterPage(press.unit_id, press.filter, result.page + 1)))
+    navigation = pager(
+        result.page, result.pages, lambda n: RosterPage(press.unit_id, press.filter, n)
+    )
     if navigation:
         lines.append(context.t("staff.page", page=result.page, pages=result.pages))
         rows.append(navigation)

@@ -7,7 +7,7 @@ what the handler changed is saved; a handler never calls the Bot API itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from html import escape, unescape
 from typing import TypeVar
 
@@ -23,7 +23,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from handlers.context import BotContext
-from models.errors import DomainError, InvalidInput, PrimaryElsewhere
+from models.errors import DomainError, InvalidInput, InvalidState, PrimaryElsewhere
 from models.notifications import forget_since, pending_count
 
 T = TypeVar("T")
@@ -235,3 +235,22 @@ async def attempt(context: BotContext, operation: Awaitable[T]) -> T | DomainErr
     except DomainError as error:
         forget_since(context.session, recorded)
         return error
+
+
+async def decide(
+    update: Update,
+    context: BotContext,
+    operation: Awaitable[T],
+    show_outcome: Callable[[], Awaitable[None]],
+) -> T | None:
+    """A secretary's decision pressed on a card. When it was decided already (by another
+    secretary, or it is an old card), the card shows what became of it and the press is
+    answered with why: None. Other refusals are refusals."""
+    result = await attempt(context, operation)
+    if isinstance(result, InvalidState):
+        await show_outcome()
+        answer_press(update, context, error_text(context, result), alert=True)
+        return None
+    if isinstance(result, DomainError):
+        raise result
+    return result

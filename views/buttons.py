@@ -10,7 +10,7 @@ else (the model is aiogram's `CallbackData`).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
@@ -103,6 +103,16 @@ def keyboard(*rows: Row) -> InlineKeyboardMarkup:
             for row in rows
         ]
     )
+
+
+def pager(page: int, pages: int, button_for: Callable[[int], Button]) -> list[tuple[str, Button]]:
+    """‹ and › to the pages around `page`, where there are any."""
+    row: list[tuple[str, Button]] = []
+    if page > 1:
+        row.append(("‹", button_for(page - 1)))
+    if page < pages:
+        row.append(("›", button_for(page + 1)))
+    return row
 
 
 def short(label: str) -> str:
