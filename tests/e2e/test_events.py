@@ -7,13 +7,16 @@ tests); members and secretaries act through the emulator.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 
 import icalendar
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+import handlers.signup
+from models import inbox
 from models.activities import (
     Activity,
     CheckInMethod,
@@ -35,9 +38,11 @@ from models.members import (
     start_profile,
 )
 from models.org import unit_by_code
+from models.outbox import Delivery
 from sandbox.person import Person
 from sandbox.state import ChatMessage
 from tests.e2e.conftest import THURSDAY_9AM, RunningBot, grant, meet, new_activity, seed_org
+from views import i18n
 
 # Wanda Plaza's branch, as in examples/org.example.toml; the venue of most activities.
 WANDA = (21.2404, 110.4135)
@@ -650,3 +655,63 @@ async def test_forged_links_and_buttons(bot: RunningBot, secretary: Person) -> N
     await wang.expect_no_message()
     async with bot.database.sessions() as session:
         assert await session.scalar(select(Participation)) is None
+
+
+# --- one unit of work per update ---------------------------------------------------------------
+
+
+async def count(bot: RunningBot, table: type) -> int:
+    async with bot.database.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(table)) or 0
+
+
+async def test_a_handler_failing_after_a_write_leaves_nothing_half_done(
+    bot: RunningBot,
+    secretary: Person,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The seat is taken in the domain, then drawing the card fails: the seat is not taken,
+    the member gets an apology, the update is still done (not tried again at restart)."""
+    wang = await member(bot, "王小明", secretary)
+    activity = await new_activity(bot, secretary, "义诊志愿服务", capacity=1)
+    await settle(bot, wang)
+    await open_card(wang, "义诊志愿服务")
+    deliveries = await count(bot, Delivery)
+
+    async def broken_card(*args: object) -> None:
+        raise RuntimeError("the card could not be drawn")
+
+    monkeypatch.setattr(handlers.signup, "show_card", broken_card)
+    with caplog.at_level(logging.ERROR):
+        await wang.press(i18n.t("zh", "events.signup_button"))
+        assert (await wang.next_message()).text == i18n.t("zh", "error.apology")
+    assert "handler failed" in caplog.text
+    assert await count(bot, Participation) == 0
+    async with bot.database.sessions() as session:
+        assert (await session.get(Activity, activity.id)).seats_taken == 0  # type: ignore[union-attr]
+        assert await inbox.unprocessed(session) == []
+    assert await count(bot, Delivery) == deliveries
+
+    monkeypatch.undo()  # the same press again, now that drawing works: all of it happens
+    await wang.press(i18n.t("zh", "events.signup_button"))
+    await wang.next_event()
+    assert (await participation(bot, activity, wang)).status is ParticipationStatus.signed_up
+
+
+async def test_a_refused_press_is_an_alert_and_changes_nothing(
+    bot: RunningBot, secretary: Person
+) -> None:
+    wang = await member(bot, "王小明", secretary)
+    activity = await new_activity(bot, secretary, "义诊志愿服务", capacity=5)
+    await settle(bot, wang)
+    card = await open_card(wang, "义诊志愿服务")
+    await wang.press(i18n.t("zh", "events.signup_button"))
+    await wang.next_event()
+    before = await participation(bot, activity, wang)
+    # The card now offers Cancel; an old (or forged) Sign up press on it:
+    await press_forged(wang, card, i18n.t("zh", "events.cancel_button"), f"ev:s:{activity.id}")
+    answer = await wang.wait_answer()
+    assert answer.show_alert and answer.text == i18n.t("zh", "error.signup_already")
+    after = await participation(bot, activity, wang)
+    assert (after.status, after.updated_at) == (before.status, before.updated_at)
