@@ -11,6 +11,16 @@ from models import outbox
 from models.members import Member
 from models.outbox import Delivery, DeliveryStatus
 from tests.e2e.conftest import RunningBot, grant, invite_payload_of, meet, onboard, seed_org
+from tests.e2e.texts import said, t
+
+WANDA = "Zhanjiang Wanda Plaza Commercial District Branch"
+REGULAR = t("en", "member_type.regular")
+
+
+def report_card(name: str, phone: str, sent: str) -> str:
+    """The secretary's card for a report to Wanda Plaza by a regular member."""
+    fields = {"type": REGULAR, "workplace": "—", "unit": WANDA, "time": sent}
+    return said("en", "report.card", name=name, phone=phone, **fields)
 
 
 async def enqueue_to(bot: RunningBot, chat_ids: list[int], text: str = "Notice") -> None:
@@ -106,10 +116,10 @@ async def test_blocked_and_deactivated_members_are_listed_for_the_secretary(
     members = []
     for index, name in enumerate(("Blocker", "Gone", "Fine")):
         person = emu.user(name, language_code="en", phone=f"+86139000000{index}")
-        await onboard(person, name, "Member of this branch", payload=payload)
+        await onboard(person, name, REGULAR, payload=payload)
         await person.next_message()
         await secretary.next_message()
-        await secretary.press("✅ Approve")
+        await secretary.press(t("en", "report.approve_button"))
         await secretary.next_event()
         await person.next_message()
         members.append(person)
@@ -151,8 +161,8 @@ async def test_quiet_hours_hold_a_report_card_until_morning(bot: RunningBot) -> 
     bot.clock.set(bot.clock.now().replace(hour=15, minute=0))  # 23:00 in Zhanjiang
     member = emu.user("Night Owl", language_code="en", phone="+8613700000009")
     payload = await invite_payload_of(bot.database, "wanda-plaza")
-    await onboard(member, "Night Owl", "Member of this branch", payload=payload)
-    assert "has been sent" in (await member.next_message()).text
+    await onboard(member, "Night Owl", REGULAR, payload=payload)
+    assert (await member.next_message()).text == said("en", "report.sent", unit=WANDA)
     await bot.runtime.scheduler.run_once()
     await secretary.expect_no_message(within=0.5)
     (card,) = [d for d in await deliveries(bot) if d.kind == "report_card"]
@@ -161,7 +171,8 @@ async def test_quiet_hours_hold_a_report_card_until_morning(bot: RunningBot) -> 
 
     bot.clock.advance(timedelta(hours=9))  # 08:00
     await bot.runtime.scheduler.run_once()
-    assert "New report" in (await secretary.next_message()).text
+    card = report_card("Night Owl", "+8613700000009", sent="2026-03-10 23:00")
+    assert (await secretary.next_message()).text == card
 
 
 async def test_urgent_messages_ignore_quiet_hours(bot: RunningBot) -> None:
@@ -194,10 +205,11 @@ async def test_the_daily_digest(bot: RunningBot) -> None:
     bot.clock.set(bot.clock.now().replace(hour=3))  # 11:00 local
     member = emu.user("Waiting", language_code="en", phone="+8613700000010")
     payload = await invite_payload_of(bot.database, "wanda-plaza")
-    await onboard(member, "Waiting", "Member of this branch", payload=payload)
+    await onboard(member, "Waiting", REGULAR, payload=payload)
     await member.next_message()
 
-    assert "New report" in (await secretary.next_message()).text
+    card = report_card("Waiting", "+8613700000010", sent="2026-03-10 11:30")
+    assert (await secretary.next_message()).text == card
     bot.clock.set(bot.clock.now().replace(hour=11, minute=59))  # 19:59: not yet
     await bot.runtime.scheduler.run_once()
     assert [d.kind for d in await deliveries(bot)] == ["report_card"]
@@ -205,8 +217,8 @@ async def test_the_daily_digest(bot: RunningBot) -> None:
     bot.clock.advance(timedelta(minutes=1))  # 20:00, the digest hour (in these tests)
     await bot.runtime.scheduler.run_once()
     digest = await secretary.next_message()
-    assert digest.text.startswith("Today's digest")
-    assert "Reports waiting for approval: 1" in digest.text
+    assert digest.text.startswith(said("en", "digest.title"))
+    assert said("en", "digest.pending_reports", count=1) in digest.text
 
     bot.clock.advance(timedelta(hours=1))  # later the same day: not again
     await bot.runtime.scheduler.run_once()

@@ -42,12 +42,21 @@ from models.outbox import Delivery
 from sandbox.person import Person
 from sandbox.state import ChatMessage
 from tests.e2e.conftest import THURSDAY_9AM, RunningBot, grant, meet, new_activity, seed_org
-from views import i18n
+from tests.e2e.texts import said, t
 
 # Wanda Plaza's branch, as in examples/org.example.toml; the venue of most activities.
 WANDA = (21.2404, 110.4135)
 NEAR_WANDA = (21.2410, 110.4140)  # about 85 m away
 FAR_FROM_WANDA = (21.2500, 110.4135)  # about 1 km away
+SIGN_UP = t("zh", "events.signup_button")
+CANCEL_PLACE = t("zh", "events.cancel_button")
+ASK_LEAVE = t("zh", "events.leave_button")
+APPROVE_LEAVE = t("zh", "events.approve_leave_button")
+
+
+def status_line(language: str, key: str, suffix: str = "") -> str:
+    """The card's "Your status: …" line for the participation status `key`."""
+    return said(language, "events.your_status", status=t(language, key) + suffix)
 
 
 @pytest.fixture
@@ -155,16 +164,26 @@ async def test_list_pages_and_the_card(bot: RunningBot, secretary: Person) -> No
 
     await wang.send("/events")
     listing = await wang.next_message()
-    assert "近期活动" in listing.text and "第 1/2 页" in listing.text
+    assert said("zh", "events.list_title", page=1, pages=2) in listing.text
     labels = [row[0] for row in listing.buttons]
     assert labels[0] == "03-11 09:00 三月主题党日"
     assert [label.split()[-1] for label in labels[1:5]] == [f"志愿服务第{n}场" for n in range(4)]
     assert listing.buttons[-1] == ["›"]
-    assert "主题党日 · 2026年3月11日（周三）09:00" in listing.text
+    theme_day = t("zh", "activity.kind.theme_day")
+    line = said(
+        "zh",
+        "events.list_line",
+        title="三月主题党日",
+        kind=theme_day,
+        when="2026年3月11日（周三）09:00",
+        status="",
+    )
+    assert line in listing.text
 
     await wang.press("›")
     page_two = await wang.next_event()
-    assert page_two.kind == "edit" and "第 2/2 页" in page_two.message.text
+    assert page_two.kind == "edit"
+    assert said("zh", "events.list_title", page=2, pages=2) in page_two.message.text
     assert [row[0].split()[-1] for row in page_two.message.buttons[:2]] == [
         "志愿服务第4场",
         "志愿服务第5场",
@@ -176,32 +195,39 @@ async def test_list_pages_and_the_card(bot: RunningBot, secretary: Person) -> No
     await wang.press("03-11 09:00 三月主题党日")
     card = (await wang.next_event()).message
     assert "<b>" not in card.text  # HTML was read as formatting
-    assert "三月主题党日\n主题党日" in card.text
-    assert "🏢 湛江万达广场商圈党支部" in card.text
-    assert "🕘 2026年3月11日（周三）09:00–11:00" in card.text
-    assert "📍 万达广场党群服务站" in card.text
+    assert said("zh", "events.card_title", title="三月主题党日", kind=theme_day) in card.text
+    assert said("zh", "events.card_unit", unit="湛江万达广场商圈党支部") in card.text
+    assert said("zh", "events.card_when", when="2026年3月11日（周三）09:00–11:00") in card.text
+    assert said("zh", "events.card_place", place="万达广场党群服务站") in card.text
     assert "学习交流" * 10 in card.text and "…" in card.text and len(card.text) < 1000
-    assert "我的状态：请答复是否参加" in card.text
-    assert "分享此活动：https://t.me/branchbot_test?start=a_" in card.text
-    assert card.buttons == [["✅ 参加", "📝 请假"], ["📅 加入日历"], ["« 全部活动"]]
+    assert status_line("zh", "events.status.none_expected") in card.text
+    link = "https://t.me/branchbot_test?start=a_"
+    assert said("zh", "events.card_share", link=link) in card.text
+    assert card.buttons == [
+        [t("zh", "events.attend_button"), ASK_LEAVE],
+        [t("zh", "events.calendar_button")],
+        [t("zh", "events.back_button")],
+    ]
 
     # An English member sees the same in English, in the branch's time zone.
     tom = await member(bot, "Tom", secretary, language="en")
     await settle(bot, tom)
     card = await open_card(tom, "志愿服务第0场")
-    assert "Volunteering" in card.text and "Thu 12 Mar 2026, 09:00–11:00" in card.text
-    assert "Seats left: 10 of 10" in card.text and "Your status: not signed up" in card.text
-    assert card.buttons[0] == ["✅ Sign up"]
+    volunteering = t("en", "activity.kind.volunteer")
+    assert said("en", "events.card_title", title="志愿服务第0场", kind=volunteering) in card.text
+    assert said("en", "events.card_when", when="Thu 12 Mar 2026, 09:00–11:00") in card.text
+    assert said("en", "events.seats_left", left=10, capacity=10) in card.text
+    assert status_line("en", "events.status.none_signup") in card.text
+    assert card.buttons[0] == [t("en", "events.signup_button")]
 
 
 async def test_no_profile_or_no_membership(bot: RunningBot, secretary: Person) -> None:
     stranger = bot.emulator.user("Ann", language_code="en")
     await stranger.send("/events")
     reply = await stranger.next_message()
-    assert "not managed by any branch" in reply.text and "/start" in reply.text
-    assert "/me" in reply.text
+    assert reply.text == said("en", "events.not_member")
     await stranger.send("/record")
-    assert "/start" in (await stranger.next_message()).text
+    assert (await stranger.next_message()).text == said("en", "events.not_member")
 
     # A profile whose report is still waiting: no activities yet either.
     waiting = bot.emulator.user("小李", language_code="zh")
@@ -210,11 +236,11 @@ async def test_no_profile_or_no_membership(bot: RunningBot, secretary: Person) -
         await give_consent(session, profile, bot.clock.now())
         set_real_name(profile, "李四")
     await waiting.send("/events")
-    assert "/start" in (await waiting.next_message()).text
+    assert (await waiting.next_message()).text == said("zh", "events.not_member")
 
     wang = await member(bot, "王小明", secretary)
     await wang.send("/events")
-    assert "近期没有活动" in (await wang.next_message()).text
+    assert (await wang.next_message()).text == said("zh", "events.none")
 
 
 # --- sign-up, the waitlist, cancelling --------------------------------------------------------
@@ -233,52 +259,60 @@ async def test_sign_up_until_full_then_waitlist_and_promotion(
     cards = {}
     for person in (first, second):
         card = await open_card(person, "法律援助进商圈")
-        assert card.buttons[0] == ["✅ 报名"]
-        await person.press("✅ 报名")
+        assert card.buttons[0] == [SIGN_UP]
+        await person.press(SIGN_UP)
         assert (await person.next_event()).kind == "edit"
-        assert (await person.answer_of_last_press()).text == "报名成功"
-        assert "我的状态：已报名" in card.text
-        assert "如需取消，请在 2026年3月12日（周四）07:00 之前取消" in card.text
-        assert card.buttons[0] == ["取消报名"]
+        assert (await person.answer_of_last_press()).text == said("zh", "events.signed_up_note")
+        assert status_line("zh", "events.status.signed_up") in card.text
+        assert said("zh", "events.cancel_until", when="2026年3月12日（周四）07:00") in card.text
+        assert card.buttons[0] == [CANCEL_PLACE]
         cards[person.id] = card
-    assert "名额已满，候补 0 人" in cards[second.id].text
+    assert said("zh", "events.seats_full", waiting=0) in cards[second.id].text
 
     card = await open_card(third, "法律援助进商圈")
-    assert "Full; 0 on the waitlist" in card.text
-    await third.press("⏳ Join the waitlist")
+    assert said("en", "events.seats_full", waiting=0) in card.text
+    await third.press(t("en", "events.waitlist_button"))
     await third.next_event()
     answer = await third.answer_of_last_press()
-    assert answer.text == "It is full: you are number 1 on the waitlist"
-    assert "Your status: on the waitlist (number 1)" in card.text
-    assert card.buttons[0] == ["Leave the waitlist"]
+    assert answer.text == said("en", "events.waitlisted_note", position=1)
+    number_1 = t("en", "events.position", position=1)
+    assert status_line("en", "events.status.waitlisted", number_1) in card.text
+    assert card.buttons[0] == [t("en", "events.leave_waitlist_button")]
 
     card = await open_card(fourth, "法律援助进商圈")
-    await fourth.press("⏳ 加入候补")
+    await fourth.press(t("zh", "events.waitlist_button"))
     await fourth.next_event()
-    assert "我的状态：候补中（第 2 位）" in card.text and "名额已满，候补 2 人" in card.text
+    number_2 = t("zh", "events.position", position=2)
+    assert status_line("zh", "events.status.waitlisted", number_2) in card.text
+    assert said("zh", "events.seats_full", waiting=2) in card.text
 
     # The first member gives up the seat: the first on the waitlist gets it and is told.
-    await first.press("取消报名", message=cards[first.id])
+    await first.press(CANCEL_PLACE, message=cards[first.id])
     await first.next_event()
-    assert (await first.answer_of_last_press()).text == "已取消报名"
-    assert "我的状态：已取消报名" in cards[first.id].text
-    assert cards[first.id].buttons[0] == ["⏳ 加入候补"]  # the freed seat is taken again
+    assert (await first.answer_of_last_press()).text == said("zh", "events.cancelled_note")
+    assert status_line("zh", "events.status.cancelled") in cards[first.id].text
+    # the freed seat is taken again
+    assert cards[first.id].buttons[0] == [t("zh", "events.waitlist_button")]
     told = await third.next_message()
-    assert "a place in 法律援助进商圈 (Thu 12 Mar 2026, 09:00–11:00) became free" in told.text
-    assert "it is yours now" in told.text and told.buttons == [["Open the activity"]]
+    when = "Thu 12 Mar 2026, 09:00–11:00"
+    assert told.text == said("en", "events.promoted", title="法律援助进商圈", when=when)
+    assert told.buttons == [[t("en", "events.open_button")]]
     assert (await participation(bot, activity, third)).status is ParticipationStatus.signed_up
-    await third.press("Open the activity")
-    assert "Your status: signed up" in (await third.next_message()).text
+    await third.press(t("en", "events.open_button"))
+    assert status_line("en", "events.status.signed_up") in (await third.next_message()).text
     await first.expect_no_message()
     await second.expect_no_message()
 
     # The one still waiting moves up, and may leave the waitlist.
     card = await open_card(fourth, "法律援助进商圈")
-    assert "我的状态：候补中（第 1 位）" in card.text and "名额已满，候补 1 人" in card.text
-    await fourth.press("退出候补")
+    number_1 = t("zh", "events.position", position=1)
+    assert status_line("zh", "events.status.waitlisted", number_1) in card.text
+    assert said("zh", "events.seats_full", waiting=1) in card.text
+    await fourth.press(t("zh", "events.leave_waitlist_button"))
     await fourth.next_event()
-    assert (await fourth.answer_of_last_press()).text == "已退出候补"
-    assert "我的状态：已取消报名" in card.text and "名额已满，候补 0 人" in card.text
+    assert (await fourth.answer_of_last_press()).text == said("zh", "events.left_waitlist_note")
+    assert status_line("zh", "events.status.cancelled") in card.text
+    assert said("zh", "events.seats_full", waiting=0) in card.text
     assert (await participation(bot, activity, fourth)).status is ParticipationStatus.cancelled
 
 
@@ -288,15 +322,15 @@ async def test_cancelling_after_the_cut_off_is_refused(bot: RunningBot, secretar
     activity = await new_activity(bot, secretary, "健康义诊", start, cancel_cutoff_hours=2)
     await settle(bot, wang)
     await open_card(wang, "健康义诊")
-    await wang.press("✅ 报名")
+    await wang.press(SIGN_UP)
     card = (await wang.next_event()).message
-    assert "如需取消，请在 2026年3月10日（周二）12:30 之前取消" in card.text
+    assert said("zh", "events.cancel_until", when="2026年3月10日（周二）12:30") in card.text
 
     bot.clock.advance(timedelta(hours=3, minutes=30))  # 1.5 hours before the start
     await settle(bot, wang)
-    await wang.press("取消报名", message=card)
+    await wang.press(CANCEL_PLACE, message=card)
     answer = await wang.answer_of_last_press()
-    assert answer.show_alert and "活动即将开始，已不能取消报名" in answer.text
+    assert answer.show_alert and answer.text == said("zh", "error.signup_cutoff_passed")
     assert (await participation(bot, activity, wang)).status is ParticipationStatus.signed_up
 
 
@@ -308,20 +342,21 @@ async def test_pledge_saplings_when_signing_up(bot: RunningBot, secretary: Perso
     )
     await settle(bot, wang, tom)
     await open_card(wang, "义务植树")
-    await wang.press("✅ 报名")
+    await wang.press(SIGN_UP)
     question = await wang.next_message()
-    assert "认种树苗" in question.text and "整数" in question.text
+    assert question.text == said("zh", "events.ask_pledge_saplings", title="义务植树")
 
     for bad in ("很多", "   ", "0", "2.5", "-3"):
         await wang.send(bad)
-        assert "请输入一个正整数" in (await wang.next_message()).text
+        assert (await wang.next_message()).text == said("zh", "error.pledge_invalid")
     async with bot.database.sessions() as session:
         assert await session.scalar(select(Participation)) is None  # nothing saved yet
 
     await wang.send("５")  # full-width, as Chinese keyboards type it
-    assert (await wang.next_message()).text == "报名成功"
+    assert (await wang.next_message()).text == said("zh", "events.signed_up_note")
     card = await wang.next_message()
-    assert "我的状态：已报名" in card.text and "认种：5 棵" in card.text
+    assert status_line("zh", "events.status.signed_up") in card.text
+    assert said("zh", "events.pledge_saplings", amount=5) in card.text
     row = await participation(bot, activity, wang)
     assert row.status is ParticipationStatus.signed_up and row.pledge_amount == 5
 
@@ -330,13 +365,15 @@ async def test_pledge_saplings_when_signing_up(bot: RunningBot, secretary: Perso
     )
     await settle(bot, wang, tom)
     await open_card(tom, "认捐树苗")
-    await tom.press("✅ Sign up")
-    assert "How many yuan" in (await tom.next_message()).text
+    await tom.press(t("en", "events.signup_button"))
+    assert (await tom.next_message()).text == said(
+        "en", "events.ask_pledge_money", title="认捐树苗"
+    )
     await tom.send("a hundred")
-    assert "whole number" in (await tom.next_message()).text
+    assert (await tom.next_message()).text == said("en", "error.pledge_invalid")
     await tom.send("100")
-    assert (await tom.next_message()).text == "You are signed up"
-    assert "Pledged: 100 yuan" in (await tom.next_message()).text
+    assert (await tom.next_message()).text == said("en", "events.signed_up_note")
+    assert said("en", "events.pledge_money", amount=100) in (await tom.next_message()).text
     assert (await participation(bot, money, tom)).pledge_amount == 100
 
 
@@ -350,41 +387,52 @@ async def test_attend_and_leave_approved(bot: RunningBot, secretary: Person) -> 
     await settle(bot, wang, tom, secretary)
 
     await open_card(wang, "支部党员大会")
-    await wang.press("✅ 参加")
+    await wang.press(t("zh", "events.attend_button"))
     card = (await wang.next_event()).message
-    assert (await wang.answer_of_last_press()).text == "已答复：参加"
-    assert "我的状态：参加" in card.text and card.buttons[0] == ["📝 请假"]
+    assert (await wang.answer_of_last_press()).text == said("zh", "events.attend_note")
+    assert status_line("zh", "events.status.attending") in card.text
+    assert card.buttons[0] == [ASK_LEAVE]
     assert (await participation(bot, meeting, wang)).status is ParticipationStatus.attending
 
     await open_card(tom, "支部党员大会")
-    await tom.press("📝 Request leave")
-    assert "Why can't you attend" in (await tom.next_message()).text
+    await tom.press(t("en", "events.leave_button"))
+    asked = said("en", "events.ask_leave_reason", title="支部党员大会")
+    assert (await tom.next_message()).text == asked
     await tom.send("   ")
-    assert "cannot be empty" in (await tom.next_message()).text
+    assert (await tom.next_message()).text == said("en", "error.reason_empty")
     await tom.send("x" * 300)
-    assert "too long" in (await tom.next_message()).text
+    assert (await tom.next_message()).text == said("en", "error.text_too_long")
     async with bot.database.sessions() as session:
         assert await session.scalar(select(Participation).where(
             Participation.status == ParticipationStatus.leave_requested)) is None  # fmt: skip
     await tom.send("Business trip to Guangzhou")
-    assert "has been sent" in (await tom.next_message()).text
+    assert (await tom.next_message()).text == said("en", "events.leave_sent")
     card = await tom.next_message()
-    assert "Your status: leave requested, waiting for approval" in card.text
-    assert card.buttons[0] == ["✅ Attend"]
+    assert status_line("en", "events.status.leave_requested") in card.text
+    assert card.buttons[0] == [t("en", "events.attend_button")]
 
     request = await secretary.next_message()
-    assert "请假申请" in request.text and "Tom 申请不参加 支部党员大会" in request.text
+    assert request.text == said(
+        "zh",
+        "events.leave_card",
+        name="Tom",
+        title="支部党员大会",
+        when="2026年3月12日（周四）09:00",
+        reason="Business trip to Guangzhou",
+    )
     assert (
         "2026年3月12日（周四）09:00" in request.text
         and "Business trip to Guangzhou" in request.text
     )
-    assert request.buttons == [["✅ 批准", "❌ 不批准"]]
-    await secretary.press("✅ 批准")
+    assert request.buttons == [[APPROVE_LEAVE, t("zh", "events.decline_leave_button")]]
+    await secretary.press(APPROVE_LEAVE)
     edited = (await secretary.next_event()).message
-    assert edited.text.endswith("已批准") and edited.buttons == []
-    assert (await secretary.answer_of_last_press()).text == "已批准"
+    assert edited.text.endswith(said("zh", "events.leave_card_approved"))
+    assert edited.buttons == []
+    assert (await secretary.answer_of_last_press()).text == said("zh", "events.leave_approved_note")
     told = await tom.next_message()
-    assert "Your leave from 支部党员大会" in told.text and "approved" in told.text
+    when = "Thu 12 Mar 2026, 09:00"
+    assert told.text == said("en", "events.leave_approved", title="支部党员大会", when=when)
     assert (await participation(bot, meeting, tom)).status is ParticipationStatus.excused
 
 
@@ -399,33 +447,43 @@ async def test_leave_declined_and_a_second_secretary_is_too_late(
     await settle(bot, wang, secretary, other)
 
     await open_card(wang, "党课")
-    await wang.press("📝 请假")
-    assert "不能参加 党课：学习新思想 的原因" in (await wang.next_message()).text
+    await wang.press(ASK_LEAVE)
+    asked = said("zh", "events.ask_leave_reason", title="党课：学习新思想")
+    assert (await wang.next_message()).text == asked
     await wang.send("家中有事")
-    assert "请假申请已提交" in (await wang.next_message()).text
-    assert "我的状态：已请假，等待审批" in (await wang.next_message()).text
+    assert (await wang.next_message()).text == said("zh", "events.leave_sent")
+    assert status_line("zh", "events.status.leave_requested") in (await wang.next_message()).text
     mine, theirs = await secretary.next_message(), await other.next_message()
-    assert (
-        "王小明 asks for leave from 党课：学习新思想" in theirs.text and "家中有事" in theirs.text
+    assert theirs.text == said(
+        "en",
+        "events.leave_card",
+        name="王小明",
+        title="党课：学习新思想",
+        when="Thu 12 Mar 2026, 09:00",
+        reason="家中有事",
     )
+    assert "家中有事" in theirs.text
 
     # The member cannot decide, even holding the secretary's card.
-    await wang.press("✅ 批准", message=mine)
+    await wang.press(APPROVE_LEAVE, message=mine)
     answer = await wang.answer_of_last_press()
-    assert answer.show_alert and "您没有权限" in answer.text
+    assert answer.show_alert and answer.text == said("zh", "error.permission_denied")
     assert (await participation(bot, meeting, wang)).status is ParticipationStatus.leave_requested
 
-    await secretary.press("❌ 不批准", message=mine)
-    assert (await secretary.next_event()).message.text.endswith("未批准")
-    assert (await secretary.answer_of_last_press()).text == "未批准"
+    await secretary.press(t("zh", "events.decline_leave_button"), message=mine)
+    declined = said("zh", "events.leave_card_declined")
+    assert (await secretary.next_event()).message.text.endswith(declined)
+    assert (await secretary.answer_of_last_press()).text == said("zh", "events.leave_declined_note")
     told = await wang.next_message()
-    assert "您参加 党课：学习新思想（2026年3月12日（周四）09:00）的请假申请未获批准" in told.text
+    when = "2026年3月12日（周四）09:00"
+    assert told.text == said("zh", "events.leave_declined", title="党课：学习新思想", when=when)
     assert (await participation(bot, meeting, wang)).status is ParticipationStatus.leave_declined
 
-    await other.press("✅ Approve", message=theirs)
+    await other.press(t("en", "events.approve_leave_button"), message=theirs)
     answer = await other.answer_of_last_press()
-    assert answer.show_alert and "already been decided" in answer.text
-    assert (await other.next_event()).message.text.endswith("Declined")
+    assert answer.show_alert and answer.text == said("en", "error.leave_already_decided")
+    declined = said("en", "events.leave_card_declined")
+    assert (await other.next_event()).message.text.endswith(declined)
     assert theirs.buttons == []
     assert (await participation(bot, meeting, wang)).status is ParticipationStatus.leave_declined
     await wang.expect_no_message()
@@ -439,7 +497,7 @@ async def test_calendar_file_and_share_link(bot: RunningBot, secretary: Person) 
     activity = await new_activity(bot, secretary, "普法宣传", place="万达广场一楼中庭", capacity=5)
     await settle(bot, wang)
     card = await open_card(wang, "普法宣传")
-    await wang.press("📅 加入日历")
+    await wang.press(t("zh", "events.calendar_button"))
     document = await wang.next_message()
     assert document.document_name == f"activity-{activity.id}.ics"
     assert "普法宣传" in document.caption
@@ -458,16 +516,17 @@ async def test_calendar_file_and_share_link(bot: RunningBot, secretary: Person) 
     await settle(bot, li)
     await li.send(f"/start {link.split('start=')[1]}")
     opened = await li.next_message()
-    assert "普法宣传" in opened.text and opened.buttons[0] == ["✅ 报名"]
-    await li.press("✅ 报名")
-    assert "我的状态：已报名" in (await li.next_event()).message.text
+    assert "普法宣传" in opened.text and opened.buttons[0] == [SIGN_UP]
+    await li.press(SIGN_UP)
+    assert status_line("zh", "events.status.signed_up") in (await li.next_event()).message.text
 
     # Someone outside the branch sees the card and where to report.
     outsider = bot.emulator.user("Zhang", language_code="en")
     await outsider.send(f"/start {share_payload(activity)}")
     opened = await outsider.next_message()
-    assert "This activity is for Zhanjiang Wanda Plaza" in opened.text
-    assert opened.buttons == [["📅 Add to calendar"], ["« All activities"]]
+    wanda = "Zhanjiang Wanda Plaza Commercial District Branch"
+    assert said("en", "events.not_in_audience", unit=wanda) in opened.text
+    assert opened.buttons == [[t("en", "events.calendar_button")], [t("en", "events.back_button")]]
 
 
 # --- check-in ------------------------------------------------------------------------------------
@@ -489,28 +548,35 @@ async def test_check_in_by_location_and_by_qr(bot: RunningBot, secretary: Person
     await settle(bot, wang, li)
 
     await open_card(wang, "主题党日")
-    await wang.press("📍 签到")
+    check_in, send_location = (
+        t("zh", "events.checkin_button"),
+        t("zh", "events.share_location_button"),
+    )
+    checked_in = said("zh", "events.checked_in", title="主题党日：志愿清洁")
+    await wang.press(check_in)
     question = await wang.next_message()
-    assert "发送您的位置" in question.text and wang.reply_keyboard == [["📍 发送我的位置"]]
-    await wang.tap("📍 发送我的位置", location=FAR_FROM_WANDA)
+    assert question.text == said("zh", "events.ask_location", title="主题党日：志愿清洁")
+    assert wang.reply_keyboard == [[send_location]]
+    await wang.tap(send_location, location=FAR_FROM_WANDA)
     far = await wang.next_message()
-    assert "太远" in far.text and "约 1067 米" in far.text
-    assert wang.reply_keyboard == [["📍 发送我的位置"]]  # asked again
-    await wang.tap("📍 发送我的位置", location=NEAR_WANDA)
-    assert "签到成功" in (await wang.next_message()).text
+    assert far.text == said("zh", "error.checkin_too_far", distance=1067)
+    assert wang.reply_keyboard == [[send_location]]  # asked again
+    await wang.tap(send_location, location=NEAR_WANDA)
+    assert (await wang.next_message()).text == checked_in
     card = await wang.next_message()
-    assert "我的状态：参加，已签到" in card.text
-    assert ["📍 签到"] not in card.buttons
+    suffix = t("zh", "events.checked_in_suffix")
+    assert status_line("zh", "events.status.attending", suffix) in card.text
+    assert [check_in] not in card.buttons
     row = await participation(bot, meeting, wang)
     assert row.check_in_method is CheckInMethod.location and row.checked_in_at is not None
 
     # The venue's QR code: /start c_<code>.
     await li.send(f"/start c_{meeting.share_code}")
-    assert "签到成功" in (await li.next_message()).text
-    assert "已签到" in (await li.next_message()).text
+    assert (await li.next_message()).text == checked_in
+    assert said("zh", "events.checked_in_suffix") in (await li.next_message()).text
     assert (await participation(bot, meeting, li)).check_in_method is CheckInMethod.qr
     await li.send(f"/start c_{meeting.share_code}")
-    assert "您已经签到过了" in (await li.next_message()).text
+    assert (await li.next_message()).text == said("zh", "error.checkin_already")
 
 
 async def test_record(bot: RunningBot, secretary: Person) -> None:
@@ -528,19 +594,19 @@ async def test_record(bot: RunningBot, secretary: Person) -> None:
     await settle(bot, wang)
 
     await open_card(wang, "社区志愿服务")
-    await wang.press("✅ 报名")
+    await wang.press(SIGN_UP)
     await wang.next_event()
     await wang.send(f"/start c_{service.share_code}")
     await wang.next_message()
     await wang.next_message()
     await open_card(wang, "党课")
-    await wang.press("📝 请假")
+    await wang.press(ASK_LEAVE)
     await wang.next_message()
     await wang.send("出差")
     await wang.next_message()
     await wang.next_message()
     await secretary.next_message()
-    await secretary.press("✅ 批准")
+    await secretary.press(APPROVE_LEAVE)
     await secretary.next_event()
     await wang.next_message()
     assert (await participation(bot, lecture, wang)).status is ParticipationStatus.excused
@@ -549,13 +615,17 @@ async def test_record(bot: RunningBot, secretary: Person) -> None:
     await settle(bot, wang, secretary)
     await wang.send("/record")
     record = await wang.next_message()
-    assert "参加：1 次 · 请假：1 次 · 缺席：1 次 · 补学：0 次" in record.text
-    assert "志愿服务时长：2.5 小时" in record.text
+    counts = {"attended": 1, "excused": 1, "absent": 1, "made_up": 0, "hours": "2.5"}
+    assert said("zh", "events.record_title", **counts) in record.text
     lines = record.text.split("\n")
+
+    def entry(when: str, title: str, outcome: str) -> str:
+        return said("zh", "events.record_line", when=when, title=title, outcome=t("zh", outcome))
+
     assert lines[-3:] == [
-        "• 2026年3月10日（周二）10:00 党课：请假",
-        "• 2026年3月10日（周二）09:50 支委会：缺席",
-        "• 2026年3月10日（周二）09:40 社区志愿服务：参加",
+        entry("2026年3月10日（周二）10:00", "党课", "events.outcome.excused"),
+        entry("2026年3月10日（周二）09:50", "支委会", "events.outcome.absent"),
+        entry("2026年3月10日（周二）09:40", "社区志愿服务", "events.outcome.attended"),
     ]
 
 
@@ -577,49 +647,50 @@ async def test_sign_up_refusals(bot: RunningBot, secretary: Person) -> None:
     cancelled_card = await open_card(wang, "被取消的活动")
     closing_card = await open_card(li, "报名将截止")
     soon_card = await open_card(li, "很快结束")
-    assert "报名截止：2026年3月10日（周二）10:30" in closing_card.text
+    assert (
+        said("zh", "events.card_deadline", when="2026年3月10日（周二）10:30") in closing_card.text
+    )
 
     # Twice: a second copy of the card still shows Sign up.
     first_copy = await open_card(wang, "报名将截止")
     second_copy = await open_card(wang, "报名将截止")
-    await wang.press("✅ 报名", message=second_copy)
+    await wang.press(SIGN_UP, message=second_copy)
     await wang.next_event()
-    await wang.press("✅ 报名", message=first_copy)
+    await wang.press(SIGN_UP, message=first_copy)
     answer = await wang.answer_of_last_press()
-    assert answer.show_alert and "您已经报名" in answer.text
+    assert answer.show_alert and answer.text == said("zh", "error.signup_already")
 
     # A member of another branch presses a button of a forwarded card.
     before = soon_card.text
-    await outsider.press("✅ 报名", message=soon_card)
+    await outsider.press(SIGN_UP, message=soon_card)
     answer = await outsider.answer_of_last_press()
-    assert answer.show_alert and answer.text == (
-        "This activity is for another branch; you are not in its audience."
-    )
+    assert answer.show_alert and answer.text == said("en", "error.activity_not_in_audience")
     assert soon_card.text == before
     await outsider.expect_no_message()
-    await outsider.press("« 全部活动", message=soon_card)  # answered in their own chat
-    assert "Nothing is coming up" in (await outsider.next_message()).text
+    # answered in their own chat
+    await outsider.press(t("zh", "events.back_button"), message=soon_card)
+    assert (await outsider.next_message()).text == said("en", "events.none")
     assert soon_card.text == before
     await li.expect_no_message()
 
     # Cancelled.
     async with bot.database.sessions.begin() as session:
         await cancel_activity(session, cancelled.id, secretary.id, bot.clock.now())
-    await wang.press("✅ 报名", message=cancelled_card)
+    await wang.press(SIGN_UP, message=cancelled_card)
     answer = await wang.answer_of_last_press()
-    assert answer.show_alert and answer.text == "这个活动已取消。"
+    assert answer.show_alert and answer.text == said("zh", "error.activity_cancelled")
 
     # After the deadline.
     bot.clock.advance(timedelta(hours=1, minutes=1))
-    await li.press("✅ 报名", message=closing_card)
+    await li.press(SIGN_UP, message=closing_card)
     answer = await li.answer_of_last_press()
-    assert answer.show_alert and answer.text == "报名已经截止。"
+    assert answer.show_alert and answer.text == said("zh", "error.signup_deadline_passed")
 
     # Finished.
     bot.clock.advance(timedelta(hours=2))
-    await li.press("✅ 报名", message=soon_card)
+    await li.press(SIGN_UP, message=soon_card)
     answer = await li.answer_of_last_press()
-    assert answer.show_alert and answer.text == "这个活动已经结束了。"
+    assert answer.show_alert and answer.text == said("zh", "error.activity_finished")
 
     # Nothing changed but the one sign-up that was allowed.
     async with bot.database.sessions() as session:
@@ -637,20 +708,20 @@ async def test_forged_links_and_buttons(bot: RunningBot, secretary: Person) -> N
 
     for payload in ("a_forged-code", "c_forged-code", "a_" + "x" * 60, "a_"):
         await wang.send(f"/start {payload}")
-        assert "这个链接没有对应的活动" in (await wang.next_message()).text
+        assert (await wang.next_message()).text == said("zh", "events.bad_link")
     await tom.send(f"/start c_{activity.share_code}")  # not open yet: no check-in
-    assert "Check-in opens 30 minutes before the start" in (await tom.next_message()).text
+    assert (await tom.next_message()).text == said("en", "error.checkin_not_open")
 
     card = await open_card(wang, "普法宣传")
     for data in ("ev:zz:1", "ev:s", "ev:s:1:2", "ev:s:x", "ev:s:-1"):
-        await press_forged(wang, card, "✅ 报名", data)
+        await press_forged(wang, card, SIGN_UP, data)
         answer = await wang.answer_of_last_press()
-        assert answer.show_alert and answer.text == "这个按钮已经失效了，请重新发送命令。", data
-    await press_forged(wang, card, "✅ 报名", f"ev:ci:{activity.id}")  # check-in is not open
-    assert (await wang.answer_of_last_press()).text == "签到在活动开始前30分钟开放。"
-    await press_forged(wang, card, "✅ 报名", "ev:s:999999")
-    assert "没有找到" in (await wang.answer_of_last_press()).text
-    await press_forged(wang, card, "✅ 报名", "lv:ok:424242")
+        assert answer.show_alert and answer.text == said("zh", "error.stale_button"), data
+    await press_forged(wang, card, SIGN_UP, f"ev:ci:{activity.id}")  # check-in is not open
+    assert (await wang.answer_of_last_press()).text == said("zh", "error.checkin_not_open")
+    await press_forged(wang, card, SIGN_UP, "ev:s:999999")
+    assert (await wang.answer_of_last_press()).text == said("zh", "error.not_found")
+    await press_forged(wang, card, SIGN_UP, "lv:ok:424242")
     assert (await wang.answer_of_last_press()).show_alert
     await wang.expect_no_message()
     async with bot.database.sessions() as session:
@@ -684,8 +755,8 @@ async def test_a_handler_failing_after_a_write_leaves_nothing_half_done(
 
     monkeypatch.setattr(handlers.signup, "show_card", broken_card)
     with caplog.at_level(logging.ERROR):
-        await wang.press(i18n.t("zh", "events.signup_button"))
-        assert (await wang.next_message()).text == i18n.t("zh", "error.apology")
+        await wang.press(SIGN_UP)
+        assert (await wang.next_message()).text == t("zh", "error.apology")
     assert "handler failed" in caplog.text
     assert await count(bot, Participation) == 0
     async with bot.database.sessions() as session:
@@ -694,7 +765,7 @@ async def test_a_handler_failing_after_a_write_leaves_nothing_half_done(
     assert await count(bot, Delivery) == deliveries
 
     monkeypatch.undo()  # the same press again, now that drawing works: all of it happens
-    await wang.press(i18n.t("zh", "events.signup_button"))
+    await wang.press(SIGN_UP)
     await wang.next_event()
     assert (await participation(bot, activity, wang)).status is ParticipationStatus.signed_up
 
@@ -706,12 +777,12 @@ async def test_a_refused_press_is_an_alert_and_changes_nothing(
     activity = await new_activity(bot, secretary, "义诊志愿服务", capacity=5)
     await settle(bot, wang)
     card = await open_card(wang, "义诊志愿服务")
-    await wang.press(i18n.t("zh", "events.signup_button"))
+    await wang.press(SIGN_UP)
     await wang.next_event()
     before = await participation(bot, activity, wang)
     # The card now offers Cancel; an old (or forged) Sign up press on it:
-    await press_forged(wang, card, i18n.t("zh", "events.cancel_button"), f"ev:s:{activity.id}")
+    await press_forged(wang, card, CANCEL_PLACE, f"ev:s:{activity.id}")
     answer = await wang.wait_answer()
-    assert answer.show_alert and answer.text == i18n.t("zh", "error.signup_already")
+    assert answer.show_alert and answer.text == t("zh", "error.signup_already")
     after = await participation(bot, activity, wang)
     assert (after.status, after.updated_at) == (before.status, before.updated_at)

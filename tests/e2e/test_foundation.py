@@ -13,6 +13,7 @@ import handlers
 from models import InboundUpdate
 from models.account import Account
 from tests.e2e.conftest import RunningBot
+from tests.e2e.texts import said, t
 
 
 async def test_start_and_help_speak_the_users_language(bot_in_each_mode: RunningBot) -> None:
@@ -24,14 +25,15 @@ async def test_start_and_help_speak_the_users_language(bot_in_each_mode: Running
     await alice.send("/start")
     greeting_zh = await wang.next_message()
     greeting_en = await alice.next_message()
-    assert "王芳，您好" in greeting_zh.text and "报到" in greeting_zh.text
-    assert "Hello, Alice" in greeting_en.text and "report in" in greeting_en.text
-    assert "同意" in str((await wang.next_message()).buttons)  # consent comes next
-    assert "I agree" in str((await alice.next_message()).buttons)
+    assert greeting_zh.text == said("zh", "start.welcome", name="王芳")
+    assert greeting_en.text == said("en", "start.welcome", name="Alice")
+    # consent comes next
+    assert [t("zh", "profile.consent_yes")] in (await wang.next_message()).buttons
+    assert [t("en", "profile.consent_yes")] in (await alice.next_message()).buttons
 
     await alice.send("/help")
     help_en = await alice.next_message()
-    assert "/language" in help_en.text and "You can" in help_en.text
+    assert help_en.text == said("en", "help.member")
 
 
 async def test_language_switch_is_remembered_across_restarts(bot_in_each_mode: RunningBot) -> None:
@@ -40,16 +42,16 @@ async def test_language_switch_is_remembered_across_restarts(bot_in_each_mode: R
 
     await li.send("/language")
     chooser = await li.next_message()
-    assert chooser.text == "请选择语言："
+    assert chooser.text == said("zh", "language.choose")
     assert chooser.buttons == [["✓ 中文", "English"]]
     await li.press("English")
     edited = await li.next_event()
-    assert edited.message.text == "Done: I will speak English with you from now on."
+    assert edited.message.text == said("en", "language.set")
     assert (await li.answer_of_last_press()) is not None
 
     await bot_in_each_mode.restart()
     await li.send("/help")
-    assert "You can" in (await li.next_message()).text
+    assert (await li.next_message()).text == said("en", "help.member")
     async with bot_in_each_mode.database.sessions() as session:
         assert (await session.get(Account, li.id)).language == "en"
 
@@ -70,8 +72,8 @@ async def test_command_menus_per_language(bot: RunningBot) -> None:
         "events",
         "record",
     ]
-    assert en_menu[2]["description"] == "What I can do"
-    assert zh_menu[2]["description"] == "我能做什么"
+    assert en_menu[2]["description"] == t("en", "command.help")
+    assert zh_menu[2]["description"] == t("zh", "command.help")
     assert default_menu == zh_menu  # the configured default language is zh
 
     # After /language, this chat's menu follows the choice.
@@ -80,18 +82,18 @@ async def test_command_menus_per_language(bot: RunningBot) -> None:
     await tom.next_message()
     await tom.press("English")
     await tom.next_event()
-    assert emu.commands(chat_id=tom.id)[2]["description"] == "What I can do"
+    assert emu.commands(chat_id=tom.id)[2]["description"] == t("en", "command.help")
 
 
 async def test_unknown_command_and_stray_text_get_a_polite_reply(bot: RunningBot) -> None:
     emu = bot.emulator
     alice = emu.user("Alice", language_code="en")
     await alice.send("/fly")
-    assert "don't know that command" in (await alice.next_message()).text
+    assert (await alice.next_message()).text == said("en", "error.unknown_command")
     await alice.send("hello there")
-    assert "didn't understand" in (await alice.next_message()).text
+    assert (await alice.next_message()).text == said("en", "error.unexpected_message")
     await alice.send_document(b"%PDF-1.4", "notes.pdf", "application/pdf")
-    assert "didn't understand" in (await alice.next_message()).text
+    assert (await alice.next_message()).text == said("en", "error.unexpected_message")
 
 
 async def test_a_failing_handler_apologises_and_logs_without_secrets(
@@ -109,12 +111,12 @@ async def test_a_failing_handler_apologises_and_logs_without_secrets(
         alice = emulator.user("Alice", language_code="en")
         with caplog.at_level(logging.ERROR):
             await zhang.send("/help")
-            assert "抱歉" in (await zhang.next_message()).text
+            assert (await zhang.next_message()).text == said("zh", "error.apology")
             await alice.send("/help")
-            assert "Sorry, something went wrong" in (await alice.next_message()).text
+            assert (await alice.next_message()).text == said("en", "error.apology")
         # The bot is still alive afterwards.
         await alice.send("/start")
-        assert "Hello" in (await alice.next_message()).text
+        assert (await alice.next_message()).text == said("en", "start.welcome", name="Alice")
     finally:
         await running.runtime.stop()
 
@@ -131,7 +133,8 @@ async def test_stored_but_unprocessed_updates_are_handled_after_a_crash(bot: Run
     emu = bot.emulator
     alice = emu.user("Alice", language_code="en")
     await alice.send("/start")
-    await alice.next_message()
+    await alice.next_message()  # welcome
+    await alice.next_message()  # consent
     # As if the process died after storing an update and before handling it.
     payload = {
         "update_id": 999_001,
@@ -151,7 +154,7 @@ async def test_stored_but_unprocessed_updates_are_handled_after_a_crash(bot: Run
 
     bot.runtime = BotRuntime(bot.config, clock=bot.clock)
     await bot.runtime.start()
-    assert "You can" in (await alice.next_message()).text
+    assert (await alice.next_message()).text == said("en", "help.member")
     await bot.runtime.updates.join()
     async with bot.database.sessions() as session:
         row = await session.get(InboundUpdate, 999_001)
@@ -222,7 +225,7 @@ async def test_webhook_handles_a_repeated_update_once(webhook_bot: RunningBot) -
     secret = webhook_bot.config.webhook.secret_token
     assert (await _post(webhook_bot, body, secret)).status_code == 200
     assert (await _post(webhook_bot, body, secret)).status_code == 200
-    assert "You can" in (await alice.next_message()).text
+    assert (await alice.next_message()).text == said("en", "help.member")
     await alice.expect_no_message(within=0.7)
     assert await _count_inbound(webhook_bot) == 1
 

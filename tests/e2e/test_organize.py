@@ -10,6 +10,7 @@ from sqlalchemy import select
 from models.activities import Activity, ActivityStatus
 from models.outbox import Delivery
 from tests.e2e.conftest import RunningBot, enrol, grant, meet, new_activity, seed_org
+from tests.e2e.texts import said, t
 
 
 async def secretary_of(bot: RunningBot, unit: str, language: str = "en"):  # type: ignore[no-untyped-def]
@@ -29,28 +30,32 @@ async def test_scheduling_a_theme_day_in_chinese(bot: RunningBot) -> None:
     secretary = await secretary_of(bot, "wanda-plaza", language="zh")
     await secretary.send("/new")
     kinds = await secretary.next_message()
-    assert ["主题党日"] in kinds.buttons and ["义务植树"] in kinds.buttons
-    await secretary.press("主题党日")
+    theme_day = t("zh", "activity.kind.theme_day")
+    assert [theme_day] in kinds.buttons and [
+        t("zh", "activity.kind.tree_planting")
+    ] in kinds.buttons
+    await secretary.press(theme_day)
     await secretary.next_event()
-    assert "标题" in (await secretary.next_message()).text
+    assert (await secretary.next_message()).text == said("zh", "new.ask_title")
     await secretary.send("三月主题党日：学习雷锋精神")
-    assert "什么时候开始" in (await secretary.next_message()).text
+    assert (await secretary.next_message()).text == said("zh", "new.ask_start")
     await secretary.send("3月12日 上午9点")
-    assert (await secretary.next_message()).text == "时间：2026年3月12日（周四）09:00"
+    read_back = said("zh", "new.time_read", when="2026年3月12日（周四）09:00")
+    assert (await secretary.next_message()).text == read_back
     end_question = await secretary.next_message()
-    assert end_question.buttons == [["1小时", "2小时", "3小时", "4小时"]]
-    await secretary.press("2小时")
-    assert "地点" in (await secretary.next_message()).text
+    assert end_question.buttons == [[t("zh", "new.duration_hours", hours=h) for h in (1, 2, 3, 4)]]
+    await secretary.press(t("zh", "new.duration_hours", hours=2))
+    assert (await secretary.next_message()).text == said("zh", "new.ask_place")
     await secretary.send("万达广场党群服务站")
     await secretary.next_message()  # description?
-    await secretary.press("跳过")
+    await secretary.press(t("zh", "new.skip"))
     repeat = await secretary.next_message()
-    assert ["只这一次"] in repeat.buttons
-    await secretary.press("只这一次")
+    assert [t("zh", "new.repeat.once")] in repeat.buttons
+    await secretary.press(t("zh", "new.repeat.once"))
     preview = await secretary.next_message()
     assert "三月主题党日" in preview.text and "2026年3月12日（周四）09:00–11:00" in preview.text
-    await secretary.press("✅ 发布")
-    assert "已发布（1 场）" in (await secretary.next_event()).message.text
+    await secretary.press(t("zh", "new.publish"))
+    assert said("zh", "new.published", count=1) in (await secretary.next_event()).message.text
 
     (activity,) = await activities(bot)
     assert activity.starts_at == datetime(2026, 3, 12, 1, 0, tzinfo=UTC)
@@ -63,41 +68,43 @@ async def test_scheduling_volunteering_in_english_with_bad_input(bot: RunningBot
     secretary = await secretary_of(bot, "huaduhui")
     await secretary.send("/new")
     await secretary.next_message()
-    await secretary.press("Volunteering")
+    await secretary.press(t("en", "activity.kind.volunteer"))
     await secretary.next_event()
     await secretary.next_message()  # title?
     await secretary.send("x" * 150)
-    assert "too long" in (await secretary.next_message()).text
+    assert (await secretary.next_message()).text == said("en", "error.title_too_long")
     await secretary.send("Free health checks")
     await secretary.next_message()  # start?
     await secretary.send("someday soon")
-    assert "could not read" in (await secretary.next_message()).text
+    assert (await secretary.next_message()).text == said("en", "new.unreadable_time")
     await secretary.send("2020-01-01 09:00")
-    assert "already passed" in (await secretary.next_message()).text
+    assert (await secretary.next_message()).text == said("en", "error.starts_at_past")
     await secretary.send("next Saturday 9am")
-    assert (await secretary.next_message()).text == "Time: Sat 14 Mar 2026, 09:00"
+    read_back = said("en", "new.time_read", when="Sat 14 Mar 2026, 09:00")
+    assert (await secretary.next_message()).text == read_back
     await secretary.next_message()  # end?
     await secretary.send("2026-03-14 08:00")
-    assert "must be after the start" in (await secretary.next_message()).text
+    assert (await secretary.next_message()).text == said("en", "error.ends_at_before_start")
     await secretary.send("2026-03-14 12:00")
     await secretary.next_message()  # time read back
     await secretary.next_message()  # place?
     await secretary.send("Huaduhui square")
     await secretary.next_message()  # description?
     await secretary.send("d" * 5000)
-    assert "too long" in (await secretary.next_message()).text
+    assert (await secretary.next_message()).text == said("en", "error.description_too_long")
     await secretary.send("Blood pressure and sugar checks for shop staff.")
     await secretary.next_message()  # capacity?
     for bad in ("lots", "0", "-3"):
         await secretary.send(bad)
-        assert "whole number from 1" in (await secretary.next_message()).text
+        assert (await secretary.next_message()).text == said("en", "error.capacity_invalid")
     await secretary.send("12")
     await secretary.next_message()  # deadline?
-    await secretary.press("Until the start")
+    await secretary.press(t("en", "new.until_start"))
     preview = await secretary.next_message()
-    assert "Seats: 12" in preview.text and "Sat 14 Mar 2026, 09:00–12:00" in preview.text
+    assert said("en", "manage.line.capacity", capacity=12) in preview.text
+    assert "Sat 14 Mar 2026, 09:00–12:00" in preview.text
     assert await activities(bot) == []  # nothing before Publish
-    await secretary.press("✅ Publish")
+    await secretary.press(t("en", "new.publish"))
     await secretary.next_event()
     (activity,) = await activities(bot)
     assert activity.capacity == 12 and activity.title == "Free health checks"
@@ -109,7 +116,7 @@ async def test_a_monthly_theme_day_repeats_on_the_last_friday(bot: RunningBot) -
     secretary = await secretary_of(bot, "tech-incubator")
     await secretary.send("/new")
     await secretary.next_message()
-    await secretary.press("Theme day")
+    await secretary.press(t("en", "activity.kind.theme_day"))
     await secretary.next_event()
     await secretary.next_message()
     await secretary.send("Theme day")
@@ -117,17 +124,17 @@ async def test_a_monthly_theme_day_repeats_on_the_last_friday(bot: RunningBot) -
     await secretary.send("2026-03-27 15:00")  # the last Friday of March
     await secretary.next_message()
     await secretary.next_message()
-    await secretary.press("2 h")
+    await secretary.press(t("en", "new.duration_hours", hours=2))
     await secretary.next_message()
-    await secretary.press("Skip")
+    await secretary.press(t("en", "new.skip"))
     await secretary.next_message()
-    await secretary.press("Skip")
+    await secretary.press(t("en", "new.skip"))
     await secretary.next_message()
-    await secretary.press("Last Friday of every month")
+    await secretary.press(t("en", "new.repeat.last_friday"))
     await secretary.next_message()
-    await secretary.press("✅ Publish")
+    await secretary.press(t("en", "new.publish"))
     published = (await secretary.next_event()).message.text
-    assert f"Published: {len(await activities(bot))} scheduled" in published
+    assert said("en", "new.published", count=len(await activities(bot))) in published
     days = [(a.starts_at + timedelta(hours=8)).date() for a in await activities(bot)]
     assert [str(d) for d in days[:3]] == ["2026-03-27", "2026-04-24", "2026-05-29"]
     assert all(d.weekday() == 4 for d in days)
@@ -148,10 +155,15 @@ async def test_announcements_reminders_nudges_and_the_secretary_told(bot: Runnin
         bot, secretary, "Quarterly general meeting", starts, kind="general_meeting", place="Room 3"
     )
     await bot.runtime.scheduler.run_once()
+    title, place = "Quarterly general meeting", "Room 3"
+    when_en, when_zh = "Fri 13 Mar 2026, 09:30", "2026年3月13日（周五）09:30"
+    meeting_en = t("en", "activity.kind.general_meeting")
     invitation = await zhao.next_message()
-    assert "General meeting: Quarterly general meeting" in invitation.text
-    assert invitation.buttons == [["Open"]]
-    assert "支部党员大会" in (await qian.next_message()).text
+    assert invitation.text == said(
+        "en", "remind.invitation", kind=meeting_en, title=title, when=when_en, place=place
+    )
+    assert invitation.buttons == [[t("en", "manage.open_card")]]
+    assert t("zh", "activity.kind.general_meeting") in (await qian.next_message()).text
     await stranger.expect_no_message(within=0.3)
     await bot.runtime.scheduler.run_once()  # a second scan sends nothing twice
     await zhao.expect_no_message(within=0.3)
@@ -159,32 +171,44 @@ async def test_announcements_reminders_nudges_and_the_secretary_told(bot: Runnin
     # A day later nobody has answered: one nudge each.
     bot.clock.advance(timedelta(days=1, minutes=1))
     await bot.runtime.scheduler.run_once()
-    assert "not answered yet" in (await zhao.next_message()).text
-    assert "还没有回复" in (await qian.next_message()).text
+    nudge_en = said("en", "remind.nudge", title=title, when=when_en)
+    assert (await zhao.next_message()).text == nudge_en
+    nudge_zh = said("zh", "remind.nudge", title=title, when=when_zh)
+    assert (await qian.next_message()).text == nudge_zh
     # Another day: the secretary hears who is silent; and it is 24 hours before.
     bot.clock.advance(timedelta(days=1))
     await bot.runtime.scheduler.run_once()
     texts = [(await secretary.next_message()).text]
-    assert "2 still have not answered" in texts[0] and "Zhao" in texts[0]
+    # the names follow, in any order
+    silent = said("en", "remind.unanswered", title=title, when=when_en, count=2, names="")
+    assert texts[0].startswith(silent) and "Zhao" in texts[0]
     reminder = await zhao.next_message()
-    assert "starts in 24 h" in reminder.text and "Room 3" in reminder.text
-    assert "24 小时后开始" in (await qian.next_message()).text
+    assert reminder.text == said(
+        "en", "remind.reminder", hours=24, title=title, when=when_en, place=place
+    )
+    assert (await qian.next_message()).text == said(
+        "zh", "remind.reminder", hours=24, title=title, when=when_zh, place=place
+    )
     await bot.runtime.scheduler.run_once()
     await secretary.expect_no_message(within=0.3)
 
     # Reminders are not sent for an activity that was cancelled.
     await secretary.send("/activities")
     listing = await secretary.next_message()
-    assert "Quarterly general meeting" in listing.text and "no answer 2" in listing.text
+    counts = said("en", "manage.counts_expected", attending=0, leave=0, excused=0, no_answer=2)
+    assert "Quarterly general meeting" in listing.text and counts in listing.text
     await secretary.press(listing.buttons[0][0])
     detail = (await secretary.next_event()).message
     assert "Room 3" in detail.text
-    await secretary.press("Cancel it")
+    await secretary.press(t("en", "manage.cancel_activity"))
     await secretary.next_event()
-    await secretary.press("Yes, cancel it")
-    assert "2 people were told" in (await secretary.next_event()).message.text
-    assert "has been cancelled" in (await zhao.next_message()).text
-    assert "已取消" in (await qian.next_message()).text
+    await secretary.press(t("en", "manage.cancel_yes"))
+    done = said("en", "manage.cancelled_done", count=2)
+    assert (await secretary.next_event()).message.text == done
+    told_en = said("en", "manage.told_cancelled", title=title, when=when_en)
+    assert (await zhao.next_message()).text == told_en
+    told_zh = said("zh", "manage.told_cancelled", title=title, when=when_zh)
+    assert (await qian.next_message()).text == told_zh
     bot.clock.advance(timedelta(hours=23))
     await bot.runtime.scheduler.run_once()
     await zhao.expect_no_message(within=0.3)
@@ -207,14 +231,18 @@ async def test_changing_the_time_tells_everyone(bot: RunningBot) -> None:
     await secretary.send("/activities")
     await secretary.press((await secretary.next_message()).buttons[0][0])
     await secretary.next_event()
-    await secretary.press("Change time")
+    await secretary.press(t("en", "manage.change_time"))
     await secretary.next_message()
     await secretary.send("not a time")
-    assert "could not read" in (await secretary.next_message()).text
+    assert (await secretary.next_message()).text == said("en", "new.unreadable_time")
     await secretary.send("2026-03-13 19:00")
-    assert "1 people were told" in (await secretary.next_message()).text
+    assert (await secretary.next_message()).text == said("en", "manage.changed", count=1)
     changed = await zhao.next_message()
-    assert "has changed" in changed.text and "Fri 13 Mar 2026, 19:00" in changed.text
+    when = "Fri 13 Mar 2026, 19:00"
+    assert changed.text == said(
+        "en", "manage.told_changed", title="Party lecture", when=when, place="—"
+    )
+    assert "Fri 13 Mar 2026, 19:00" in changed.text
     (activity,) = await activities(bot)
     assert activity.starts_at == datetime(2026, 3, 13, 11, 0, tzinfo=UTC)
     assert activity.ends_at - activity.starts_at == timedelta(hours=1)
@@ -225,9 +253,9 @@ async def test_only_secretaries_schedule(bot: RunningBot) -> None:
     member = bot.emulator.user("Member", language_code="en")
     await enrol(bot, member, "Member", "wanda-plaza")
     await member.send("/new")
-    assert "for branch secretaries" in (await member.next_message()).text
+    assert (await member.next_message()).text == said("en", "error.secretaries_only")
     await member.send("/activities")
-    assert "for branch secretaries" in (await member.next_message()).text
+    assert (await member.next_message()).text == said("en", "error.secretaries_only")
 
 
 async def test_activity_qr_codes_and_the_digest_of_tomorrow(bot: RunningBot) -> None:
@@ -242,12 +270,12 @@ async def test_activity_qr_codes_and_the_digest_of_tomorrow(bot: RunningBot) -> 
     await secretary.send("/activities")
     await secretary.press((await secretary.next_message()).buttons[0][0])
     await secretary.next_event()
-    await secretary.press("Share QR code")
+    await secretary.press(t("en", "manage.share_qr"))
     share = await secretary.next_message()
     assert decode_qr(share.photo_bytes) == [
         f"https://t.me/branchbot_test?start=a_{activity.share_code}"
     ]
-    await secretary.press("Check-in QR code")
+    await secretary.press(t("en", "manage.checkin_qr"))
     checkin = await secretary.next_message()
     assert decode_qr(checkin.photo_bytes) == [
         f"https://t.me/branchbot_test?start=c_{activity.share_code}"
@@ -256,7 +284,8 @@ async def test_activity_qr_codes_and_the_digest_of_tomorrow(bot: RunningBot) -> 
     bot.clock.set(bot.clock.now().replace(hour=12))  # 20:00 local: the digest hour in tests
     await bot.runtime.scheduler.run_once()
     digest = await secretary.next_message()
-    assert "Tomorrow:" in digest.text and "09:30 Tree planting at the bay" in digest.text
+    assert said("en", "digest.tomorrow") in digest.text
+    assert "09:30 Tree planting at the bay" in digest.text
 
 
 async def test_the_date_picker_beside_typing(bot: RunningBot) -> None:
@@ -264,7 +293,7 @@ async def test_the_date_picker_beside_typing(bot: RunningBot) -> None:
     secretary = await secretary_of(bot, "wanda-plaza")
     await secretary.send("/new")
     await secretary.next_message()
-    await secretary.press("Committee meeting")
+    await secretary.press(t("en", "activity.kind.committee_meeting"))
     await secretary.next_event()
     await secretary.next_message()
     await secretary.send("Committee meeting")
@@ -274,16 +303,17 @@ async def test_the_date_picker_beside_typing(bot: RunningBot) -> None:
     assert start_question.buttons[1][6] == "Mon 23 Mar"
     await secretary.press("Thu 12 Mar")
     times = (await secretary.next_event()).message
-    assert times.text.startswith("Thu 12 Mar: choose the start time")
+    assert times.text == said("en", "new.pick_time", day="Thu 12 Mar")
     assert times.buttons[0] == ["08:00", "09:00", "10:00", "14:00"]
     await secretary.press("19:00")
-    assert (await secretary.next_event()).message.text == "Time: Thu 12 Mar 2026, 19:00"
-    assert "How long" in (await secretary.next_message()).text
+    read_back = said("en", "new.time_read", when="Thu 12 Mar 2026, 19:00")
+    assert (await secretary.next_event()).message.text == read_back
+    assert (await secretary.next_message()).text == said("en", "new.ask_end")
 
     # A time already past on today's date is refused; nothing is kept.
     await secretary.send("/new")
     await secretary.next_message()
-    await secretary.press("Committee meeting")
+    await secretary.press(t("en", "activity.kind.committee_meeting"))
     await secretary.next_event()
     await secretary.next_message()
     await secretary.send("Another")
@@ -292,9 +322,10 @@ async def test_the_date_picker_beside_typing(bot: RunningBot) -> None:
     await secretary.next_event()
     await secretary.press("08:00")  # it is 09:30 already
     answer = await secretary.answer_of_last_press()
-    assert answer.show_alert and "already passed" in answer.text
+    assert answer.show_alert and answer.text == said("en", "error.starts_at_past")
     await secretary.press("10:00")
-    assert (await secretary.next_event()).message.text == "Time: Tue 10 Mar 2026, 10:00"
+    read_back = said("en", "new.time_read", when="Tue 10 Mar 2026, 10:00")
+    assert (await secretary.next_event()).message.text == read_back
 
 
 async def test_members_who_blocked_the_bot_are_not_written_to(bot: RunningBot) -> None:
@@ -319,7 +350,10 @@ async def test_members_who_blocked_the_bot_are_not_written_to(bot: RunningBot) -
     assert "Lecture" in (await reachable.next_message()).text
     bot.clock.advance(timedelta(hours=4, minutes=1))  # the 1-hour reminder
     await bot.runtime.scheduler.run_once()
-    assert "starts in 1 h" in (await reachable.next_message()).text
+    reminder = said(
+        "en", "remind.reminder", hours=1, title="Lecture", when="Tue 10 Mar 2026, 14:30", place="—"
+    )
+    assert (await reachable.next_message()).text == reminder
     async with bot.database.sessions() as session:
         to_blocked = list(
             await session.scalars(select(Delivery).where(Delivery.chat_id == blocked.id))
