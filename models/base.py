@@ -1,4 +1,5 @@
-"""The declarative base: naming convention, 64-bit ids, timezone-aware datetimes."""
+"""The declarative base: naming convention, 64-bit ids, timezone-aware datetimes; and the
+conditional status change that decisions share (move_status)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import enum
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Enum, MetaData, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Enum, MetaData, TypeDecorator, update
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
+
+from models.errors import InvalidState
 
 # Stable constraint names, so that Alembic can alter them on every database.
 NAMING_CONVENTION = {
@@ -66,3 +71,24 @@ def stored_enum(enum_class: type[enum.Enum], name: str, length: int = 16) -> Enu
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+async def move_status(
+    session: AsyncSession, row: Any, expected: enum.Enum, error: str, values: dict[str, Any]
+) -> None:
+    """Set `values` on `row` only if its status is still `expected`; InvalidState `error`
+    otherwise. A conditional UPDATE: of two secretaries deciding at once only one
+    succeeds, whatever state their sessions had read."""
+    model = type(row)
+    result = await session.execute(
+        update(model)
+        .where(model.id == row.id, model.status == expected)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        await session.refresh(row)
+        raise InvalidState(error, f"{model.__tablename__} {row.id} is {row.status}")
+    # The row already holds these values; tell the object without another UPDATE.
+    for key, value in values.items():
+        set_committed_value(row, key, value)

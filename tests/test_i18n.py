@@ -72,7 +72,7 @@ def test_every_domain_error_code_has_a_message() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
                 continue
-            position = {"InvalidState": 0, "NotFound": 0, "InvalidInput": 1, "_move": 3}.get(
+            position = {"InvalidState": 0, "NotFound": 0, "InvalidInput": 1, "move_status": 3}.get(
                 node.func.id
             )
             if position is None or len(node.args) <= position:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from models.activities import (
     Activity,
@@ -25,6 +24,7 @@ from models.activities import (
     participation_of,
 )
 from models.attendance.rows import participation_row, require_expected
+from models.base import move_status
 from models.errors import InvalidInput, InvalidState, NotFound
 from models.members import Member
 from models.notifications import LeaveDecided, LeaveRequested, notify_each
@@ -145,21 +145,9 @@ async def decide_leave(
         "decided_at": now,
         "updated_at": now,
     }
-    # Conditional UPDATE: of two secretaries deciding at once, one wins.
-    result = await session.execute(
-        update(Participation)
-        .where(
-            Participation.id == row.id,
-            Participation.status == ParticipationStatus.leave_requested,
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    await move_status(
+        session, row, ParticipationStatus.leave_requested, "leave.already_decided", values
     )
-    if result.rowcount != 1:
-        await session.refresh(row)
-        raise InvalidState("leave.already_decided", f"participation is {row.status}")
-    for key, value in values.items():
-        set_committed_value(row, key, value)
     unit = await get_unit(session, row.activity.org_unit_id)
     notify_each(session, [row.member.telegram_id], LeaveDecided(row.activity, approve), unit)
     return row

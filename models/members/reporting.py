@@ -8,14 +8,13 @@ an active membership (`left`, `transferred`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
+from models.base import move_status
 from models.errors import InvalidInput, InvalidState, NotFound, NotStaff, PrimaryElsewhere
 from models.members.profile import (
     check_not_forgotten,
@@ -126,29 +125,6 @@ async def get_membership(session: AsyncSession, membership_id: int) -> Membershi
     return membership
 
 
-async def _move(
-    session: AsyncSession,
-    membership: Membership,
-    expected: MembershipStatus,
-    error: str,
-    values: dict[str, Any],
-) -> None:
-    # Conditional UPDATE: of two secretaries pressing at once only one succeeds,
-    # whatever state their sessions had read.
-    result = await session.execute(
-        update(Membership)
-        .where(Membership.id == membership.id, Membership.status == expected)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        await session.refresh(membership)
-        raise InvalidState(error, f"membership {membership.id} is {membership.status}")
-    # The row already holds these values; tell the object without another UPDATE.
-    for key, value in values.items():
-        set_committed_value(membership, key, value)
-
-
 async def approve_report(
     session: AsyncSession, membership_id: int, approver_telegram_id: int, now: datetime
 ) -> Membership:
@@ -160,7 +136,9 @@ async def approve_report(
         "decided_at": now,
         "decided_by": approver_telegram_id,
     }
-    await _move(session, membership, MembershipStatus.pending, "report.already_decided", values)
+    await move_status(
+        session, membership, MembershipStatus.pending, "report.already_decided", values
+    )
     told = [membership.member.telegram_id]
     notify_each(session, told, ReportApproved(membership.unit), membership.unit)
     return membership
@@ -196,7 +174,9 @@ async def reject_report(
         "decided_by": approver_telegram_id,
         "reject_reason": cleaned,
     }
-    await _move(session, membership, MembershipStatus.pending, "report.already_decided", values)
+    await move_status(
+        session, membership, MembershipStatus.pending, "report.already_decided", values
+    )
     told = [membership.member.telegram_id]
     notify_each(session, told, ReportRejected(membership.unit, cleaned), membership.unit)
     return membership
@@ -224,7 +204,7 @@ async def leave(session: AsyncSession, member: Member, unit_id: int, now: dateti
     for membership in await _open_memberships(session, member.id):
         if membership.org_unit_id == unit_id:
             values = {"status": MembershipStatus.left, "ended_at": now}
-            await _move(session, membership, membership.status, "membership.not_open", values)
+            await move_status(session, membership, membership.status, "membership.not_open", values)
             return membership
     raise NotFound("membership.not_found", f"member {member.id} is not in unit {unit_id}")
 
@@ -249,7 +229,7 @@ async def _end_by_secretary(
     membership = await get_membership(session, membership_id)
     await require(session, by, Permission.manage_members, membership.org_unit_id)
     values = {"status": status, "ended_at": now, "ended_by": by}
-    await _move(session, membership, MembershipStatus.active, "membership.not_active", values)
+    await move_status(session, membership, MembershipStatus.active, "membership.not_active", values)
     told = [membership.member.telegram_id]
     notify_each(session, told, MembershipEnded(membership.unit), membership.unit)
     return membership
