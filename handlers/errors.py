@@ -9,10 +9,9 @@ from __future__ import annotations
 import logging
 
 from telegram import ReplyKeyboardRemove, Update
-from telegram.constants import ParseMode
 
 from handlers.context import BotContext
-from handlers.ui import Markup, error_text, plain
+from handlers.ui import Markup, error_text, plain, send_message
 from handlers.work import Reply
 from models.errors import DomainError, InvalidInput
 from views.buttons import StaleButton
@@ -63,10 +62,7 @@ def _replies(
         )
         if as_alert:
             return replies
-    chat_id = update.effective_chat.id  # type: ignore[union-attr]
-    replies.append(
-        lambda: context.bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
-    )
+    assert update.effective_chat
+    chat_id = update.effective_chat.id
+    replies.append(lambda: send_message(context, chat_id, text, markup))
     return replies

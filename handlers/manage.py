@@ -164,8 +164,8 @@ async def show_people(update: Update, context: BotContext, press: ActivityPeople
         lines = [escape(p.member.real_name or "—") for p in people]
         if press.which == LEAVE_LIST:  # each request with its reason, decided from here
             lines = [
-                f"{escape(p.member.real_name or '—')}: {escape(p.leave_reason or '')}"
-                for p in people
+                f"{line}: {escape(p.leave_reason or '')}"
+                for line, p in zip(lines, people, strict=True)
             ]
             rows = [
                 [

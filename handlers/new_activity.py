@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from html import escape
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
 
 from handlers.context import BotContext
-from handlers.conversation import Conversation, Data, State, Step
+from handlers.conversation import Ask, Conversation, Data, State, Step
 from handlers.ui import edit_or_say, say
 from models.activities import (
     EXPECTED_KINDS,
@@ -100,7 +99,7 @@ async def ask_unit(update: Update, context: BotContext, state: State) -> None:
     say(update, context, context.t("new.ask_unit"), keyboard(*rows[:40]))
 
 
-def _asker(key: str, skip: bool = False) -> Any:
+def _asker(key: str, skip: bool = False) -> Ask:
     """A question that is a text to type (with a Skip button where it may be left out)."""
 
     async def ask(update: Update, context: BotContext, state: State) -> None:

@@ -26,6 +26,7 @@ from models.staff import (
 from views.buttons import (
     AskRemove,
     AskTransfer,
+    Button,
     MakeOrganizer,
     MakeSecretary,
     MemberCard,
@@ -87,12 +88,12 @@ async def register_command(update: Update, context: BotContext) -> None:
         _choose(update, context, [(unit, RegisterOf(unit.id)) for unit in units])
 
 
-def _choose(update: Update, context: BotContext, choices: list[tuple[OrgUnit, object]]) -> None:
+def _choose(update: Update, context: BotContext, choices: list[tuple[OrgUnit, Button]]) -> None:
     rows = [
         [(short(unit_display_name(unit, context.language)), button)]
         for unit, button in choices[:40]
     ]
-    say(update, context, context.t("staff.choose_unit"), keyboard(*rows))  # type: ignore[arg-type]
+    say(update, context, context.t("staff.choose_unit"), keyboard(*rows))
 
 
 async def unreachable_command(update: Update, context: BotContext) -> None:
@@ -140,7 +141,7 @@ async def show_page(update: Update, context: BotContext, press: RosterPage) -> N
             total=result.total,
         )
     ]
-    rows: list[list[tuple[str, object]]] = []
+    rows: list[list[tuple[str, Button]]] = []
     for number, member in enumerate(result.members, start=(result.page - 1) * PAGE_SIZE + 1):
         kind = context.t(MEMBER_TYPE_KEYS[member.member_type]) if member.member_type else "—"
         lines.append(f"{number}. {escape(member.real_name or '—')} — {kind}")
@@ -163,7 +164,7 @@ async def show_page(update: Update, context: BotContext, press: RosterPage) -> N
     if navigation:
         lines.append(context.t("staff.page", page=result.page, pages=result.pages))
         rows.append(navigation)
-    edit_or_say(update, context, "\n".join(lines), keyboard(*rows))  # type: ignore[arg-type]
+    edit_or_say(update, context, "\n".join(lines), keyboard(*rows))
 
 
 async def show_member(update: Update, context: BotContext, press: MemberCard) -> None:

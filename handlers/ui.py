@@ -15,6 +15,7 @@ from telegram import (
     ForceReply,
     InlineKeyboardMarkup,
     InputFile,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -149,12 +150,15 @@ def say(update: Update, context: BotContext, text: str, markup: Markup | None = 
     say_to(context, update.effective_chat.id, text, markup)
 
 
+def send_message(
+    context: BotContext, chat_id: int, text: str, markup: Markup | None = None
+) -> Awaitable[Message]:
+    """The one Bot API call for a message of ours (HTML): for replies queued on the work."""
+    return context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
 def say_to(context: BotContext, chat_id: int, text: str, markup: Markup | None = None) -> None:
-    context.work.reply(
-        lambda: context.bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
-    )
+    context.work.reply(lambda: send_message(context, chat_id, text, markup))
 
 
 def edit_or_say(
@@ -172,9 +176,7 @@ def edit_or_say(
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():
                 assert update.effective_chat
-                await context.bot.send_message(
-                    update.effective_chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-                )
+                await send_message(context, update.effective_chat.id, text, markup)
 
     context.work.reply(edit)
 
