@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import handlers
 from bot.demo import TREE_PLANTING_TITLE
 from bot.sandbox import Sandbox, SandboxError
 from tests.e2e.texts import said, t
@@ -213,3 +214,25 @@ async def test_a_data_folder_that_cannot_be_written_is_one_clear_line(tmp_path: 
     blocker.write_text("not a folder")
     with pytest.raises(SandboxError, match=r"cannot be written .* choose another with --data"):
         await start_sandbox(blocker / "sandbox")
+
+
+async def test_a_bot_error_is_an_apology_in_the_chat_and_a_line_in_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(update: object, context: object) -> None:
+        raise RuntimeError("a bug in /help")
+
+    monkeypatch.setitem(handlers.COMMANDS, "help", broken)
+    box = await start_sandbox(tmp_path / "broken")
+    try:
+        async with httpx.AsyncClient(base_url=box.address) as page:
+            newcomer = person_id(box, "newcomer")
+            await say(page, newcomer, "/help")
+            await chat_until(page, newcomer, has_text(said("zh", "error.apology")))
+            log = (await page.get("/api/state")).json()["log"]
+            assert any(
+                line["level"] == "ERROR" and "RuntimeError: a bug in /help" in line["text"]
+                for line in log
+            ), log
+    finally:
+        await stop_sandbox(box)
