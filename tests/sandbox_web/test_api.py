@@ -236,3 +236,16 @@ async def test_a_bot_error_is_an_apology_in_the_chat_and_a_line_in_the_log(
             ), log
     finally:
         await stop_sandbox(box)
+
+
+async def test_each_person_sees_the_bots_command_menu_in_their_language(
+    sandbox: Sandbox, page: httpx.AsyncClient
+) -> None:
+    menus = {}
+    for key in ("newcomer", "english"):
+        chat = (await page.get(f"/api/people/{person_id(sandbox, key)}/chat")).json()
+        menus[key] = {c["command"]: c["description"] for c in chat["commands"]}
+    assert {"start", "events", "record", "help"} <= set(menus["newcomer"])
+    assert menus["newcomer"].keys() == menus["english"].keys()
+    assert menus["newcomer"]["events"] != menus["english"]["events"]  # 中文 and English
+    assert menus["english"]["events"].isascii()
