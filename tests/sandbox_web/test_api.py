@@ -249,3 +249,34 @@ async def test_each_person_sees_the_bots_command_menu_in_their_language(
     assert menus["newcomer"].keys() == menus["english"].keys()
     assert menus["newcomer"]["events"] != menus["english"]["events"]  # 中文 and English
     assert menus["english"]["events"].isascii()
+
+
+async def test_a_qr_code_one_person_received_can_be_scanned_by_another(
+    sandbox: Sandbox, page: httpx.AsyncClient
+) -> None:
+    secretary, newcomer = person_id(sandbox, "secretary"), person_id(sandbox, "newcomer")
+    await say(page, secretary, "/qr")
+    chat = await chat_until(page, secretary, lambda c: c["messages"][-1]["photo"] is not None)
+    photo = chat["messages"][-1]["photo"]
+    assert photo["qr"].startswith("https://t.me/branchbot_sandbox?start=r_")
+    file_code = "file:" + photo["url"].rsplit("/", 1)[1]
+    assert file_code in [c["id"] for c in (await page.get("/api/codes")).json()]
+
+    await page.post(f"/api/people/{newcomer}/scan", json={"code": file_code})
+    chat = await chat_until(page, newcomer, has_text(said("zh", "profile.consent")))
+    payload = photo["qr"].split("start=")[1]
+    assert chat["messages"][0]["html"] == f"/start {payload}"
+
+
+async def test_a_document_the_bot_sends_can_be_downloaded(
+    sandbox: Sandbox, page: httpx.AsyncClient
+) -> None:
+    floating = person_id(sandbox, "floating")
+    await say(page, floating, "/mydata")
+    chat = await chat_until(page, floating, lambda c: c["messages"][-1]["document"] is not None)
+    document = chat["messages"][-1]["document"]
+    download = await page.get(document["url"])
+    assert download.status_code == 200
+    assert download.headers["content-disposition"].startswith("attachment; filename*=UTF-8''")
+    assert document["name"].endswith(".json") and len(download.content) == document["size"]
+    assert "陈晓东" in download.content.decode("utf-8")  # the demo's floating member
