@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """One entry point for people working from a clone: it keeps ./.venv up to date, then runs.
 
+    python3 dev.py sandbox [--port N] [--reset]   # the bot offline, in the browser, demo data
     python3 dev.py run [branchbot arguments]   # e.g. python3 dev.py run --config ~/branchbot.toml
     python3 dev.py test [pytest arguments]   # in parallel (pytest-xdist); -n 0: in one process
     python3 dev.py lint
@@ -57,12 +58,15 @@ def parallel(pytest_args: list[str]) -> list[str]:
 
 
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test", "lint", "bench"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("sandbox", "run", "test", "lint", "bench"):
         print(__doc__, file=sys.stderr)
         return 2
     command, rest = sys.argv[1], sys.argv[2:]
     ensure_venv()
     python = str(BIN / "python")
+    if command == "sandbox":
+        data = [] if "--data" in rest else ["--data", str(ROOT / ".sandbox")]
+        return subprocess.call([str(BIN / "branchbot"), "sandbox", *data, *rest])
     if command == "run":
         return subprocess.call([str(BIN / "branchbot"), "run", *rest])
     if command == "test":

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 from telegram.error import InvalidToken, NetworkError
@@ -56,6 +57,25 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "check-config", parents=[common], help="validate the configuration and exit"
     )
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="try the bot offline: a Telegram look-alike in the browser, with demo data",
+        description="The whole bot against a local Bot API emulator, on a demo database, "
+        "with a page in the browser that looks like Telegram. Needs no token and no network.",
+    )
+    sandbox.add_argument("--port", type=_port, default=8080, help="default 8080; 0: any free")
+    sandbox.add_argument(
+        "--host", default="127.0.0.1", help="address to serve on (default: loopback only)"
+    )
+    sandbox.add_argument(
+        "--data",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="folder for its database and chats (default: ~/.local/share/branchbot/sandbox)",
+    )
+    sandbox.add_argument("--reset", action="store_true", help="start over from the demo data")
     admin_cli.add_commands(commands, common)
     return parser
 
@@ -88,6 +108,34 @@ async def _db_current(config: Config) -> None:
         await engine.dispose()
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return port
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from bot import sandbox
+
+    options = sandbox.Options(
+        data=args.data or sandbox.default_data_folder(),
+        port=args.port,
+        host=args.host,
+        reset=args.reset,
+    )
+    try:
+        sandbox.run(options)
+    except sandbox.SandboxError as exc:
+        return _fail(f"sandbox: {exc}", EXIT_CONFIG)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
 def _fail(message: str, status: int) -> int:
     print(f"branchbot: {message}", file=sys.stderr)
     return status
@@ -95,6 +143,8 @@ def _fail(message: str, status: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "sandbox":  # needs no configuration: it is its own world
+        return _sandbox(args)
     try:
         config = load_config(args.config)
         setup_logging(config.logging.level)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .faults import Faults, FloodLimiter, Injected, Stats
@@ -18,6 +19,7 @@ from .state import CallbackRecord, Chat, ChatEvent, ChatMessage, FileRecord, Use
 
 if TYPE_CHECKING:
     import uvicorn
+    from starlette.types import ASGIApp
 
     from .request import RequestRecord, Violation
 
@@ -83,6 +85,10 @@ class Core:
         self.webhook_delivered: list[dict[str, Any]] = []
         self.webhook_retry_delay = 0.1  # first backoff step, doubled per failure up to 2 s
         self.callback_timeout = 15.0  # Telegram refuses answers to older callback queries
+        # The time messages are dated with (Unix seconds); the sandbox moves it with its clock.
+        self.clock: Callable[[], float] = time.time
+        # Requests that are not the Bot API's (the sandbox page); None: 404.
+        self.web_app: ASGIApp | None = None
         self.changed = Signal()  # any chat state change (Person waits on it)
         self._update_signal = Signal()
         self._poll_generation = 0
@@ -139,6 +145,7 @@ class Core:
         self.changed.notify()
 
     def _store(self, chat: Chat, sender: User, from_bot: bool, **kw: Any) -> ChatMessage:
+        kw.setdefault("date", int(self.clock()))
         msg = ChatMessage(
             chat=chat, message_id=chat.next_message_id, sender=sender, from_bot=from_bot, **kw
         )

@@ -9,6 +9,7 @@ literally, but the Bot API docs require escaping it, and html.escape() output ne
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from typing import Any
 
@@ -384,3 +385,60 @@ def strip(text: str, entities: list[Entity]) -> tuple[str, list[Entity]]:
         if end > start:
             out.append({**e, "offset": start, "length": end - start})
     return stripped, out
+
+
+# Entity type → the HTML element a client shows it with (the sandbox page).
+_ELEMENTS = {
+    "bold": "b",
+    "italic": "i",
+    "underline": "u",
+    "strikethrough": "s",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "expandable_blockquote": "blockquote",
+    "spoiler": 'span class="spoiler"',
+    "text_link": "a",
+    "url": "a",
+    "text_mention": "a",
+}
+
+
+def to_html(text: str, entities: list[Entity]) -> str:
+    """Text and entities as safe HTML, the way a Telegram client renders them.
+
+    Entities nest (the Bot API guarantees it), so walking the text once with a stack of
+    open elements is enough. Offsets are in UTF-16 code units."""
+    units = text.encode("utf-16-le")
+    shown = [e for e in entities if e["type"] in _ELEMENTS and e["length"] > 0]
+    shown.sort(key=lambda e: (e["offset"], -e["length"]))
+    bounds = sorted(
+        {0, len(units) // 2, *(e["offset"] for e in shown)}
+        | {e["offset"] + e["length"] for e in shown}
+    )
+    out: list[str] = []
+    open_ends: list[tuple[int, str]] = []  # (end offset, closing tag) of open elements
+    for start, end in itertools.pairwise(bounds):
+        while open_ends and open_ends[-1][0] <= start:
+            out.append(open_ends.pop()[1])
+        for e in (e for e in shown if e["offset"] == start):
+            element = _ELEMENTS[e["type"]]
+            name = element.split()[0]
+            if name == "a":
+                href = _href(e, units)
+                element = f'a href="{html.escape(href)}" target="_blank" rel="noopener"'
+            out.append(f"<{element}>")
+            open_ends.append((e["offset"] + e["length"], f"</{name}>"))
+        out.append(html.escape(units[start * 2 : end * 2].decode("utf-16-le")))
+    out.extend(tag for _, tag in reversed(open_ends))
+    return "".join(out)
+
+
+def _href(entity: Entity, units: bytes) -> str:
+    if entity["type"] == "text_mention":
+        return f"tg://user?id={entity['user']['id']}"
+    if entity["type"] == "url":
+        start, end = entity["offset"] * 2, (entity["offset"] + entity["length"]) * 2
+        return units[start:end].decode("utf-16-le")
+    url = entity.get("url", "")
+    return url if re.match(r"(https?|tg)://", url) else "#"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from .checks import check_markup, parse_caption, parse_text
@@ -150,7 +149,7 @@ class MessageMethods(FileMethods):  # photos and documents are stored through Fi
         msg.history.append(msg.snapshot())
         for k, v in changes.items():
             setattr(msg, k, v)
-        msg.edit_date = int(time.time())
+        msg.edit_date = int(self.clock())
         self._event(msg.chat, "edit", msg)
         return msg.to_api()
 

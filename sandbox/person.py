@@ -160,10 +160,15 @@ class Person:
                 f"{self.name}: no inline button {label!r}. Visible buttons: "
                 f"{self._visible_buttons(chat)}\n{self.transcript(chat)}"
             )
-        button = target.button(label) or {}
+        return self.press_button(target, target.button(label) or {})
+
+    def press_button(self, target: ChatMessage, button: dict[str, Any]) -> str:
+        """Press this inline button of this message; the callback query id."""
+        label = button.get("text", "")
         if "callback_data" not in button:
             kind = next(iter(set(button) - PLAIN_BUTTON_FIELDS), "?")
             raise AssertionError(f"button {label!r} is a {kind} button; it cannot be pressed")
+        chat = target.chat
         rec = CallbackRecord(
             id=str(secrets.randbits(62)),
             user=self.user,

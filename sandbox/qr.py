@@ -1,4 +1,4 @@
-"""QR decoding for photos the bot sends (zxing-cpp is a test-only dependency)."""
+"""QR decoding: the tests read the codes the bot sends; the sandbox page's camera scans them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io
 
 def decode_qr(png_bytes: bytes) -> list[str]:
     """Return the texts of all QR codes found in the image (empty list if none)."""
-    import zxingcpp  # lazy: only tests that read QR codes need it
+    import zxingcpp  # lazy: a compiled library, loaded only when a code is read
     from PIL import Image
 
     with Image.open(io.BytesIO(png_bytes)) as img:

@@ -93,6 +93,9 @@ class HttpServer(Core):
             return
         request = Request(scope, receive)
         path: str = scope["path"]
+        if self.web_app is not None and not path.startswith(("/bot", "/file/bot")):
+            await self.web_app(scope, receive, send)
+            return
         if path.startswith("/file/bot"):
             response = self._download(path[len("/file/bot") :])
         elif path.startswith("/bot"):

@@ -51,7 +51,7 @@ class UpdateMethods(Core):
             {
                 "chat": self.chats[user.id].to_api(),
                 "from": user.to_api(),
-                "date": int(time.time()),
+                "date": int(self.clock()),
                 "old_chat_member": member(old),
                 "new_chat_member": member(status),
             },
@@ -156,7 +156,7 @@ class UpdateMethods(Core):
                     self.changed.notify()
                     continue
                 failures += 1
-                self.webhook_last_error_date = int(time.time())
+                self.webhook_last_error_date = int(self.clock())
                 self.webhook_last_error_message = error
                 await self._sleep(min(self.webhook_retry_delay * 2 ** (failures - 1), 2.0))
 

@@ -30,3 +30,17 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment.astimezone(UTC)
+
+
+class ShiftedClock:
+    """The system clock, moved ahead by hand (the sandbox): time flows, and jumps forward."""
+
+    def __init__(self, offset: timedelta = timedelta(0)) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def set(self, moment: datetime) -> None:
+        """Move to `moment`; never backwards, since what was sent cannot be unsent."""
+        self.offset = max(self.offset, moment.astimezone(UTC) - datetime.now(UTC))

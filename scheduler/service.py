@@ -134,6 +134,13 @@ class SchedulerService:
             handled += sent
         return handled
 
+    async def catch_up(self) -> None:
+        """The clock jumped (the sandbox): what fell due is found and sent now, not at the
+        next scan."""
+        if self._scheduler is not None:
+            await jobs.scan(self.context)
+            self.wake()
+
     async def _stop_work(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
