@@ -348,6 +348,7 @@ function renderServing(state) {
   note.textContent = state.loopback_only
     ? `Serving on loopback only: ${state.address}`
     : `Serving on ${state.address} — reachable from other machines`;
+  note.title = note.textContent; // the phone layout may cut it short
 }
 
 async function moveClock(body) {
@@ -387,6 +388,8 @@ function renderPeople() {
   });
   if (!items.length) items.push(el("li", { class: "people-empty", text: "No people yet — add one above · 还没有人员" }));
   list.replaceChildren(...items);
+  const unread = app.state.people.reduce((sum, p) => sum + (p.unread || 0), 0);
+  document.title = unread ? `(${unread}) branchbot sandbox` : "branchbot sandbox";
 }
 
 function personButton(person, active) {
@@ -447,10 +450,10 @@ function openPerson(id) {
     saveDraft();
     app.personId = id;
     app.chat = null;
-    app.atBottom = true;
     app.messageNodes.clear();
     $("messages-inner").replaceChildren();
-    $("reply-keyboard").hidden = true;
+    renderReplyKeyboard(null);
+    setAtBottom(true);
     closePopups();
     $("composer").value = app.drafts.get(id) || "";
     autosizeComposer();
@@ -522,7 +525,13 @@ function renderChat(chat) {
 function scrollToBottom() {
   const box = $("messages");
   box.scrollTop = box.scrollHeight;
-  app.atBottom = true;
+  setAtBottom(true);
+}
+
+/** Scrolled up, a ↓ button brings one back to the newest message, as in Telegram. */
+function setAtBottom(atBottom) {
+  app.atBottom = atBottom;
+  $("to-bottom").hidden = atBottom;
 }
 
 /** Things that change height after rendering (images, the keyboard) keep the end in view. */
@@ -649,7 +658,8 @@ function humanSize(bytes) {
 }
 
 function documentPart(doc) {
-  const extension = (String(doc.name).match(/\.([A-Za-z0-9]{1,5})$/) || [, ""])[1];
+  const match = String(doc.name).match(/\.([A-Za-z0-9]{1,5})$/);
+  const extension = match ? match[1] : "";
   return el("a", { class: "document", href: doc.url, download: doc.name || "", title: "Download · 下载" },
     el("span", { class: "doc-icon" }, extension ? extension.toLowerCase() : icon("file")),
     el("span", { class: "doc-info" },
@@ -863,7 +873,10 @@ function chooseScanner(fileId) {
       const ok = await attempt(() => api(personPath(person.id, "scan"), { code: `file:${fileId}` }));
       if (ok) openPerson(person.id);
     },
-  }, avatar(person.name, person.id, "small"), el("span", { text: person.name })))));
+  }, avatar(person.name, person.id, "small"),
+  el("span", { class: "choice-text" },
+    el("span", { class: "choice-name", text: person.name }),
+    person.about && el("span", { class: "choice-about", text: person.about }))))));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1128,12 +1141,12 @@ function wireControls() {
   $("share-location").addEventListener("click", shareLocation);
   $("scan").addEventListener("click", openCodes);
   $("log-toggle").addEventListener("click", toggleLog);
-  $("toast").addEventListener("click", () => { $("toast").hidden = true; });
 
   const messages = $("messages");
   messages.addEventListener("scroll", () => {
-    app.atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 60;
+    setAtBottom(messages.scrollHeight - messages.scrollTop - messages.clientHeight < 60);
   });
+  $("to-bottom").addEventListener("click", scrollToBottom);
   new ResizeObserver(keepBottom).observe(messages);
 
   document.addEventListener("click", (event) => {
