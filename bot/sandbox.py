@@ -16,14 +16,14 @@ import logging
 import os
 import signal
 import time
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from bot import demo
-from bot.app import BotRuntime, prepare_database
+from bot.app import BotRuntime, prepare_database, scheduler_settings
 from bot.config import Config, DatabaseConfig, TelegramConfig
 from bot.logs import redact, setup_logging
 from sandbox import Emulator
@@ -31,6 +31,7 @@ from sandbox.person import Person
 from sandbox.saved import UnreadableWorld, load_world, save_world
 from sandbox.web import LogPanel, Place, Poster, SandboxWeb, World
 from scheduler.clock import ShiftedClock
+from scheduler.quiet import quiet_until
 from views.files import qr_png
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Options:
     port: int = 8080
     host: str = "127.0.0.1"
     reset: bool = False
+    start_at: datetime | None = None  # a fresh sandbox's first moment (tests)
 
 
 def default_data_folder() -> Path:
@@ -151,10 +153,17 @@ class Sandbox:
         if self.options.reset:
             self.folder.reset()
         saved = self._restore()
+        if saved is None:
+            # Someone trying the bot at night should see its notifications at once: a fresh
+            # sandbox starts when the quiet hours end.
+            now = self.clock.now()
+            quiet = scheduler_settings(self.config).quiet_hours
+            first = self.options.start_at or quiet_until(now, str(self.zone), *quiet) or now
+            self.clock.offset = first - datetime.now(UTC)
+        logging.getLogger().addHandler(self.log_panel)
         await self._serve()
-        config = Config(
-            telegram=TelegramConfig(token=TOKEN, api_base_url=self.emulator.url),
-            database=self.config.database,
+        config = replace(
+            self.config, telegram=TelegramConfig(token=TOKEN, api_base_url=self.emulator.url)
         )
         self.runtime = BotRuntime(config, clock=self.clock)
         await prepare_database(config, self.runtime.engine)
@@ -172,6 +181,7 @@ class Sandbox:
         self.emulator.web_app = self.web.app
         await self.web.start()
         await self.runtime.start()
+        self.save()  # the world now matches the database; from here on, every few seconds
         self._saving = asyncio.create_task(self._save_now_and_then(), name="sandbox-save")
         log.info("sandbox ready in %.1f s", time.monotonic() - started)
 
@@ -251,11 +261,28 @@ class Sandbox:
             extra |= {"about": self.web.world.about, "read_upto": self.web.world.read_upto}
         save_world(self.emulator, self.folder.world, extra)
 
+    def _version(self) -> tuple[Any, ...]:
+        """Changes whenever something worth saving does."""
+        emu = self.emulator
+        web = self.web.world if self.web is not None else None
+        return (
+            emu._seq,
+            emu._next_update_id,
+            len(emu.files),
+            len(emu.users),
+            self.clock.offset,
+            tuple(sorted(web.read_upto.items())) if web else (),
+        )
+
     async def _save_now_and_then(self) -> None:
+        saved = self._version()
         while True:
             await asyncio.sleep(SAVE_SECONDS)
+            if (version := self._version()) == saved:
+                continue
             try:
                 self.save()
+                saved = version
             except OSError as exc:
                 log.error("the sandbox could not save its world: %s", exc)
 
@@ -270,6 +297,7 @@ class Sandbox:
             await self.web.stop()
             self.save()
         await self.emulator.stop()
+        logging.getLogger().removeHandler(self.log_panel)
         self.folder.close()
 
 
@@ -289,7 +317,6 @@ def _announce(sandbox: Sandbox) -> None:
 async def serve(options: Options) -> None:
     setup_logging("INFO")
     sandbox = Sandbox(options)
-    logging.getLogger().addHandler(sandbox.log_panel)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

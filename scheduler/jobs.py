@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from models import inbox, outbox
 from models.activities import Activity, extend_all_series
 from models.attendance import (
+    ANNOUNCE_AHEAD,
     due_reminders,
     mark_nudged,
     reachable_audience,
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ANNOUNCE_AHEAD = timedelta(days=14)  # members hear of an activity at most this early
 GENERATE_AHEAD = timedelta(days=92)  # occurrences of a series that exist ahead of time
 NUDGE_AFTER = timedelta(hours=24)  # an unanswered invitation gets one nudge after this
 

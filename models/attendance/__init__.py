@@ -42,6 +42,7 @@ from models.attendance.record import (
     member_record,
 )
 from models.attendance.reminders import (
+    ANNOUNCE_AHEAD,
     DEFAULT_OFFSETS,
     NOT_COMING,
     Reminder,
@@ -57,6 +58,7 @@ from models.attendance.rows import (
 )
 
 __all__ = [
+    "ANNOUNCE_AHEAD",
     "CHECK_IN_OPENS_BEFORE",
     "CHECK_IN_RADIUS_M",
     "DEFAULT_OFFSETS",

@@ -41,6 +41,7 @@ class Reminder:
 
 
 DEFAULT_OFFSETS = (timedelta(hours=24), timedelta(hours=1))
+ANNOUNCE_AHEAD = timedelta(days=14)  # members hear of an activity at most this early
 
 
 async def due_reminders(
@@ -121,7 +122,9 @@ async def unanswered_for_nudge(
 ) -> list[tuple[Activity, Member]]:
     """Organisational-life invitations out for `after` with no answer and no nudge yet.
 
-    Send one nudge each, then call mark_nudged.
+    An invitation is out from its announcement: when the activity was created, or
+    ANNOUNCE_AHEAD before it starts if that is later. Send one nudge each, then call
+    mark_nudged.
     """
     return await _unanswered(session, now, after, nudged=False)
 
@@ -142,6 +145,7 @@ async def _unanswered(
             Activity.status == ActivityStatus.scheduled,
             Activity.starts_at > now,
             Activity.created_at <= now - after,
+            Activity.starts_at <= now - after + ANNOUNCE_AHEAD,  # announced `after` ago
             Activity.kind.in_(list(EXPECTED_KINDS)),
         )
         .order_by(Activity.starts_at, Activity.id)

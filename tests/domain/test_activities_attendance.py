@@ -20,6 +20,7 @@ from models.activities import (
     sign_up,
 )
 from models.attendance import (
+    ANNOUNCE_AHEAD,
     CheckInTooFar,
     Outcome,
     check_in,
@@ -350,3 +351,25 @@ async def test_nudges_once_then_the_secretary(
     await respond_attend(session, meeting, members[1], NOW + 48 * HOUR)
     assert await unanswered_after_nudge(session, NOW + 49 * HOUR) == []
     assert await unanswered_for_nudge(session, START) == []
+
+
+async def test_no_nudge_for_an_invitation_not_announced_yet(
+    session: AsyncSession, units: dict[str, OrgUnit], members: list[Member]
+) -> None:
+    """A meeting two months ahead is announced 14 days before it: no nudge until a day after."""
+    starts = NOW + timedelta(days=60)
+    far = (
+        await create_activity(
+            session,
+            SECRETARY,
+            units["wanda-plaza"].id,
+            draft(MEETING, starts_at=starts, ends_at=starts + HOUR),
+            NOW,
+        )
+    ).id
+    announced = starts - ANNOUNCE_AHEAD
+    assert far not in {a.id for a, _ in await unanswered_for_nudge(session, NOW + 2 * 24 * HOUR)}
+    before = await unanswered_for_nudge(session, announced + 23 * HOUR)
+    assert far not in {a.id for a, _ in before}
+    after = await unanswered_for_nudge(session, announced + 24 * HOUR)
+    assert far in {a.id for a, _ in after}

@@ -30,13 +30,13 @@ async def test_import_list_grant_revoke(
     database: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     await run(database, "org", "import", str(EXAMPLE_ORG))
-    assert capsys.readouterr().out.startswith("7 created, 0 updated, 0 unchanged")
+    assert capsys.readouterr().out.startswith("10 created, 0 updated, 0 unchanged")
     await run(database, "org", "import", str(EXAMPLE_ORG))
-    assert capsys.readouterr().out.startswith("0 created, 0 updated, 7 unchanged")
+    assert capsys.readouterr().out.startswith("0 created, 0 updated, 10 unchanged")
 
     await run(database, "org", "list")
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 7
+    assert len(lines) == 10
     assert re.fullmatch(
         r"湛江经开区两新组织党工委  \[committee\] zhanjiang-edz  r_[A-Za-z0-9_-]{10,12}", lines[0]
     )

@@ -34,8 +34,11 @@ EXAMPLE_CODES = [
     "haibinbei-community",
     "wanda-plaza",
     "huaduhui",
+    "lejin-community",
     "huanlejia-building",
     "tech-incubator",
+    "quanzhuang-street",
+    "longchao-community",
 ]
 
 
@@ -54,14 +57,18 @@ async def test_import_creates_the_example_tree_in_tree_order(session: AsyncSessi
         (2, "haibinbei-community"),
         (3, "wanda-plaza"),
         (3, "huaduhui"),
+        (2, "lejin-community"),
         (1, "huanlejia-building"),
         (2, "tech-incubator"),
+        (1, "quanzhuang-street"),
+        (2, "longchao-community"),
     ]
     wanda = await unit_by_code(session, "wanda-plaza")
     assert wanda.kind is UnitKind.branch
     assert wanda.name_zh == "湛江万达广场商圈党支部"
     assert wanda.latitude is not None and 21.0 < wanda.latitude < 21.5
     assert (await unit_by_code(session, "haibinbei-community")).kind is UnitKind.community
+    assert (await unit_by_code(session, "lejin-community")).kind is UnitKind.community
 
 
 async def test_reimport_updates_by_code_and_never_duplicates(session: AsyncSession) -> None:
@@ -222,6 +229,7 @@ async def test_descendants_and_ancestors(session: AsyncSession, units: dict[str,
         ids["haibinbei-community"],
         ids["wanda-plaza"],
         ids["huaduhui"],
+        ids["lejin-community"],
     }
     assert await descendant_ids(session, ids["wanda-plaza"]) == {ids["wanda-plaza"]}
     chain = [u.code for u in await ancestors(session, ids["wanda-plaza"])]

@@ -86,7 +86,7 @@ async def test_grants_cover_the_unit_and_below_never_above_or_beside(
 
     assert await covered(ADMIN) == ids(*units)
     assert await covered(ANCESTOR_SECRETARY) == ids(
-        "lehua-street", "haibinbei-community", "wanda-plaza", "huaduhui"
+        "lehua-street", "haibinbei-community", "wanda-plaza", "huaduhui", "lejin-community"
     )
     assert await covered(SECRETARY) == ids("wanda-plaza")
     assert await covered(ORGANIZER) == ids("wanda-plaza")
@@ -115,7 +115,14 @@ async def test_require_raises_permission_denied(
 async def test_managed_unit_ids(session: AsyncSession, units: dict[str, OrgUnit]) -> None:
     assert await managed_unit_ids(session, ADMIN) is None
     assert await managed_unit_ids(session, ANCESTOR_SECRETARY) == {
-        units[c].id for c in ("lehua-street", "haibinbei-community", "wanda-plaza", "huaduhui")
+        units[c].id
+        for c in (
+            "lehua-street",
+            "haibinbei-community",
+            "wanda-plaza",
+            "huaduhui",
+            "lejin-community",
+        )
     }
     assert await managed_unit_ids(session, ORGANIZER) == {units["wanda-plaza"].id}
     assert await managed_unit_ids(session, ORGANIZER, Permission.approve_reports) == set()
