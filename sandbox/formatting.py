@@ -401,6 +401,7 @@ _ELEMENTS = {
     "text_link": "a",
     "url": "a",
     "text_mention": "a",
+    "bot_command": "a",  # a command in a message is pressed to send it, as on Telegram
 }
 
 
@@ -424,7 +425,10 @@ def to_html(text: str, entities: list[Entity]) -> str:
         for e in (e for e in shown if e["offset"] == start):
             element = _ELEMENTS[e["type"]]
             name = element.split()[0]
-            if name == "a":
+            if e["type"] == "bot_command":
+                command = _slice(units, e).split("@")[0]
+                element = f'a class="command" href="#" data-command="{html.escape(command)}"'
+            elif name == "a":
                 href = _href(e, units)
                 element = f'a href="{html.escape(href)}" target="_blank" rel="noopener"'
             out.append(f"<{element}>")
@@ -434,11 +438,15 @@ def to_html(text: str, entities: list[Entity]) -> str:
     return "".join(out)
 
 
+def _slice(units: bytes, entity: Entity) -> str:
+    start, end = entity["offset"] * 2, (entity["offset"] + entity["length"]) * 2
+    return units[start:end].decode("utf-16-le")
+
+
 def _href(entity: Entity, units: bytes) -> str:
     if entity["type"] == "text_mention":
         return f"tg://user?id={entity['user']['id']}"
     if entity["type"] == "url":
-        start, end = entity["offset"] * 2, (entity["offset"] + entity["length"]) * 2
-        return units[start:end].decode("utf-16-le")
+        return _slice(units, entity)
     url = entity.get("url", "")
     return url if re.match(r"(https?|tg)://", url) else "#"

@@ -26,11 +26,11 @@ if TYPE_CHECKING:
 _TOKENS = re.compile(
     r"(?P<bot_command>(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,})?)"
     r"|(?P<mention>(?<!\w)@[A-Za-z0-9_]{3,32})"
-    r"|(?P<url>https?://\S+)"
+    r"|(?P<url>https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+)"  # ASCII: ends at 中文 or ，
 )
 
 
-def _auto_entities(text: str) -> list[dict[str, Any]]:
+def auto_entities(text: str) -> list[dict[str, Any]]:
     """Entities Telegram's server adds to user text: commands, mentions, URLs."""
     return [
         {
@@ -104,7 +104,7 @@ class Person:
         self, text: str, chat: Chat | None = None, reply_to: ChatMessage | None = None
     ) -> ChatMessage:
         """Send text; /commands get a bot_command entity like on Telegram."""
-        return await self._post(chat, text=text, entities=_auto_entities(text), reply_to=reply_to)
+        return await self._post(chat, text=text, entities=auto_entities(text), reply_to=reply_to)
 
     async def share_contact(
         self,

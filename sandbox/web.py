@@ -30,7 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .formatting import to_html
-from .person import Person
+from .person import Person, auto_entities
 from .state import ChatMessage, FileRecord, button_label
 
 if TYPE_CHECKING:
@@ -295,11 +295,10 @@ class SandboxWeb:
         return [m for m in person.chat.ordered() if not m.deleted]
 
     def message_json(self, msg: ChatMessage) -> dict[str, Any]:
-        text, entities = (
-            (msg.text, msg.entities) if msg.text is not None else (msg.caption or "", [])
-        )
-        if msg.text is None and msg.caption:
-            entities = msg.caption_entities
+        if msg.text is not None:
+            text, entities = msg.text, msg.entities
+        else:
+            text, entities = msg.caption or "", msg.caption_entities
         photo = document = None
         if msg.photo:
             photo = {"url": f"/api/files/{msg.photo.file_id}", "qr": self._qr(msg.photo)}
@@ -323,7 +322,7 @@ class SandboxWeb:
             "from_bot": msg.from_bot,
             "date": msg.date,
             "time": datetime.fromtimestamp(msg.date, self.world.zone).strftime("%H:%M"),
-            "html": to_html(text, entities),
+            "html": to_html(text, _with_links(text, entities)),
             "photo": photo,
             "document": document,
             "location": location,
@@ -424,6 +423,7 @@ class SandboxWeb:
             "contact": self._contact,
             "location": self._location,
             "scan": self._scan,
+            "open": self._open_link,
             "read": self._read,
         }
         action = actions.get(request.path_params["action"])
@@ -481,6 +481,9 @@ class SandboxWeb:
         if link is None:
             raise Refused("The camera finds no QR code in that picture.")
         await self._open(person, link)
+
+    async def _open_link(self, person: Person, body: dict[str, Any]) -> None:
+        await self._open(person, str(body.get("link", "")))
 
     async def _open(self, person: Person, link: str) -> None:
         """What tapping a t.me link does: this bot's chat opens and sends /start <payload>."""
@@ -570,6 +573,18 @@ def _decoded(png: bytes) -> str | None:
 
     texts = decode_qr(png)
     return texts[0] if texts else None
+
+
+def _with_links(text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a Telegram client makes of bare links and /commands: they can be pressed."""
+    taken = [(e["offset"], e["offset"] + e["length"]) for e in entities]
+    found = [
+        e
+        for e in auto_entities(text)
+        if e["type"] in ("url", "bot_command")
+        and not any(start < e["offset"] + e["length"] and e["offset"] < end for start, end in taken)
+    ]
+    return [*entities, *found]
 
 
 def _inline_button(button: dict[str, Any]) -> dict[str, Any]:

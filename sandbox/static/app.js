@@ -623,8 +623,16 @@ function textPart(html, meta) {
   const text = el("div", { class: "text" });
   text.innerHTML = html; // already escaped by the server (WEB.md); only the bot's formatting remains
   for (const link of text.querySelectorAll("a[href]")) {
-    link.target = "_blank";
-    link.rel = "noopener noreferrer";
+    if (link.classList.contains("command")) {
+      // A /command in a message sends it when pressed, as in Telegram.
+      link.addEventListener("click", (event) => { event.preventDefault(); sendText(link.dataset.command); });
+    } else if (/^https:\/\/t\.me\//.test(link.href)) {
+      // A t.me link opens the bot in this chat (the server says so when it leads elsewhere).
+      link.addEventListener("click", (event) => { event.preventDefault(); openLink(link.href); });
+    } else {
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+    }
   }
   // Room at the end of the last line for the time, which floats there as in Telegram.
   text.append(el("span", { class: "meta-room", "data-meta": meta.textContent, "aria-hidden": "true" }));
@@ -746,6 +754,15 @@ function autosizeComposer() {
   const box = $("composer");
   box.style.height = "auto";
   box.style.height = `${Math.min(box.scrollHeight, 160)}px`;
+}
+
+async function openLink(link) {
+  if (app.personId == null) return;
+  try {
+    await api(personPath(app.personId, "open"), { link });
+  } catch (error) {
+    toast(error.message, "error");
+  }
 }
 
 async function sendText(text) {

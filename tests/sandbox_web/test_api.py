@@ -3,6 +3,8 @@ bad input, and a data folder that outlives the process."""
 
 from __future__ import annotations
 
+import html
+import re
 import socket
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from tests.sandbox_web.conftest import (
     chat_until,
     has_text,
     person_id,
+    plain,
     press,
     say,
     start_sandbox,
@@ -57,7 +60,7 @@ async def test_a_newcomer_scans_the_poster_reports_signs_up_and_is_reminded(
     answer = await page.post(f"/api/people/{newcomer}/scan", json={"code": "poster:wanda-plaza"})
     assert answer.status_code == 200, answer.text
     chat = await chat_until(page, newcomer, has_text(said("zh", "profile.consent")))
-    assert chat["messages"][0]["html"].startswith("/start r_")  # what the camera opened
+    assert plain(chat["messages"][0]["html"]).startswith("/start r_")  # what the camera opened
     await press(page, newcomer, t("zh", "profile.consent_yes"))
     await chat_until(page, newcomer, has_text(said("zh", "profile.ask_name")))
     await say(page, newcomer, "张伟")
@@ -152,14 +155,23 @@ async def test_an_unknown_person_or_file_is_404(page: httpx.AsyncClient) -> None
     assert (await page.post("/api/people", content=b"{not json")).status_code == 400
 
 
-async def test_a_link_outside_the_sandbox_is_not_followed(
+async def test_links_and_commands_in_messages_can_be_tapped(
     sandbox: Sandbox, page: httpx.AsyncClient
 ) -> None:
-    newcomer = person_id(sandbox, "newcomer")
-    web = sandbox.web
-    assert web is not None
-    with pytest.raises(Exception, match="outside the sandbox"):
-        await web._open(web.people[newcomer], "https://example.com/?start=x")
+    newcomer, secretary = person_id(sandbox, "newcomer"), person_id(sandbox, "secretary")
+    await say(page, secretary, "/qr")
+    chat = await chat_until(page, secretary, lambda c: any(m["photo"] for m in c["messages"]))
+    caption = next(m["html"] for m in chat["messages"] if m["photo"])
+    link = re.search(r'<a href="(https://t\.me/branchbot_sandbox\?start=r_[^"]+)"', caption)
+    assert link, caption  # the caption's bare link is a link, as Telegram shows it
+
+    outside = await page.post(f"/api/people/{newcomer}/open", json={"link": "https://example.com/"})
+    assert outside.status_code == 400 and "outside the sandbox" in outside.json()["error"]
+    opened = await page.post(f"/api/people/{newcomer}/open", json={"link": html.unescape(link[1])})
+    assert opened.status_code == 200
+    chat = await chat_until(page, newcomer, has_text(said("zh", "profile.consent")))
+    welcome = next(m["html"] for m in chat["messages"] if m["from_bot"])
+    assert 'class="command" href="#" data-command="/help"' in welcome
 
 
 async def test_people_added_and_chats_outlive_a_restart(tmp_path: Path) -> None:
@@ -266,7 +278,7 @@ async def test_a_qr_code_one_person_received_can_be_scanned_by_another(
     await page.post(f"/api/people/{newcomer}/scan", json={"code": file_code})
     chat = await chat_until(page, newcomer, has_text(said("zh", "profile.consent")))
     payload = photo["qr"].split("start=")[1]
-    assert chat["messages"][0]["html"] == f"/start {payload}"
+    assert plain(chat["messages"][0]["html"]) == f"/start {payload}"
 
 
 async def test_a_document_the_bot_sends_can_be_downloaded(

@@ -51,6 +51,8 @@ def test_starts_on_a_fresh_folder_says_where_and_stops_on_ctrl_c(tmp_path: Path)
     finally:
         process.send_signal(signal.SIGINT)
         status = process.wait(timeout=20)
+        process.stdout.close()  # type: ignore[union-attr]
+        process.stderr.close()  # type: ignore[union-attr]
     assert status == 0
     assert (tmp_path / "fresh" / "world.pickle").exists()  # saved on the way out
 
