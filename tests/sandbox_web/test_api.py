@@ -7,6 +7,7 @@ import html
 import re
 import socket
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,6 +29,15 @@ from tests.sandbox_web.conftest import (
 )
 
 WANDA_ZH = "湛江万达广场商圈党支部"
+
+
+async def secretarys_qr_code(sandbox: Sandbox, page: httpx.AsyncClient) -> dict[str, Any]:
+    """The message with the reporting point's QR code that the secretary asks for (/qr)."""
+    secretary = person_id(sandbox, "secretary")
+    await say(page, secretary, "/qr")
+    # The demo's announcements may arrive around it: look for the picture, not the last.
+    chat = await chat_until(page, secretary, lambda c: any(m["photo"] for m in c["messages"]))
+    return next(m for m in chat["messages"] if m["photo"])
 
 
 async def test_a_fresh_sandbox_shows_the_demo_world(
@@ -158,10 +168,8 @@ async def test_an_unknown_person_or_file_is_404(page: httpx.AsyncClient) -> None
 async def test_links_and_commands_in_messages_can_be_tapped(
     sandbox: Sandbox, page: httpx.AsyncClient
 ) -> None:
-    newcomer, secretary = person_id(sandbox, "newcomer"), person_id(sandbox, "secretary")
-    await say(page, secretary, "/qr")
-    chat = await chat_until(page, secretary, lambda c: any(m["photo"] for m in c["messages"]))
-    caption = next(m["html"] for m in chat["messages"] if m["photo"])
+    newcomer = person_id(sandbox, "newcomer")
+    caption = (await secretarys_qr_code(sandbox, page))["html"]
     link = re.search(r'<a href="(https://t\.me/branchbot_sandbox\?start=r_[^"]+)"', caption)
     assert link, caption  # the caption's bare link is a link, as Telegram shows it
 
@@ -266,11 +274,8 @@ async def test_each_person_sees_the_bots_command_menu_in_their_language(
 async def test_a_qr_code_one_person_received_can_be_scanned_by_another(
     sandbox: Sandbox, page: httpx.AsyncClient
 ) -> None:
-    secretary, newcomer = person_id(sandbox, "secretary"), person_id(sandbox, "newcomer")
-    await say(page, secretary, "/qr")
-    # (The demo's announcements may arrive around it: look for the picture, not the last.)
-    chat = await chat_until(page, secretary, lambda c: any(m["photo"] for m in c["messages"]))
-    photo = next(m["photo"] for m in chat["messages"] if m["photo"])
+    newcomer = person_id(sandbox, "newcomer")
+    photo = (await secretarys_qr_code(sandbox, page))["photo"]
     assert photo["qr"].startswith("https://t.me/branchbot_sandbox?start=r_")
     file_code = "file:" + photo["url"].rsplit("/", 1)[1]
     assert file_code in [c["id"] for c in (await page.get("/api/codes")).json()]
