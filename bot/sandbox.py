@@ -26,6 +26,7 @@ from bot import demo
 from bot.app import BotRuntime, prepare_database, scheduler_settings
 from bot.config import Config, DatabaseConfig, TelegramConfig
 from bot.logs import redact, setup_logging
+from models import inbox
 from sandbox import Emulator
 from sandbox.person import Person
 from sandbox.saved import UnreadableWorld, load_world, save_world
@@ -174,7 +175,7 @@ class Sandbox:
                 self.clock.now(),
                 {person.key: p.id for person, p in people},
             )
-        world = await self._world(saved, people)
+        world = await self._world(saved)
         self.web = SandboxWeb(self.emulator, world, self.log_panel)
         for person, emulated in people:
             self.web.adopt(emulated, person.about if person is not None else None)
@@ -228,13 +229,15 @@ class Sandbox:
             if not user.is_bot
         ]
 
-    async def _world(
-        self, saved: dict[str, Any] | None, people: list[tuple[demo.DemoPerson | None, Person]]
-    ) -> World:
+    async def _world(self, saved: dict[str, Any] | None) -> World:
         assert self.runtime is not None
         async with self.runtime.sessions() as session:
             points = await demo.reporting_points(session)
             places = await demo.places(session)
+            # A world saved a moment before a crash may lag behind the database: update ids
+            # the bot has already seen would be taken for repeats and ignored.
+            last_seen = await inbox.last_update_id(session) or 0
+        self.emulator._next_update_id = max(self.emulator._next_update_id, last_seen + 1)
         link = f"https://t.me/{BOT_USERNAME}?start="
         world = World(
             zone=self.zone,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -53,6 +53,11 @@ async def unprocessed(session: AsyncSession, limit: int = 100) -> list[InboundUp
         .limit(limit)
     )
     return list(rows)
+
+
+async def last_update_id(session: AsyncSession) -> int | None:
+    """The highest update id stored (the sandbox's emulator must go on above it)."""
+    return await session.scalar(select(func.max(InboundUpdate.update_id)))
 
 
 async def prune(session: AsyncSession, older_than: timedelta = timedelta(days=7)) -> int:

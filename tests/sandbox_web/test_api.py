@@ -15,6 +15,8 @@ import pytest
 import handlers
 from bot.demo import TREE_PLANTING_TITLE
 from bot.sandbox import Sandbox, SandboxError
+from sandbox import Emulator
+from sandbox.saved import load_world, save_world
 from tests.e2e.texts import said, t
 from tests.sandbox_web.conftest import (
     chat_until,
@@ -298,3 +300,29 @@ async def test_a_document_the_bot_sends_can_be_downloaded(
     assert download.headers["content-disposition"].startswith("attachment; filename*=UTF-8''")
     assert document["name"].endswith(".json") and len(download.content) == document["size"]
     assert "陈晓东" in download.content.decode("utf-8")  # the demo's floating member
+
+
+async def test_a_world_saved_just_before_a_crash_does_not_silence_the_bot(
+    tmp_path: Path,
+) -> None:
+    """kill -9 between two saves: the world file lags behind the database by a few updates."""
+    folder = tmp_path / "crashed"
+    box = await start_sandbox(folder)
+    newcomer = person_id(box, "newcomer")
+    async with httpx.AsyncClient(base_url=box.address) as page:
+        await say(page, newcomer, "/help")
+        await chat_until(page, newcomer, lambda c: len(texts(c)) == 1)
+    await stop_sandbox(box)
+    lagging = Emulator()
+    extra = load_world(lagging, folder / "world.pickle")
+    lagging._next_update_id -= 1  # as saved before the /help arrived
+    save_world(lagging, folder / "world.pickle", extra)
+
+    box = await start_sandbox(folder)
+    try:
+        async with httpx.AsyncClient(base_url=box.address) as page:
+            await say(page, newcomer, "/help")
+            chat = await chat_until(page, newcomer, lambda c: len(texts(c)) == 2)
+            assert texts(chat)[0] == texts(chat)[1]
+    finally:
+        await stop_sandbox(box)
