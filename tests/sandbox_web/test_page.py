@@ -61,6 +61,17 @@ async def open_page(browser: Browser, sandbox: Sandbox, width: int, height: int)
         ),
     )
     page.errors = errors  # type: ignore[attr-defined]
+    # Offline means offline: the page asks nothing of any server but the sandbox.
+    elsewhere: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            None
+            if r.url.startswith((sandbox.address, "data:", "blob:"))
+            else elsewhere.append(r.url)
+        ),
+    )
+    page.elsewhere = elsewhere  # type: ignore[attr-defined]
     await page.goto(sandbox.address)
     return page
 
@@ -152,6 +163,7 @@ async def test_a_newcomer_reports_signs_up_and_is_reminded(
     await expect(reminder).to_contain_text(TREE_PLANTING_TITLE)
     await snapshot(page, "5-reminded")
     assert page.errors == []  # type: ignore[attr-defined]
+    assert page.elsewhere == []  # type: ignore[attr-defined]
 
 
 async def test_bad_input_in_the_page_gets_a_clear_message(
