@@ -30,7 +30,7 @@ from models import inbox
 from sandbox import Emulator
 from sandbox.person import Person
 from sandbox.saved import UnreadableWorld, load_world, save_world
-from sandbox.web import LogPanel, Place, Poster, SandboxWeb, World
+from sandbox.web import LogPanel, Place, Poster, SandboxWeb, World, is_loopback
 from scheduler.clock import ShiftedClock
 from scheduler.quiet import quiet_until
 from views.files import qr_png
@@ -43,7 +43,6 @@ DATABASE = "branchbot.sqlite3"
 WORLD = "world.pickle"
 LOCK = "sandbox.lock"
 SAVE_SECONDS = 2.0
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class SandboxError(Exception):
@@ -307,7 +306,7 @@ class Sandbox:
 def _announce(sandbox: Sandbox) -> None:
     where = (
         "only this computer can open it (loopback)"
-        if sandbox.options.host in LOOPBACK
+        if is_loopback(sandbox.options.host)
         else f"WARNING: anyone who can reach {sandbox.options.host} can open it"
     )
     print(

@@ -44,6 +44,14 @@ LOG_LINES = 200
 PING_SECONDS = 15.0
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this computer can reach a server on `host`."""
+    return host in LOOPBACK_HOSTS
+
+
 class Refused(Exception):
     """Bad input from the page: answered 400 with this sentence, and nothing changed."""
 
@@ -255,7 +263,7 @@ class SandboxWeb:
             {
                 "bot": {"name": self.emu.bot.first_name, "username": self.emu.bot.username},
                 "address": self.world.address,
-                "loopback_only": urlparse(self.world.address).hostname in ("127.0.0.1", "::1"),
+                "loopback_only": is_loopback(urlparse(self.world.address).hostname or ""),
                 "clock": self.clock_json(),
                 "people": [self.person_json(p) for p in self.people.values()],
                 "map": self._map(),
@@ -334,13 +342,7 @@ class SandboxWeb:
     def _qr(self, record: FileRecord) -> str | None:
         """The link a QR code in this picture encodes (decoded once per picture)."""
         if record.file_id not in self._qr_cache:
-            from .qr import decode_qr
-
-            try:
-                texts = decode_qr(record.data)
-            except Exception:  # not a picture zxing can read: no code in it
-                texts = []
-            self._qr_cache[record.file_id] = texts[0] if texts else None
+            self._qr_cache[record.file_id] = _first_code(record.data)
         return self._qr_cache[record.file_id]
 
     async def codes(self, request: Request) -> Response:
@@ -473,7 +475,7 @@ class SandboxWeb:
         code = str(body.get("code", ""))
         kind, _, key = code.partition(":")
         if kind == "poster":
-            link = _decoded(self._poster(key).png)
+            link = _first_code(self._poster(key).png)
         elif kind == "file" and key in self.emu.files:
             link = self._qr(self.emu.files[key])
         else:
@@ -568,10 +570,14 @@ def _coordinates(body: dict[str, Any]) -> tuple[float, float]:
     return latitude, longitude
 
 
-def _decoded(png: bytes) -> str | None:
+def _first_code(picture: bytes) -> str | None:
+    """What the first QR code in a picture says, as a phone camera reads it."""
     from .qr import decode_qr
 
-    texts = decode_qr(png)
+    try:
+        texts = decode_qr(picture)
+    except Exception:  # not a picture zxing can read: no code in it
+        texts = []
     return texts[0] if texts else None
 
 
