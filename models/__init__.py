@@ -13,3 +13,4 @@ from models.activities import Activity as Activity
 from models.activities import ActivitySeries as ActivitySeries
 from models.activities import Participation as Participation
 from models.outbox import Delivery as Delivery
+from models.outbox import SchedulerLeadership as SchedulerLeadership

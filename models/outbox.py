@@ -53,10 +53,26 @@ class Delivery(Base):
         stored_enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.pending
     )
     attempts: Mapped[int] = mapped_column(default=0)
+    # The term of the leader that marked it `sending` (SchedulerLeadership.term).
+    claimed_term: Mapped[int | None]
     telegram_message_id: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class SchedulerLeadership(Base):
+    """One row: the current term of the scheduler's leadership (see scheduler.leader).
+
+    Each process that becomes the leader counts the term up; a claim carries its term,
+    so a leader can tell whether it still leads before each send."""
+
+    __tablename__ = "scheduler_leadership"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    term: Mapped[int]
+    holder: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime | None]
 
 
 async def enqueue(
