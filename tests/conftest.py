@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import migrate
 from models.db import SessionFactory, create_engine, create_session_factory
-from tests.postgres import execute_as_admin, throwaway_database
+from tests.postgres import drop_database, execute_as_admin, throwaway_database
 
 T = TypeVar("T")
 
@@ -123,9 +123,7 @@ def postgres_template() -> Iterator[str]:
         _run_to_completion(_migrate(url))
         yield name
     finally:
-        _run_to_completion(
-            execute_as_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        )
+        _run_to_completion(drop_database(POSTGRES_URL, name))
 
 
 @pytest.fixture(params=BACKENDS)

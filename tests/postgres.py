@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -42,4 +43,19 @@ async def throwaway_database(
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        await execute_as_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database(admin_url, name)
+
+
+async def drop_database(admin_url: str, name: str, attempts: int = 50) -> None:
+    """DROP ... WITH (FORCE), which an account that is not a superuser cannot do while a
+    server process of no role (autovacuum, busy with a fresh copy) is connected: retry."""
+    import asyncpg
+
+    for attempt in range(attempts):
+        try:
+            await execute_as_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (asyncpg.InsufficientPrivilegeError, asyncpg.ObjectInUseError):
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.1)
