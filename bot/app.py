@@ -29,6 +29,7 @@ from handlers.work import process
 from models import inbox, migrate
 from models.db import create_engine, create_session_factory
 from scheduler.clock import Clock, SystemClock
+from scheduler.ratelimit import Limits, RateLimiter
 from scheduler.service import SchedulerService, SchedulerSettings
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,11 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT = 30  # seconds a getUpdates call may wait for news
 
 
-def build_application(config: Config, services: Services) -> Application:  # type: ignore[type-arg]
+def build_application(config: Config, services: Services, limiter: RateLimiter) -> Application:  # type: ignore[type-arg]
     application = (
         Application.builder()
         .token(config.telegram.token)
+        .rate_limiter(limiter)  # every send shares one budget; replies go first
         .base_url(config.telegram.bot_base_url)
         .base_file_url(config.telegram.file_base_url)
         .context_types(ContextTypes(context=BotContext))
@@ -60,7 +62,6 @@ def scheduler_settings(config: Config) -> SchedulerSettings:
             time.fromisoformat(config.scheduler.quiet_hours_end),
         ),
         digest_hour=config.scheduler.digest_hour,
-        messages_per_second=float(config.scheduler.messages_per_second),
     )
 
 
@@ -181,7 +182,8 @@ class BotRuntime:
         self.services = Services(
             defaults=config.bot.defaults, sessions=self.sessions, clock=clock or SystemClock()
         )
-        self.application = build_application(config, self.services)
+        self.limiter = RateLimiter(Limits(per_second=float(config.scheduler.messages_per_second)))
+        self.application = build_application(config, self.services, self.limiter)
         self.updates = UpdateInbox(self.application, self.services)
         self.scheduler: SchedulerService | None = None
         if config.scheduler.enabled:
@@ -191,6 +193,7 @@ class BotRuntime:
                 self.sessions,
                 self.services.clock,
                 scheduler_settings(config),
+                self.limiter,
             )
             self.services.wake_sender = self.scheduler.wake
         self.stopping = asyncio.Event()

@@ -3,16 +3,18 @@
 Handlers and scheduled jobs write rows here, in the same transaction as the change
 they announce; `scheduler.sender` delivers them within Telegram's limits. The
 database is the source of truth, so a restart loses nothing: a row still marked
-`sending` when the process died is sent again (at least once, see the README).
+`sending` when its leader's term ended is sent again (at least once, see the README;
+terms: scheduler.leader).
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, String, Text, delete, func, select, update
+from sqlalchemy import Index, String, Text, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -112,29 +114,113 @@ async def enqueue(
     return True
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Delivery]:
-    """The next due messages, marked `sending`. Only the leader process calls this."""
-    rows = list(
-        await session.scalars(
-            select(Delivery)
-            .where(Delivery.status == DeliveryStatus.pending, Delivery.due_at <= now)
-            .order_by(Delivery.due_at, Delivery.id)
-            .limit(limit)
-            # A second sender (a leader that has not noticed it lost the lock) skips
-            # these rows on PostgreSQL instead of sending them again.
-            .with_for_update(skip_locked=True)
-        )
+def _current_term() -> Any:
+    return select(SchedulerLeadership.term).where(SchedulerLeadership.id == 1).scalar_subquery()
+
+
+async def claim_due(
+    session: AsyncSession,
+    now: datetime,
+    term: int,
+    *,
+    chats: int,
+    per_chat: int,
+    busy: Collection[int] = (),
+) -> list[Delivery]:
+    """The next due messages of at most `chats` chats outside `busy`, at most `per_chat`
+    of each, in the order they fell due, marked `sending` in `term`. Nothing when `term`
+    is no longer the current one (its leader was deposed)."""
+    query = (
+        select(Delivery)
+        .where(Delivery.status == DeliveryStatus.pending, Delivery.due_at <= now)
+        .order_by(Delivery.due_at, Delivery.id)
+        # Enough to fill `chats` chats, or to find that the head is one chat's long queue.
+        .limit(chats + per_chat)
     )
-    if rows:
-        await session.execute(
+    if busy:
+        query = query.where(Delivery.chat_id.not_in(list(busy)))
+    taken: dict[int, list[Delivery]] = {}
+    for row in await session.scalars(query):
+        rows = taken.get(row.chat_id)
+        if rows is None:
+            if len(taken) == chats:
+                continue
+            rows = taken[row.chat_id] = []
+        if len(rows) < per_chat:
+            rows.append(row)
+    chosen = [row for rows in taken.values() for row in rows]
+    if not chosen:
+        return []
+    claimed = set(
+        await session.scalars(
             update(Delivery)
-            .where(Delivery.id.in_([row.id for row in rows]))
-            .values(status=DeliveryStatus.sending, attempts=Delivery.attempts + 1)
+            .where(
+                Delivery.id.in_([row.id for row in chosen]),
+                Delivery.status == DeliveryStatus.pending,
+                _current_term() == term,
+            )
+            .values(
+                status=DeliveryStatus.sending,
+                claimed_term=term,
+                attempts=Delivery.attempts + 1,
+            )
+            .returning(Delivery.id)
             .execution_options(synchronize_session=False)
         )
-        for row in rows:
-            row.status, row.attempts = DeliveryStatus.sending, row.attempts + 1
+    )
+    rows = [row for row in chosen if row.id in claimed]
+    for row in rows:
+        row.status, row.claimed_term, row.attempts = DeliveryStatus.sending, term, row.attempts + 1
     return rows
+
+
+async def still_claimed(session: AsyncSession, delivery_id: int, term: int) -> bool:
+    """Just before a send: the row is still this term's claim, and the term still current."""
+    found = await session.scalar(
+        select(Delivery.id).where(
+            Delivery.id == delivery_id,
+            Delivery.status == DeliveryStatus.sending,
+            Delivery.claimed_term == term,
+            _current_term() == term,
+        )
+    )
+    return found is not None
+
+
+async def put_back(
+    session: AsyncSession, delivery_ids: list[int], term: int, not_before: datetime | None = None
+) -> None:
+    """Claimed in `term`, never tried: pending again as if never claimed, and not before
+    `not_before` (behind a message of the same chat that is tried again then)."""
+    values: dict[str, Any] = {
+        "status": DeliveryStatus.pending,
+        "attempts": Delivery.attempts - 1,
+    }
+    if not_before is not None:
+        values["due_at"] = not_before
+    await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.status == DeliveryStatus.sending,
+            Delivery.claimed_term == term,
+        )
+        .values(**values)
+    )
+
+
+async def requeue_earlier_terms(session: AsyncSession, term: int) -> int:
+    """Rows an earlier leader claimed and never finished (it crashed, or was deposed) go
+    again: they may have arrived, so at least once (README: "Delivery")."""
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.status == DeliveryStatus.sending,
+            or_(Delivery.claimed_term.is_(None), Delivery.claimed_term < term),
+        )
+        .values(status=DeliveryStatus.pending)
+    )
+    return result.rowcount or 0
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
@@ -196,16 +282,6 @@ async def mark_reachable(session: AsyncSession, telegram_id: int) -> None:
         .where(Member.telegram_id == telegram_id, Member.unreachable_at.is_not(None))
         .values(unreachable_at=None)
     )
-
-
-async def recover_in_flight(session: AsyncSession) -> int:
-    """After a crash: what was being sent goes again (it may have arrived: at least once)."""
-    result = await session.execute(
-        update(Delivery)
-        .where(Delivery.status == DeliveryStatus.sending)
-        .values(status=DeliveryStatus.pending)
-    )
-    return result.rowcount or 0
 
 
 async def prune(session: AsyncSession, now: datetime, keep: timedelta = timedelta(days=30)) -> int:

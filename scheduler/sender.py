@@ -1,18 +1,25 @@
-"""Delivers the outbox: paced, retried, and honest about what Telegram answered.
+"""Delivers the outbox: paced, retried, fenced, and honest about what Telegram answered.
 
 - 429: wait the retry_after Telegram gave, then the same message again;
 - 403 (blocked, deactivated): the member is marked unreachable, for their secretary;
 - 400: the message can never be sent; it fails for good, with the reason;
 - time-outs and network errors: retried with backoff. A send that timed out may
   still have arrived, so the member may get that message twice (README: "Delivery").
+
+Each chat is sent to by a task of its own, in order, at its own pace: a chat that
+must wait (a secretary receiving 25 report cards at one a second) waits alone,
+while the dispatcher goes on claiming the messages of other chats. Every claim and
+every send belongs to a leadership term (scheduler.leader): just before each send
+the sender confirms that its term is current, and stops when it is not.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import enum
 import logging
-from collections import defaultdict
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -22,15 +29,27 @@ from models import outbox
 from models.db import SessionFactory
 from models.outbox import Delivery, DeliveryStatus
 from scheduler.clock import Clock
+from scheduler.leader import Term
 from scheduler.quiet import quiet_until
-from scheduler.ratelimit import RateLimiter
+from scheduler.ratelimit import PACED, RateLimiter
 
 log = logging.getLogger(__name__)
 
-BATCH = 200  # rows claimed at once; about seven seconds of sending at full speed
-CONCURRENT_CHATS = 16  # sends in flight at once: enough to hide Telegram's latency
+# Chats being sent to at once. The pace (29 a second) bounds the requests in flight;
+# this bounds the rows claimed ahead of it, so a crash or a deposed term leaves few.
+ACTIVE_CHATS = 100
+PER_CHAT = 10  # one chat's rows claimed at once: ten seconds of a private chat's pace
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(minutes=10)
+
+
+class Outcome(enum.Enum):
+    done = "done"  # recorded: sent, refused for good, unreachable, or moved past quiet hours
+    deposed = "deposed"  # the term is over: not sent, not recorded, not ours any more
+
+
+# What `_send` found: an Outcome, or the time the row will be tried again.
+Result = Outcome | datetime
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -44,74 +63,136 @@ class Sender:
         sessions: SessionFactory,
         clock: Clock,
         quiet_hours: tuple[time, time],
-        limiter: RateLimiter | None = None,
+        limiter: RateLimiter,
     ) -> None:
         self.bot = bot
         self.sessions = sessions
         self.clock = clock
         self.quiet_hours = quiet_hours
-        self.limiter = limiter or RateLimiter()
+        self.limiter = limiter
         self._wake = asyncio.Event()
-        self._one_batch_at_a_time = asyncio.Lock()
-        self._in_flight = asyncio.Semaphore(CONCURRENT_CHATS)
+        self._chats: dict[int, asyncio.Task[None]] = {}
+        self._stopping = False
+        self.deposed = asyncio.Event()  # set when a send found the term over
 
     def wake(self) -> None:
-        """Something was enqueued: look now rather than at the next poll."""
+        """Something was enqueued, or a chat finished: look now rather than at the next poll."""
         self._wake.set()
 
-    async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
-        async with self.sessions.begin() as session:
-            recovered = await outbox.recover_in_flight(session)
-        if recovered:
-            log.warning(
-                "%d message(s) were being sent when the bot stopped; sending again", recovered
-            )
-        while not stop.is_set():
-            try:
-                sent = await self.send_due()
-            except Exception:  # the loop must outlive a database hiccup
-                log.exception("sending the outbox failed; retrying")
-                sent = 0
-            if sent == 0:
+    async def run(self, term: Term, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
+        """Send what falls due, for as long as `term` lasts and `stop` is not set."""
+        loop = asyncio.get_running_loop()
+        requeue_at: float | None = loop.time() + term.grace
+        self._stopping = False
+        try:
+            while not stop.is_set() and not self.deposed.is_set():
+                if requeue_at is not None and loop.time() >= requeue_at:
+                    await self._requeue_earlier_terms(term)
+                    requeue_at = None
                 self._wake.clear()
-                waiting = asyncio.create_task(self._wake.wait())
-                stopping = asyncio.create_task(stop.wait())
-                await asyncio.wait(
-                    {waiting, stopping}, timeout=poll_seconds, return_when=asyncio.FIRST_COMPLETED
-                )
-                waiting.cancel()
-                stopping.cancel()
+                try:
+                    claimed = await self._dispatch(term)
+                except Exception:  # the loop must outlive a database hiccup
+                    log.exception("sending the outbox failed; retrying")
+                    claimed = 0
+                if claimed and len(self._chats) < ACTIVE_CHATS:
+                    continue  # more may be due right now
+                timeout = poll_seconds
+                if requeue_at is not None:
+                    timeout = max(0.0, min(timeout, requeue_at - loop.time()))
+                await first_of(self._wake, stop, self.deposed, timeout=timeout)
+        finally:
+            await self._finish_chats()
 
-    async def send_due(self) -> int:
-        """Send one batch of what is due; the number of rows handled."""
-        async with self._one_batch_at_a_time:
-            return await self._send_batch()
+    async def _requeue_earlier_terms(self, term: Term) -> None:
+        try:
+            async with self.sessions.begin() as session:
+                requeued = await outbox.requeue_earlier_terms(session, term.number)
+        except Exception:
+            log.exception("putting back an earlier term's messages failed; they wait")
+            return
+        if requeued:
+            log.warning(
+                "%d message(s) were being sent when the last leader stopped; sending again",
+                requeued,
+            )
 
-    async def _send_batch(self) -> int:
+    async def _dispatch(self, term: Term) -> int:
+        """Claim what is due for chats not being sent to, and start a task for each chat."""
+        free = ACTIVE_CHATS - len(self._chats)
+        if free <= 0:
+            return 0
         async with self.sessions.begin() as session:
-            rows = await outbox.claim_due(session, self.clock.now(), BATCH)
-        by_chat: dict[int, list[Delivery]] = defaultdict(list)
+            rows = await outbox.claim_due(
+                session,
+                self.clock.now(),
+                term.number,
+                chats=free,
+                per_chat=PER_CHAT,
+                busy=self._chats.keys(),
+            )
+        by_chat: dict[int, list[Delivery]] = {}
         for row in rows:
-            by_chat[row.chat_id].append(row)
-        # One task per chat keeps each person's messages in order.
-        await asyncio.gather(*(self._send_chat(chat_rows) for chat_rows in by_chat.values()))
+            by_chat.setdefault(row.chat_id, []).append(row)
+        for chat_id, chat_rows in by_chat.items():
+            task = asyncio.create_task(self._send_chat(term, chat_rows), name=f"send-{chat_id}")
+            self._chats[chat_id] = task
+            task.add_done_callback(lambda _, chat_id=chat_id: self._chat_done(chat_id))
         return len(rows)
 
-    async def _send_chat(self, rows: list[Delivery]) -> None:
-        async with self._in_flight:
-            await self._send_in_order(rows)
+    def _chat_done(self, chat_id: int) -> None:
+        self._chats.pop(chat_id, None)
+        self.wake()
 
-    async def _send_in_order(self, rows: list[Delivery]) -> None:
-        for row in rows:
-            if not await self._send(row):
-                # The rest of this chat's batch waits behind a retried message.
-                async with self.sessions.begin() as session:
-                    for later in rows[rows.index(row) + 1 :]:
-                        await outbox.retry_later(session, later.id, later.due_at, None)
-                return
+    async def _finish_chats(self) -> None:
+        """Stopping: each chat finishes the message it is sending and puts back the rest."""
+        self._stopping = True
+        chats = list(self._chats.values())
+        if chats:
+            await asyncio.gather(*chats, return_exceptions=True)
 
-    async def _send(self, row: Delivery) -> bool:
-        """Deliver one row and record the outcome; False if it must be retried later."""
+    async def send_due(self, term: Term) -> int:
+        """Tests: send everything due now for chats not being sent to; the rows handled."""
+        handled = await self._dispatch(term)
+        if self._chats:
+            await asyncio.gather(*self._chats.values(), return_exceptions=True)
+        return handled
+
+    async def _send_chat(self, term: Term, rows: list[Delivery]) -> None:
+        index = 0
+        try:
+            for index, row in enumerate(rows):
+                if self._stopping or self.deposed.is_set():
+                    await self._put_back(term, rows[index:])
+                    return
+                outcome = await self._send(term, row)
+                if outcome is Outcome.deposed:
+                    if not self.deposed.is_set():
+                        log.warning(
+                            "scheduler term %d is over (another process leads now); this "
+                            "process stops sending",
+                            term.number,
+                        )
+                    self.deposed.set()
+                    return
+                if isinstance(outcome, datetime):
+                    # The chat's next messages wait behind the retried one, in order.
+                    await self._put_back(term, rows[index + 1 :], not_before=outcome)
+                    return
+        except Exception:  # a database hiccup; the row in hand may have been sent (at least once)
+            log.exception("sending to one chat failed; its messages go back to the queue")
+            with contextlib.suppress(Exception):
+                await self._put_back(term, rows[index:])
+
+    async def _put_back(
+        self, term: Term, rows: list[Delivery], not_before: datetime | None = None
+    ) -> None:
+        if rows and not self.deposed.is_set():
+            async with self.sessions.begin() as session:
+                await outbox.put_back(session, [row.id for row in rows], term.number, not_before)
+
+    async def _send(self, term: Term, row: Delivery) -> Result:
+        """Deliver one row and record the outcome."""
         now = self.clock.now()
         if row.expires_at is not None and row.expires_at <= now:
             return await self._finish(row, DeliveryStatus.expired, "expired before it was sent")
@@ -120,24 +201,30 @@ class Sender:
             if until is not None:
                 async with self.sessions.begin() as session:
                     await outbox.retry_later(session, row.id, until, None)
-                return True
+                return Outcome.done
         await self.limiter.wait(row.chat_id)
+        async with self.sessions() as session:
+            if not await outbox.still_claimed(session, row.id, term.number):
+                return Outcome.deposed
         markup = (
             InlineKeyboardMarkup.de_json(row.reply_markup, self.bot) if row.reply_markup else None
         )
         try:
             message = await self.bot.send_message(
-                row.chat_id, row.text, parse_mode=ParseMode.HTML, reply_markup=markup
+                row.chat_id,
+                row.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                rate_limit_args=PACED,  # type: ignore[call-arg]
             )
         except RetryAfter as exc:
             wait = _seconds(exc.retry_after)
-            self.limiter.pause(wait)
             log.warning("Telegram asked to slow down for %.0fs", wait)
             return await self._retry(row, timedelta(seconds=wait), f"429: retry after {wait:.0f}s")
         except Forbidden as exc:
             async with self.sessions.begin() as session:
                 await outbox.mark_unreachable(session, row.chat_id, self.clock.now(), exc.message)
-            return True
+            return Outcome.done
         except BadRequest as exc:
             log.error("delivery %s refused for good: %s", row.id, exc.message)
             return await self._finish(row, DeliveryStatus.failed, f"400: {exc.message}")
@@ -148,14 +235,27 @@ class Sender:
             return await self._retry(row, backoff, f"network: {exc.message}")
         async with self.sessions.begin() as session:
             await outbox.mark_sent(session, row.id, message.message_id, self.clock.now())
-        return True
+        return Outcome.done
 
-    async def _retry(self, row: Delivery, after: timedelta, error: str) -> bool:
+    async def _retry(self, row: Delivery, after: timedelta, error: str) -> datetime:
+        again = self.clock.now() + after
         async with self.sessions.begin() as session:
-            await outbox.retry_later(session, row.id, self.clock.now() + after, error)
-        return False
+            await outbox.retry_later(session, row.id, again, error)
+        return again
 
-    async def _finish(self, row: Delivery, status: DeliveryStatus, error: str) -> bool:
+    async def _finish(self, row: Delivery, status: DeliveryStatus, error: str) -> Result:
         async with self.sessions.begin() as session:
             await outbox.give_up(session, row.id, status, error)
-        return True
+        return Outcome.done
+
+
+async def first_of(*events: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109
+    """Return when one of `events` is set, or after `timeout` seconds."""
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*waiters, return_exceptions=True)

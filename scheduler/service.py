@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import time
@@ -28,9 +28,9 @@ from models.db import SessionFactory
 from models.notifications import take_pending
 from scheduler import jobs
 from scheduler.clock import Clock
-from scheduler.leader import Leadership
-from scheduler.ratelimit import Limits, RateLimiter
-from scheduler.sender import Sender
+from scheduler.leader import Leadership, Term
+from scheduler.ratelimit import RateLimiter
+from scheduler.sender import Sender, first_of
 from views.i18n import Defaults
 from views.notifications import OutboxNotifier
 
@@ -47,7 +47,6 @@ class SchedulerSettings:
     defaults: Defaults = field(default_factory=Defaults)
     quiet_hours: tuple[time, time] = (time(22), time(8))
     digest_hour: int = 8
-    messages_per_second: float = 29.0
 
 
 @dataclass
@@ -77,16 +76,18 @@ class SchedulerService:
         sessions: SessionFactory,
         clock: Clock,
         settings: SchedulerSettings,
+        limiter: RateLimiter,
     ) -> None:
-        limits = Limits(per_second=settings.messages_per_second)
-        self.sender = Sender(bot, sessions, clock, settings.quiet_hours, RateLimiter(limits))
+        self.sender = Sender(bot, sessions, clock, settings.quiet_hours, limiter)
         self.context = JobContext(bot, sessions, clock, settings, self.sender)
         self.leadership = Leadership(engine)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._scheduler: AsyncIOScheduler | None = None
+        self._term: Term | None = None  # the term this process's work runs in
+        self._term_over = asyncio.Event()
         self._sending: asyncio.Task[None] | None = None
-        self._term = asyncio.Event()
+        self._first_scan: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         self.sender.wake()
@@ -97,40 +98,44 @@ class SchedulerService:
     async def _lead(self) -> None:
         while not self._stop.is_set():
             try:
-                if await self.leadership.try_acquire():
-                    self._start_work()
-                elif self._scheduler is not None:
-                    # The lock is gone (its connection died): another process may lead now.
-                    log.warning("scheduler leadership lost; stopping this process's sending")
-                    await self._stop_work()
+                term = await self.leadership.try_acquire()
+                if term != self._term:
+                    if self._term is not None:
+                        # The lock is gone (its connection died): another process may lead now.
+                        log.warning("scheduler leadership lost; stopping this process's sending")
+                        await self._stop_work()
+                    if term is not None:
+                        self._start_work(term)
             except Exception:
                 log.exception("scheduler leadership check failed; will try again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=LEADER_CHECK_SECONDS)
+            # Check again after a while, or at once when the sender found its term over.
+            await first_of(self._stop, self.sender.deposed, timeout=LEADER_CHECK_SECONDS)
 
-    def _start_work(self) -> None:
-        if self._scheduler is not None:
-            return
+    def _start_work(self, term: Term) -> None:
         scheduler = AsyncIOScheduler(
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
             timezone="UTC",
         )
         scheduler.add_job(
-            jobs.scan, "interval", seconds=SCAN_SECONDS, args=[self.context], id="scan"
+            _until_term_ends, "interval", seconds=SCAN_SECONDS, args=[jobs.scan, self.context]
         )
-        scheduler.add_job(jobs.prune, "interval", hours=6, args=[self.context], id="prune")
+        scheduler.add_job(_until_term_ends, "interval", hours=6, args=[jobs.prune, self.context])
         scheduler.start()
         self._scheduler = scheduler
-        self._term = asyncio.Event()  # this term of leadership; set when it ends
-        self._sending = asyncio.create_task(self.sender.run(self._term), name="sender")
+        self._term = term
+        self._term_over = asyncio.Event()
+        self.sender.deposed.clear()
+        self._sending = asyncio.create_task(self.sender.run(term, self._term_over), name="sender")
         # The first scan now: whatever fell due while no process was leading.
-        asyncio.get_running_loop().create_task(jobs.scan(self.context))
+        self._first_scan = asyncio.create_task(_until_term_ends(jobs.scan, self.context))
 
     async def run_once(self) -> int:
         """Tests: one scan, then send everything due now. Returns the rows handled."""
+        term = await self.leadership.try_acquire()
+        assert term is not None, "another process leads the scheduler"
         await jobs.scan(self.context)
         handled = 0
-        while sent := await self.sender.send_due():
+        while sent := await self.sender.send_due(term):
             handled += sent
         return handled
 
@@ -143,13 +148,17 @@ class SchedulerService:
 
     async def _stop_work(self) -> None:
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+            self._scheduler.shutdown(wait=False)  # cancels a scan that is running
             self._scheduler = None
-        self._term.set()
+        for task in (self._first_scan,):
+            if task is not None and not task.done():
+                task.cancel()
+        self._term_over.set()
         if self._sending is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sending
-            self._sending = None
+            await self._sending  # the chats finish the message in hand
+        self._sending = self._first_scan = None
+        self._term = None
+        self.sender.deposed.clear()
 
     async def stop(self) -> None:
         self._stop.set()
@@ -158,3 +167,14 @@ class SchedulerService:
                 await self._task
         await self._stop_work()
         await self.leadership.release()
+
+
+async def _until_term_ends(
+    job: Callable[[JobContext], Awaitable[None]], context: JobContext
+) -> None:
+    """A job, cancelled when leadership ends: each of its steps is a transaction, so what
+    it did is kept and what it was doing is rolled back; one line, not a traceback."""
+    try:
+        await job(context)
+    except asyncio.CancelledError:
+        log.info("%s stopped: this process's scheduler term ended", job.__name__)

@@ -1,14 +1,14 @@
-"""The outbox as the database sees it: enqueue, dedup, claim, recover, unreachable."""
+"""The outbox as the database sees it: enqueue, dedup, claims fenced by terms, unreachable."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from models import outbox
 from models.members import Member
-from models.outbox import Delivery, DeliveryStatus
+from models.outbox import Delivery, DeliveryStatus, SchedulerLeadership
 from tests.conftest import Database
 
 NOW = datetime(2026, 3, 10, 1, 30, tzinfo=UTC)
@@ -35,28 +35,90 @@ async def test_dedup_key_enqueues_once(database: Database) -> None:
         assert len(list(await session.scalars(select(Delivery)))) == 2
 
 
-async def test_claim_takes_what_is_due_in_order_and_recover_resets(database: Database) -> None:
+async def begin_term(database: Database) -> int:
+    """What a new leader does (scheduler.leader): count the term up."""
+    async with database.sessions.begin() as session:
+        await session.execute(update(SchedulerLeadership).values(term=SchedulerLeadership.term + 1))
+        return await session.scalar(select(SchedulerLeadership.term))
+
+
+async def claim(database: Database, term: int, chats: int = 10, per_chat: int = 10, busy=()):  # type: ignore[no-untyped-def]
+    async with database.sessions.begin() as session:
+        return await outbox.claim_due(session, NOW, term, chats=chats, per_chat=per_chat, busy=busy)
+
+
+async def test_claim_takes_what_is_due_in_order_once(database: Database) -> None:
+    term = await begin_term(database)
     await add(database, 2, NOW - timedelta(minutes=1))
     await add(database, 1, NOW - timedelta(minutes=5))
     await add(database, 3, NOW + timedelta(minutes=5))  # not yet
-    async with database.sessions.begin() as session:
-        claimed = await outbox.claim_due(session, NOW, limit=10)
+    claimed = await claim(database, term)
     assert [d.chat_id for d in claimed] == [1, 2]
     assert all(d.status is DeliveryStatus.sending and d.attempts == 1 for d in claimed)
+    assert all(d.claimed_term == term for d in claimed)
+    assert await claim(database, term) == []  # nothing twice
+
+
+async def test_claim_limits_chats_and_rows_per_chat_and_skips_busy_chats(
+    database: Database,
+) -> None:
+    term = await begin_term(database)
+    for minute in range(5):  # chat 1's long queue comes first
+        await add(database, 1, NOW - timedelta(minutes=10 - minute))
+    for chat_id in (2, 3, 4):
+        await add(database, chat_id, NOW - timedelta(minutes=1))
+    first = await claim(database, term, chats=2, per_chat=3)
+    assert [d.chat_id for d in first] == [1, 1, 1]  # no more than three of one chat
+    # Chat 1 is being sent to: its other rows wait; the others go meanwhile.
+    second = await claim(database, term, chats=2, per_chat=3, busy={1})
+    assert [d.chat_id for d in second] == [2, 3]  # no more than two chats
+    third = await claim(database, term, chats=5, per_chat=3, busy={1, 2, 3})
+    assert [d.chat_id for d in third] == [4]
+
+
+async def test_a_deposed_term_claims_nothing_and_its_claims_are_not_its_own(
+    database: Database,
+) -> None:
+    old = await begin_term(database)
+    await add(database, 1, NOW)
+    await add(database, 2, NOW)
+    (first,) = await claim(database, old, chats=1)
+    async with database.sessions() as session:
+        assert await outbox.still_claimed(session, first.id, old)
+    new = await begin_term(database)  # another process took the lead
+    async with database.sessions() as session:
+        assert not await outbox.still_claimed(session, first.id, old)
+    assert await claim(database, old) == []  # the deposed leader gets nothing more
+    (second,) = await claim(database, new)
+    assert second.chat_id == 2
     async with database.sessions.begin() as session:
-        assert await outbox.claim_due(session, NOW, limit=10) == []  # nothing twice
-        assert await outbox.recover_in_flight(session) == 2
+        # The old term's claim goes back; the new term's own claim stays.
+        assert await outbox.requeue_earlier_terms(session, new) == 1
+    (again,) = await claim(database, new)
+    assert (again.id, again.attempts) == (first.id, 2)
+
+
+async def test_put_back_undoes_a_claim_and_can_wait_behind_a_retry(database: Database) -> None:
+    term = await begin_term(database)
+    await add(database, 1, NOW)
+    await add(database, 1, NOW)
+    first, second = await claim(database, term)
+    later = NOW + timedelta(seconds=30)
     async with database.sessions.begin() as session:
-        again = await outbox.claim_due(session, NOW, limit=10)
-    assert [d.attempts for d in again] == [2, 2]
+        await outbox.retry_later(session, first.id, later, "429")
+        await outbox.put_back(session, [second.id], term, not_before=later)
+    assert await claim(database, term) == []  # both wait, in their order
+    async with database.sessions.begin() as session:
+        rows = await outbox.claim_due(session, later, term, chats=1, per_chat=5)
+    assert [(d.id, d.attempts) for d in rows] == [(first.id, 2), (second.id, 1)]
 
 
 async def test_sent_and_retry_and_give_up(database: Database) -> None:
     await add(database, 1, NOW)
     await add(database, 2, NOW)
     await add(database, 3, NOW)
+    first, second, third = await claim(database, await begin_term(database))
     async with database.sessions.begin() as session:
-        first, second, third = await outbox.claim_due(session, NOW, limit=10)
         await outbox.mark_sent(session, first.id, 555, NOW)
         await outbox.retry_later(session, second.id, NOW + timedelta(seconds=30), "429")
         await outbox.give_up(session, third.id, DeliveryStatus.failed, "400: bad")

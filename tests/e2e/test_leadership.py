@@ -168,3 +168,91 @@ async def until_all_sent(database: Database, timeout: float = 10.0) -> None:  # 
     while (found := await statuses(database)) != [DeliveryStatus.sent] * len(found):
         assert time.monotonic() < deadline, found
         await asyncio.sleep(0.05)
+
+
+CUT_MEMBERS = 300
+CUT_PACE = "12"  # messages a second: the broadcast outlasts the other process's next check
+
+
+async def lock_connection(database: Database) -> tuple[int, datetime] | None:
+    """The server process holding the scheduler's lock, and when it last ran a statement
+    (the leader checks its lock with one every LEADER_CHECK_SECONDS)."""
+    async with database.engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text(
+                    "SELECT l.pid, a.query_start FROM pg_locks l "
+                    "JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
+                    "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+                    "AND ((l.classid::bigint << 32) | l.objid::bigint) = :key"
+                ),
+                {"key": LOCK_KEY},
+            )
+        ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def cut_lock_connection_after_a_check(database: Database) -> None:
+    """pg_terminate_backend on the lock's connection just after the leader checked it, so
+    that the other process's next check comes first and takes the lock."""
+    held = await lock_connection(database)
+    assert held is not None
+    pid, checked_at = held
+    deadline = time.monotonic() + LEADER_CHECK_SECONDS + 10
+    while (now := await lock_connection(database)) == (pid, checked_at):
+        assert time.monotonic() < deadline, "the leader never checked its lock"
+        await asyncio.sleep(0.02)
+    assert now is not None and now[0] == pid
+    async with database.engine.connect() as connection:
+        assert await connection.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+
+async def test_a_leader_that_loses_its_lock_connection_sends_nothing_twice(
+    database: Database, tmp_path: Path
+) -> None:
+    """The leader stays alive while its lock's connection is cut (a fail-over, an idle
+    connection killer): the other process takes the lock in the middle of a broadcast."""
+    assert database.backend == "postgres"
+    async with Emulator() as emu:
+        people = [emu.user(f"Member {n}", started=True).id for n in range(CUT_MEMBERS)]
+        pace = {"BRANCHBOT_SCHEDULER_MESSAGES_PER_SECOND": CUT_PACE}
+        leader = await start_bot(emu, database.url, tmp_path / "a", "bot A", pace)
+        processes = [leader]
+        try:
+            await until(lambda: LEADS in leader.log(), 40, "the leader", processes)
+            # Checks of the lock half a period apart: after a cut, the other one's comes first.
+            await asyncio.sleep(LEADER_CHECK_SECONDS / 2)
+            survivor = await start_bot(emu, database.url, tmp_path / "b", "bot B", pace)
+            processes.append(survivor)
+            await until(lambda: RUNNING in survivor.log(), 40, "the other one", processes)
+
+            await enqueue_to(database, people, "Broadcast")
+            await until(lambda: len(emu.stats.sends) >= 20, 15, "the broadcast", processes)
+            await cut_lock_connection_after_a_check(database)
+            cut_at, sent_at_cut = time.monotonic(), len(emu.stats.sends)
+            await until(lambda: LEADS in survivor.log(), 40, "the takeover", processes)
+            takeover, sent_at_takeover = time.monotonic() - cut_at, len(emu.stats.sends)
+            await until(lambda: len(emu.stats.per_chat()) == CUT_MEMBERS, 90, "everyone", processes)
+            await until_all_sent(database, timeout=30)
+            await asyncio.sleep(1.5)  # a second copy, if there were one, would come by now
+            for process in processes:
+                assert await process.terminate() == 0, process.tail()
+        finally:
+            for process in processes:
+                await process.kill()
+
+        copies = Counter(chat_id for _, chat_id in emu.stats.sends)
+        twice = [chat_id for chat_id in people if copies[chat_id] > 1]
+        print(
+            f"\n[{database.backend}] lock cut after {sent_at_cut} of {CUT_MEMBERS} sent; "
+            f"{survivor.name} took over {takeover:.1f}s later, {sent_at_takeover} sent by then; "
+            f"{len(twice)} member(s) got it twice"
+        )
+        assert twice == []
+        assert set(copies) == set(people)
+        assert await statuses(database) == [DeliveryStatus.sent] * CUT_MEMBERS
+        assert "stops sending" in leader.log()  # it found its term over before a send
+        assert emu.violations == [], emu.violations
+        for process in processes:
+            assert "Traceback" not in process.log(), process.tail(80)
