@@ -14,7 +14,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, String, Text, delete, func, or_, select, update
+from sqlalchemy import Index, Select, String, Text, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -114,8 +114,12 @@ async def enqueue(
     return True
 
 
-def _current_term() -> Any:
-    return select(SchedulerLeadership.term).where(SchedulerLeadership.id == 1).scalar_subquery()
+class TermOver(Exception):
+    """The leader's term is no longer the current one: another process leads now."""
+
+
+def _current_term() -> Select[tuple[int]]:
+    return select(SchedulerLeadership.term).where(SchedulerLeadership.id == 1)
 
 
 async def claim_due(
@@ -128,7 +132,7 @@ async def claim_due(
     busy: Collection[int] = (),
 ) -> list[Delivery]:
     """The next due messages of at most `chats` chats outside `busy`, at most `per_chat`
-    of each, in the order they fell due, marked `sending` in `term`. Nothing when `term`
+    of each, in the order they fell due, marked `sending` in `term`. TermOver when `term`
     is no longer the current one (its leader was deposed)."""
     query = (
         select(Delivery)
@@ -157,7 +161,7 @@ async def claim_due(
             .where(
                 Delivery.id.in_([row.id for row in chosen]),
                 Delivery.status == DeliveryStatus.pending,
-                _current_term() == term,
+                _current_term().scalar_subquery() == term,
             )
             .values(
                 status=DeliveryStatus.sending,
@@ -168,6 +172,8 @@ async def claim_due(
             .execution_options(synchronize_session=False)
         )
     )
+    if not claimed and await session.scalar(_current_term()) != term:
+        raise TermOver(term)
     rows = [row for row in chosen if row.id in claimed]
     for row in rows:
         row.status, row.claimed_term, row.attempts = DeliveryStatus.sending, term, row.attempts + 1
@@ -181,7 +187,7 @@ async def still_claimed(session: AsyncSession, delivery_id: int, term: int) -> b
             Delivery.id == delivery_id,
             Delivery.status == DeliveryStatus.sending,
             Delivery.claimed_term == term,
-            _current_term() == term,
+            _current_term().scalar_subquery() == term,
         )
     )
     return found is not None

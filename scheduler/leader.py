@@ -54,10 +54,6 @@ class Leadership:
         self.term: Term | None = None
         self.holder = f"{socket.gethostname()} pid {os.getpid()}"
 
-    @property
-    def is_leader(self) -> bool:
-        return self.term is not None
-
     async def try_acquire(self) -> Term | None:
         """Become the leader if nobody is; check that a leader still is one. The term this
         process leads in, or None."""

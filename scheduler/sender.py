@@ -92,6 +92,9 @@ class Sender:
                 self._wake.clear()
                 try:
                     claimed = await self._dispatch(term)
+                except outbox.TermOver:
+                    self._term_over(term)
+                    break
                 except Exception:  # the loop must outlive a database hiccup
                     log.exception("sending the outbox failed; retrying")
                     claimed = 0
@@ -140,6 +143,14 @@ class Sender:
             task.add_done_callback(lambda _, chat_id=chat_id: self._chat_done(chat_id))
         return len(rows)
 
+    def _term_over(self, term: Term) -> None:
+        if not self.deposed.is_set():
+            log.warning(
+                "scheduler term %d is over (another process leads now); this process stops sending",
+                term.number,
+            )
+        self.deposed.set()
+
     def _chat_done(self, chat_id: int) -> None:
         self._chats.pop(chat_id, None)
         self.wake()
@@ -167,13 +178,7 @@ class Sender:
                     return
                 outcome = await self._send(term, row)
                 if outcome is Outcome.deposed:
-                    if not self.deposed.is_set():
-                        log.warning(
-                            "scheduler term %d is over (another process leads now); this "
-                            "process stops sending",
-                            term.number,
-                        )
-                    self.deposed.set()
+                    self._term_over(term)
                     return
                 if isinstance(outcome, datetime):
                     # The chat's next messages wait behind the retried one, in order.

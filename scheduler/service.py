@@ -98,6 +98,11 @@ class SchedulerService:
     async def _lead(self) -> None:
         while not self._stop.is_set():
             try:
+                if self.sender.deposed.is_set():
+                    # A send or a claim found the term over: whatever the lock says, this
+                    # term is done. Let go, and lead again in a new term if nobody else does.
+                    await self._stop_work()
+                    await self.leadership.release()
                 term = await self.leadership.try_acquire()
                 if term != self._term:
                     if self._term is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from models import outbox
@@ -88,7 +89,8 @@ async def test_a_deposed_term_claims_nothing_and_its_claims_are_not_its_own(
     new = await begin_term(database)  # another process took the lead
     async with database.sessions() as session:
         assert not await outbox.still_claimed(session, first.id, old)
-    assert await claim(database, old) == []  # the deposed leader gets nothing more
+    with pytest.raises(outbox.TermOver):  # the deposed leader gets nothing more
+        await claim(database, old)
     (second,) = await claim(database, new)
     assert second.chat_id == 2
     async with database.sessions.begin() as session:

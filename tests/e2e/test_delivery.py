@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
 
 from models import outbox
 from models.members import Member
-from models.outbox import Delivery, DeliveryStatus
+from models.outbox import Delivery, DeliveryStatus, SchedulerLeadership
 from tests.e2e.conftest import RunningBot, grant, invite_payload_of, meet, onboard, seed_org
 from tests.e2e.texts import said, t
 
@@ -225,3 +227,53 @@ async def test_the_daily_digest(bot: RunningBot) -> None:
     await secretary.expect_no_message(within=0.3)
     await quiet_secretary.expect_no_message(within=0.1)  # nothing to say: no message
     assert [d.kind for d in await deliveries(bot)].count("digest") == 1
+
+
+async def test_a_leader_whose_term_is_over_stops_and_leads_again_in_a_new_one(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another leader counted the term up (as one that took a cut lock would): this
+    process's sender stops at once, and takes the lead again in a new term."""
+    emu = bot.emulator
+    first = [emu.user(f"First {n}", started=True) for n in range(5)]
+    later = [emu.user(f"Later {n}", started=True) for n in range(5)]
+    scheduler = bot.runtime.scheduler
+    assert scheduler is not None
+    await enqueue_urgent(bot, [p.id for p in first], "Before")
+    for person in first:
+        assert (await person.next_message()).text == f"Before for {person.id}"
+    term = scheduler.leadership.term
+    assert term is not None
+    async with bot.database.sessions.begin() as session:
+        await session.execute(update(SchedulerLeadership).values(term=SchedulerLeadership.term + 1))
+    await enqueue_urgent(bot, [p.id for p in later], "After")
+    for person in later:
+        assert (await person.next_message(timeout=30)).text == f"After for {person.id}"
+    assert f"scheduler term {term.number} is over" in caplog.text
+    new_term = scheduler.leadership.term
+    assert new_term is not None and new_term.number == term.number + 2
+    assert Counter(chat_id for _, chat_id in emu.stats.sends) == Counter(
+        p.id for p in first + later
+    )
+    for _ in range(100):  # the sender records `sent` just after Telegram answers
+        if {d.status for d in await deliveries(bot)} == {DeliveryStatus.sent}:
+            break
+        await asyncio.sleep(0.05)
+    assert {d.status for d in await deliveries(bot)} == {DeliveryStatus.sent}
+
+
+async def enqueue_urgent(bot: RunningBot, chat_ids: list[int], text: str) -> None:
+    """Rows due now that the live sender finds when woken (urgent: no quiet hours)."""
+    async with bot.database.sessions.begin() as session:
+        for chat_id in chat_ids:
+            await outbox.enqueue(
+                session,
+                chat_id,
+                f"{text} for {chat_id}",
+                kind="test",
+                due_at=bot.clock.now(),
+                timezone="Asia/Shanghai",
+                urgent=True,
+            )
+    assert bot.runtime.scheduler is not None
+    bot.runtime.scheduler.wake()
