@@ -72,6 +72,8 @@ class Sender:
         self.limiter = limiter
         self._wake = asyncio.Event()
         self._chats: dict[int, asyncio.Task[None]] = {}
+        # One dispatch at a time: when a claim has committed, its chats' tasks exist.
+        self._dispatching = asyncio.Lock()
         self._stopping = False
         self.deposed = asyncio.Event()  # set when a send found the term over
 
@@ -122,26 +124,27 @@ class Sender:
 
     async def _dispatch(self, term: Term) -> int:
         """Claim what is due for chats not being sent to, and start a task for each chat."""
-        free = ACTIVE_CHATS - len(self._chats)
-        if free <= 0:
-            return 0
-        async with self.sessions.begin() as session:
-            rows = await outbox.claim_due(
-                session,
-                self.clock.now(),
-                term.number,
-                chats=free,
-                per_chat=PER_CHAT,
-                busy=self._chats.keys(),
-            )
-        by_chat: dict[int, list[Delivery]] = {}
-        for row in rows:
-            by_chat.setdefault(row.chat_id, []).append(row)
-        for chat_id, chat_rows in by_chat.items():
-            task = asyncio.create_task(self._send_chat(term, chat_rows), name=f"send-{chat_id}")
-            self._chats[chat_id] = task
-            task.add_done_callback(lambda _, chat_id=chat_id: self._chat_done(chat_id))
-        return len(rows)
+        async with self._dispatching:
+            free = ACTIVE_CHATS - len(self._chats)
+            if free <= 0:
+                return 0
+            async with self.sessions.begin() as session:
+                rows = await outbox.claim_due(
+                    session,
+                    self.clock.now(),
+                    term.number,
+                    chats=free,
+                    per_chat=PER_CHAT,
+                    busy=self._chats.keys(),
+                )
+            by_chat: dict[int, list[Delivery]] = {}
+            for row in rows:
+                by_chat.setdefault(row.chat_id, []).append(row)
+            for chat_id, chat_rows in by_chat.items():
+                task = asyncio.create_task(self._send_chat(term, chat_rows), name=f"send-{chat_id}")
+                self._chats[chat_id] = task
+                task.add_done_callback(lambda _, chat_id=chat_id: self._chat_done(chat_id))
+            return len(rows)
 
     def _term_over(self, term: Term) -> None:
         if not self.deposed.is_set():
@@ -163,7 +166,8 @@ class Sender:
             await asyncio.gather(*chats, return_exceptions=True)
 
     async def send_due(self, term: Term) -> int:
-        """Tests: send everything due now for chats not being sent to; the rows handled."""
+        """Tests: send what is due now, and wait for every chat being sent to (the live
+        loop's too); the rows this call claimed."""
         handled = await self._dispatch(term)
         if self._chats:
             await asyncio.gather(*self._chats.values(), return_exceptions=True)

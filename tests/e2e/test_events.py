@@ -101,8 +101,8 @@ async def settle(bot: RunningBot, *people: Person) -> None:
     """Let the scheduler send what it has now (announcements of the new activities) and
     read it, so that what follows in the test is only what the test causes.
 
-    run_once() returns once all of it went out, including a batch that the bot's own
-    sender had in flight (the sender sends one batch at a time), and the emulator has
+    run_once() returns once all of it went out, including what the bot's own sender
+    had in flight (it waits for every chat being sent to), and the emulator has
     each message before it answers: what has arrived then is all there is to read."""
     assert bot.runtime.scheduler is not None
     await bot.runtime.scheduler.run_once()
