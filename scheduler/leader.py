@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 
 # An arbitrary constant that names "the branchbot scheduler" among advisory locks.
 LOCK_KEY = 0x6272_616E_6368  # "branch"
-# Longer than one send may take: python-telegram-bot's time-outs (5 s each to connect, write
-# and read) and recording the outcome. A deposed leader confirmed its term before that send.
-CLAIM_GRACE_SECONDS = 20.0
+# Longer than a deposed leader may still be sending after it last confirmed its term: a
+# confirmation holds 5 s (scheduler.sender.CONFIRMED_FOR), then python-telegram-bot's
+# time-outs (5 s each to connect, write and read, 1 s for the pool) and recording it.
+CLAIM_GRACE_SECONDS = 25.0
 
 
 @dataclass(frozen=True)

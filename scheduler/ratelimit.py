@@ -82,16 +82,25 @@ class RateLimiter(BaseRateLimiter[dict[str, Any]]):
         An outbox message (the default) waits for its chat's turn first; a reply to the
         person acting does not (they just wrote, Telegram tolerates the burst), but the
         next outbox message to them waits for it."""
-        interval = self.limits.group_interval if chat_id < 0 else self.limits.private_interval
         if not reply:
-            # The sender sends to one chat from one task at a time, so this turn is ours.
-            chat_delay = self._next_chat.get(chat_id, 0.0) - self._clock()
-            if chat_delay > 0:
-                await self._sleep(chat_delay)
+            await self.chat_turn(chat_id)
+        await self.slot(chat_id, reply=reply)
+
+    async def chat_turn(self, chat_id: int) -> None:
+        """Until an outbox message to `chat_id` may go, as far as that chat's pace goes."""
+        # The sender sends to one chat from one task at a time, so this turn is ours.
+        chat_delay = self._next_chat.get(chat_id, 0.0) - self._clock()
+        if chat_delay > 0:
+            await self._sleep(chat_delay)
+
+    async def slot(self, chat_id: int, *, reply: bool = False) -> None:
+        """A slot of the global budget, for a message to `chat_id` that goes right after."""
+        if reply:
+            went = await self._take_slot()
+        else:
             async with self._outbox_turn:
                 went = await self._take_slot()
-        else:
-            went = await self._take_slot()
+        interval = self.limits.group_interval if chat_id < 0 else self.limits.private_interval
         self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), went + interval)
         if len(self._next_chat) > 10_000:  # forget chats whose turn has long come
             horizon = self._clock()

@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 ACTIVE_CHATS = 100
 PER_CHAT = 10  # one chat's rows claimed at once: ten seconds of a private chat's pace
 MAX_ATTEMPTS = 8
+# A confirmation of the term holds this long before a send; scheduler.leader's grace
+# covers it and the send's own time-outs.
+CONFIRMED_FOR = 5.0
 MAX_BACKOFF = timedelta(minutes=10)
 
 
@@ -211,10 +214,16 @@ class Sender:
                 async with self.sessions.begin() as session:
                     await outbox.retry_later(session, row.id, until, None)
                 return Outcome.done
-        await self.limiter.wait(row.chat_id)
-        async with self.sessions() as session:
-            if not await outbox.still_claimed(session, row.id, term.number):
-                return Outcome.deposed
+        # Confirm the term before taking a slot: the send then follows the slot at once, so
+        # the pace holds; a slot that took long (a 429 paused everyone) confirms again.
+        await self.limiter.chat_turn(row.chat_id)
+        if not await self._still_claimed(term, row):
+            return Outcome.deposed
+        loop = asyncio.get_running_loop()
+        confirmed = loop.time()
+        await self.limiter.slot(row.chat_id)
+        if loop.time() - confirmed > CONFIRMED_FOR and not await self._still_claimed(term, row):
+            return Outcome.deposed
         markup = (
             InlineKeyboardMarkup.de_json(row.reply_markup, self.bot) if row.reply_markup else None
         )
@@ -245,6 +254,10 @@ class Sender:
         async with self.sessions.begin() as session:
             await outbox.mark_sent(session, row.id, message.message_id, self.clock.now())
         return Outcome.done
+
+    async def _still_claimed(self, term: Term, row: Delivery) -> bool:
+        async with self.sessions() as session:
+            return await outbox.still_claimed(session, row.id, term.number)
 
     async def _retry(self, row: Delivery, after: timedelta, error: str) -> datetime:
         again = self.clock.now() + after
