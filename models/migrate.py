@@ -70,7 +70,7 @@ def _known(script: ScriptDirectory, revision: str) -> bool:
 
 
 def _upgrade(connection: Connection, target: str) -> None:
-    _check_not_newer(connection)
+    _check_not_newer(connection)  # under the lock: sees what a migration just before did
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, target)
@@ -96,7 +96,8 @@ async def hold_migration_lock(connection: AsyncConnection) -> None:
         elif connection.dialect.name == "sqlite":
             # Two connections to one file race too. The sqlite3 module would run DDL
             # outside any transaction (it begins one only before DML); this one takes the
-            # write lock at once, and another process waits for it (busy_timeout).
+            # write lock at once, and another connection waits for it (up to busy_timeout,
+            # models.db).
             await connection.exec_driver_sql("BEGIN IMMEDIATE")
     finally:
         notice.cancel()
