@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import Base, migrate
 from models.db import create_engine, create_session_factory
 from tests.conftest import Database
+
+CONCURRENT_UPGRADES = 4
+UPGRADES_LIMIT = 60.0  # seconds for all of them; one takes about a second
+
+
+async def assert_at_head_with_every_table(engine: AsyncEngine) -> None:
+    assert await migrate.current_revision(engine) == migrate.head_revision()
+    async with engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert set(Base.metadata.tables) <= tables
 
 
 async def test_migrations_build_every_table_from_empty(empty_database_url: str) -> None:
@@ -16,14 +31,50 @@ async def test_migrations_build_every_table_from_empty(empty_database_url: str) 
     try:
         assert await migrate.current_revision(engine) is None
         await migrate.upgrade(engine)
-        assert await migrate.current_revision(engine) == migrate.head_revision()
-        async with engine.connect() as connection:
-            tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
-        assert set(Base.metadata.tables) <= tables
+        await assert_at_head_with_every_table(engine)
         await migrate.upgrade(engine)  # a second upgrade is a no-op, not an error
         assert await migrate.current_revision(engine) == migrate.head_revision()
     finally:
         await engine.dispose()
+
+
+async def test_concurrent_upgrades_of_an_empty_database_all_succeed(
+    empty_database_url: str,
+) -> None:
+    """Replicas rolling out together: one migrates, the others wait and find it current."""
+    engines = [create_engine(empty_database_url) for _ in range(CONCURRENT_UPGRADES)]
+    try:
+        upgrades = asyncio.gather(
+            *(migrate.upgrade(engine) for engine in engines), return_exceptions=True
+        )
+        # Interleaved Alembic runs in one process can deadlock: a timeout fails, not hangs.
+        outcomes = await asyncio.wait_for(upgrades, UPGRADES_LIMIT)
+        assert outcomes == [None] * CONCURRENT_UPGRADES
+        await assert_at_head_with_every_table(engines[0])
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_an_upgrade_waits_for_another_and_says_so_once(
+    empty_database_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(migrate, "WAIT_NOTICE_SECONDS", 0.2)
+    caplog.set_level(logging.INFO, logger=migrate.log.name)
+    holder, waiter = create_engine(empty_database_url), create_engine(empty_database_url)
+    try:
+        async with holder.begin() as connection:  # another process, in mid-migration
+            await migrate.hold_migration_lock(connection)
+            upgrading = asyncio.create_task(migrate.upgrade(waiter))
+            await asyncio.sleep(1.0)
+            assert not upgrading.done(), "the upgrade did not wait for the lock"
+        await asyncio.wait_for(upgrading, UPGRADES_LIMIT)
+        notices = [r for r in caplog.records if "waiting for another process" in r.getMessage()]
+        assert len(notices) == 1, caplog.text
+        await assert_at_head_with_every_table(waiter)
+    finally:
+        await holder.dispose()
+        await waiter.dispose()
 
 
 async def test_models_match_migrations(database: Database) -> None:

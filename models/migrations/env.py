@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from models import Base
 from models.db import create_engine
+from models.migrate import hold_migration_lock
 
 target_metadata = Base.metadata
 
@@ -33,6 +34,7 @@ async def _run_with_own_engine() -> None:
     )
     engine = create_engine(url)
     async with engine.begin() as connection:
+        await hold_migration_lock(connection)  # as migrate.upgrade: one migration at a time
         await connection.run_sync(run_migrations)
     await engine.dispose()
 
