@@ -36,8 +36,12 @@ from scheduler.ratelimit import PACED, RateLimiter
 log = logging.getLogger(__name__)
 
 # Chats being sent to at once. The pace (29 a second) bounds the requests in flight;
-# this bounds the rows claimed ahead of it, so a crash or a deposed term leaves few.
-ACTIVE_CHATS = 100
+# this bounds the rows claimed ahead of it (a crash or a deposed term leaves few), and
+# how long a chat's next message queues for a slot behind the others (about 1.4 s).
+ACTIVE_CHATS = 40
+# Claim again once this many chats are free (or at the next poll): one claim per send
+# would cost the pace a database round trip each time.
+CLAIM_AT_LEAST = 10
 PER_CHAT = 10  # one chat's rows claimed at once: ten seconds of a private chat's pace
 MAX_ATTEMPTS = 8
 # A confirmation of the term holds this long before a send; scheduler.leader's grace
@@ -89,26 +93,29 @@ class Sender:
         loop = asyncio.get_running_loop()
         requeue_at: float | None = loop.time() + term.grace
         self._stopping = False
+        woken = False
         try:
             while not stop.is_set() and not self.deposed.is_set():
                 if requeue_at is not None and loop.time() >= requeue_at:
                     await self._requeue_earlier_terms(term)
                     requeue_at = None
                 self._wake.clear()
-                try:
-                    claimed = await self._dispatch(term)
-                except outbox.TermOver:
-                    self._term_over(term)
-                    break
-                except Exception:  # the loop must outlive a database hiccup
-                    log.exception("sending the outbox failed; retrying")
-                    claimed = 0
-                if claimed and len(self._chats) < ACTIVE_CHATS:
+                claimed = 0
+                if not woken or not self._chats or self._free() >= CLAIM_AT_LEAST:
+                    try:
+                        claimed = await self._dispatch(term)
+                    except outbox.TermOver:
+                        self._term_over(term)
+                        break
+                    except Exception:  # the loop must outlive a database hiccup
+                        log.exception("sending the outbox failed; retrying")
+                if claimed and self._free() >= CLAIM_AT_LEAST:
+                    woken = False
                     continue  # more may be due right now
                 timeout = poll_seconds
                 if requeue_at is not None:
                     timeout = max(0.0, min(timeout, requeue_at - loop.time()))
-                await first_of(self._wake, stop, self.deposed, timeout=timeout)
+                woken = await first_of(self._wake, stop, self.deposed, timeout=timeout)
         finally:
             await self._finish_chats()
 
@@ -128,7 +135,7 @@ class Sender:
     async def _dispatch(self, term: Term) -> int:
         """Claim what is due for chats not being sent to, and start a task for each chat."""
         async with self._dispatching:
-            free = ACTIVE_CHATS - len(self._chats)
+            free = self._free()
             if free <= 0:
                 return 0
             async with self.sessions.begin() as session:
@@ -148,6 +155,9 @@ class Sender:
                 self._chats[chat_id] = task
                 task.add_done_callback(lambda _, chat_id=chat_id: self._chat_done(chat_id))
             return len(rows)
+
+    def _free(self) -> int:
+        return ACTIVE_CHATS - len(self._chats)
 
     def _term_over(self, term: Term) -> None:
         if not self.deposed.is_set():
@@ -271,11 +281,12 @@ class Sender:
         return Outcome.done
 
 
-async def first_of(*events: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109
-    """Return when one of `events` is set, or after `timeout` seconds."""
+async def first_of(*events: asyncio.Event, timeout: float) -> bool:  # noqa: ASYNC109
+    """Return when one of `events` is set (True), or after `timeout` seconds (False)."""
     waiters = [asyncio.create_task(event.wait()) for event in events]
     try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        return bool(done)
     finally:
         for waiter in waiters:
             waiter.cancel()
