@@ -23,8 +23,8 @@ own claiming up to PER_CHAT of that chat's rows; all of them share one rate limi
    members send /help at once while a broadcast to M goes out: the replies that came, 429s,
    and the time from /help to its reply, against the same R /help with nothing else sent.
 
-Figures only, no pass/fail on timings. Exits 1 when a message was lost or sent twice, or a part
-could not finish.
+Figures only, no pass/fail on timings. Exits 1 when a message was lost or sent twice, a reply
+did not come, or a part could not finish.
 """
 
 from __future__ import annotations
