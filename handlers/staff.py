@@ -142,12 +142,12 @@ async def show_page(update: Update, context: BotContext, press: RosterPage) -> N
         )
     ]
     rows: list[list[tuple[str, Button]]] = []
-    for number, member in enumerate(result.members, start=(result.page - 1) * PAGE_SIZE + 1):
+    for number, member in enumerate(result.items, start=(result.page - 1) * PAGE_SIZE + 1):
         kind = context.t(MEMBER_TYPE_KEYS[member.member_type]) if member.member_type else "—"
         lines.append(f"{number}. {escape(member.real_name or '—')} — {kind}")
         label = short(f"{number}. {member.real_name or '—'}")
         rows.append([(label, MemberCard(press.unit_id, member.id))])
-    if not result.members:
+    if not result.items:
         lines.append(context.t("staff.roster_empty"))
     rows.append(
         [

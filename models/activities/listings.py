@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,28 +22,14 @@ from models.activities.tables import (
 from models.errors import NotStaff
 from models.members import Member
 from models.org import OrgUnit, ancestor_ids_from, get_unit, parent_map
+from models.paging import Page, clamp
 from models.permissions import Permission, managed_unit_ids, require
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class MemberActivity:
     activity: Activity
     participation: Participation | None
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    total: int
-    page: int  # 1-based, clamped to 1..pages
-    pages: int  # at least 1
-
-
-def _clamp(total: int, page: int, page_size: int) -> tuple[int, int]:
-    pages = max(1, math.ceil(total / page_size))
-    return min(max(page, 1), pages), pages
 
 
 async def upcoming_for_member(
@@ -64,7 +48,7 @@ async def upcoming_for_member(
         ),
     )
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page, pages = _clamp(total, page, page_size)
+    page, pages = clamp(total, page, page_size)
     activities = list(
         await session.scalars(
             query.order_by(Activity.starts_at, Activity.id)
@@ -82,7 +66,7 @@ async def upcoming_for_member(
         )
     }
     items = [MemberActivity(a, mine.get(a.id)) for a in activities]
-    return Page(items, total, page, pages)
+    return Page(items, total, page, pages, page_size)
 
 
 @dataclass(frozen=True)
@@ -139,13 +123,13 @@ async def activities_for_units(
     if not include_past:
         query = query.where(Activity.status == ActivityStatus.scheduled, Activity.ends_at > now)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page, pages = _clamp(total, page, page_size)
+    page, pages = clamp(total, page, page_size)
     order = (Activity.starts_at, Activity.id) if not include_past else (Activity.starts_at.desc(),)
     activities = await session.scalars(
         query.order_by(*order).offset((page - 1) * page_size).limit(page_size)
     )
     items = [await activity_counts(session, a) for a in activities]
-    return Page(items, total, page, pages)
+    return Page(items, total, page, pages, page_size)
 
 
 async def participations_of(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.errors import InvalidInput
 from models.members.tables import Member, Membership, MembershipKind, MembershipStatus, MemberType
 from models.org import OrgUnit, descendant_ids, get_unit, unit_display_name
+from models.paging import Page, clamp
 from models.permissions import Permission, require
 
 
@@ -24,12 +24,8 @@ class RosterFilter(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class RosterPage:
+class RosterPage(Page[Member]):
     unit: OrgUnit
-    members: list[Member]
-    total: int
-    page: int  # 1-based, clamped to 1..pages
-    pages: int  # at least 1, even when empty
 
 
 async def roster(
@@ -59,12 +55,11 @@ async def roster(
     if wanted is not RosterFilter.all:
         query = query.where(Member.member_type == MemberType(wanted.value))
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, math.ceil(total / page_size))
-    page = min(max(page, 1), pages)
+    page, pages = clamp(total, page, page_size)
     rows = await session.scalars(
         query.order_by(Member.real_name, Member.id).offset((page - 1) * page_size).limit(page_size)
     )
-    return RosterPage(unit, list(rows), total, page, pages)
+    return RosterPage(list(rows), total, page, pages, page_size, unit)
 
 
 @dataclass(frozen=True)
