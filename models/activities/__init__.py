@@ -77,6 +77,7 @@ from models.activities.listings import (
     member_view,
     not_answered,
     participations_of,
+    participations_page,
     upcoming_for_member,
 )
 from models.activities.locking import check_open, lock_activity
@@ -198,6 +199,7 @@ __all__ = [
     "parse_capacity",
     "participation_of",
     "participations_of",
+    "participations_page",
     "publish_draft",
     "seats_left",
     "share_payload",

@@ -6,13 +6,13 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.errors import InvalidInput
 from models.members.tables import Member, Membership, MembershipKind, MembershipStatus, MemberType
 from models.org import OrgUnit, descendant_ids, get_unit, unit_display_name
-from models.paging import Page, clamp
+from models.paging import Page, page_of_rows
 from models.permissions import Permission, require
 
 
@@ -54,12 +54,9 @@ async def roster(
     query = select(Member).where(Member.id.in_(active_here))
     if wanted is not RosterFilter.all:
         query = query.where(Member.member_type == MemberType(wanted.value))
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page, pages = clamp(total, page, page_size)
-    rows = await session.scalars(
-        query.order_by(Member.real_name, Member.id).offset((page - 1) * page_size).limit(page_size)
-    )
-    return RosterPage(list(rows), total, page, pages, page_size, unit)
+    by_name = query.order_by(Member.real_name, Member.id)
+    found = await page_of_rows(session, by_name, page, page_size)
+    return RosterPage(found.items, found.total, found.page, found.pages, page_size, unit)
 
 
 @dataclass(frozen=True)
