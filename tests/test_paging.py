@@ -1,10 +1,11 @@
-"""Pages of long lists (models.paging)."""
+"""Pages of long lists (models.paging) and the row of buttons that turns them (views.buttons)."""
 
 from __future__ import annotations
 
 import pytest
 
-from models.paging import clamp, page_of
+from models.paging import Page, clamp, page_of
+from views import buttons as b
 
 TWENTY = [f"member {n}" for n in range(1, 21)]
 
@@ -41,3 +42,17 @@ def test_every_item_is_on_exactly_one_page() -> None:
     items = list(range(101))
     pages = [page_of(items, n, 7) for n in range(1, page_of(items, 1, 7).pages + 1)]
     assert [item for page in pages for item in page.items] == items
+
+
+def page_row(page: int, pages: int) -> list[str]:
+    shown = Page([], pages * 10, page, pages, 10)
+    return [label for label, _ in b.pager(shown, b.EventsPage)]
+
+
+def test_the_page_row() -> None:
+    assert page_row(1, 1) == []  # one page: nothing to turn
+    assert page_row(1, 7) == ["1/7", "›"]
+    assert page_row(2, 7) == ["‹", "2/7", "›"]
+    assert page_row(7, 7) == ["‹", "7/7"]
+    buttons = [button for _, button in b.pager(Page([], 70, 2, 7, 10), b.EventsPage)]
+    assert buttons == [b.EventsPage(1), b.PageShown(), b.EventsPage(3)]
