@@ -65,6 +65,7 @@ COMMANDS: dict[str, Callable[[Update, BotContext], Awaitable[None]]] = {
 
 PRESSES: dict[type[b.Button], PressHandler] = {
     b.ChooseLanguage: common.language_chosen,
+    b.PageShown: common.page_shown,
     # the profile
     b.Consent: profile.consent_chosen,
     b.ChooseMemberType: profile.type_chosen,
@@ -75,14 +76,19 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.KeepData: profile.data_kept,
     # reporting
     b.BrowseUnits: reporting.browse,
+    b.BrowsePage: reporting.browse_page,
     b.PickUnit: reporting.pick,
     b.SendReport: reporting.send_pressed,
     b.ApproveReport: reporting.approve_pressed,
     b.RejectReport: reporting.reject_pressed,
+    b.PendingPage: reporting.show_pending,
+    b.OpenReport: reporting.open_report,
     b.LeaveUnit: reporting.leave_confirmed,
     b.StayInUnit: reporting.stay_pressed,
     b.ReportingPointQr: reporting.send_qr,
+    b.QrUnits: reporting.choose_qr,
     # the secretary's books
+    b.RosterUnits: staff.choose_roster,
     b.RosterOf: staff.open_roster,
     b.RosterPage: staff.show_page,
     b.MemberCard: staff.show_member,
@@ -92,9 +98,12 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.TransferOut: staff.end_membership,
     b.MakeSecretary: staff.appoint_pressed,
     b.MakeOrganizer: staff.appoint_pressed,
+    b.RegisterUnits: staff.choose_register,
     b.RegisterOf: staff.send_register,
+    b.UnreachablePage: staff.show_unreachable,
     # activities, the member's side
     b.EventsPage: events.show_list,
+    b.RecordPage: record.show_record,
     b.ShowCard: events.card_pressed,
     b.OpenCard: events.card_sent_anew,
     b.CalendarFile: events.send_calendar,
@@ -107,6 +116,7 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.AskCheckIn: checkin.checkin_pressed,
     # /new
     b.NewKind: new_activity.kind_chosen,
+    b.NewUnits: new_activity.units_page,
     b.NewUnit: new_activity.unit_chosen,
     b.NewDay: new_activity.day_chosen,
     b.NewTime: new_activity.time_chosen,
@@ -122,6 +132,7 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.ManagePage: manage.show_list,
     b.ManageActivity: manage.show_activity,
     b.ActivityPeople: manage.show_people,
+    b.PeoplePage: manage.show_people_page,
     b.CheckInQr: manage.send_qr,
     b.ShareQr: manage.send_qr,
     b.ChangeActivity: manage.ask_change,

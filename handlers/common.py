@@ -1,4 +1,5 @@
-"""Commands everyone has: /help, /language, and replies to what the bot can't read."""
+"""Commands everyone has: /help, /language, and replies to what the bot can't read (and
+to a press on a list's page number)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from handlers.ui import edit_or_say, say
 from models.account import set_language
 from models.permissions import roles_of
 from views import i18n
-from views.buttons import ChooseLanguage, StaleButton, keyboard
+from views.buttons import ChooseLanguage, PageShown, StaleButton, keyboard
 from views.i18n import LANGUAGES
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
@@ -86,6 +87,10 @@ async def language_chosen(update: Update, context: BotContext, press: ChooseLang
     # The menu follows the chosen language in this chat, whatever the app's language.
     await refresh_menu(context, update.effective_user.id, press.code)
     edit_or_say(update, context, context.t("language.set"))
+
+
+async def page_shown(update: Update, context: BotContext, press: PageShown) -> None:
+    """The page number under a list: pressing it does nothing (the press is answered)."""
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

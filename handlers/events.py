@@ -12,7 +12,7 @@ from html import escape
 from telegram import InlineKeyboardMarkup, Update
 
 from handlers.context import BotContext
-from handlers.ui import say, say_to, send_file, show
+from handlers.ui import page_title, say, say_to, send_file, show
 from models.activities import (
     SEAT_STATUSES,
     SHARE_PAYLOAD_PREFIX,
@@ -48,7 +48,7 @@ from views.buttons import (
 from views.dates import format_span, format_when
 from views.labels import ACTIVITY_KIND_KEYS, PARTICIPATION_KEYS, PLEDGE_LINE_KEYS
 
-PAGE_SIZE = 5
+PAGE_SIZE = 5  # each with its title (at most 100), kind and time: far from the limits
 DESCRIPTION_SHOWN = 300  # the card is a summary; the calendar file has the whole text
 
 
@@ -69,7 +69,7 @@ async def show_list(update: Update, context: BotContext, press: EventsPage) -> N
     if not found.items:
         show(update, context, context.t("events.none"))
         return
-    lines = [context.t("events.list_title", page=found.page, pages=found.pages)]
+    lines = [page_title(context, context.t("events.list_title", total=found.total), found)]
     rows: list[list[tuple[str, Button]]] = []
     for item in found.items:
         activity, mine = item.activity, item.participation
@@ -85,9 +85,7 @@ async def show_list(update: Update, context: BotContext, press: EventsPage) -> N
             )
         )
         rows.append([(short(f"{starts:%m-%d %H:%M} {activity.title}"), ShowCard(activity.id))])
-    navigation = pager(found.page, found.pages, EventsPage)
-    if navigation:
-        rows.append(navigation)
+    rows.append(pager(found, EventsPage))
     show(update, context, "\n\n".join(lines), keyboard(*rows))
 
 

@@ -6,6 +6,7 @@ read and write, and tells everyone concerned of a change.
 
 from __future__ import annotations
 
+from functools import partial
 from html import escape
 
 from telegram import Update
@@ -13,23 +14,26 @@ from telegram import Update
 from handlers.checkin import checkin_payload
 from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
-from handlers.ui import edit_or_say, say, send_file
+from handlers.ui import edit_or_say, page_title, say, send_file
 from models.activities import (
     Activity,
     ActivityCounts,
     ActivityMode,
     ActivityStatus,
+    Participation,
     ParticipationStatus,
     activity_counts,
     cancel_activity,
     managed_activities,
     managed_activity,
     not_answered,
-    participations_of,
+    participations_page,
     share_payload,
     update_activity,
 )
+from models.members import Member
 from models.org import get_unit, unit_display_name
+from models.paging import Page, page_of
 from views.buttons import (
     ActivityPeople,
     ApproveLeave,
@@ -41,6 +45,7 @@ from views.buttons import (
     DeclineLeave,
     ManageActivity,
     ManagePage,
+    PeoplePage,
     ShareQr,
     StaleButton,
     keyboard,
@@ -51,7 +56,12 @@ from views.dates import format_span, format_when, parse_when
 from views.files import qr_png
 from views.labels import ACTIVITY_KIND_KEYS
 
-PAGE_SIZE = 5
+PAGE_SIZE = 5  # activities with their counts
+# A line of a list of people is a name (at most 50 letters: 100 UTF-16 units): 30 of them
+# make about 3200, under an activity's title (at most 100).
+PEOPLE_PAGE = 30
+# A leave request adds its reason (at most 200): about 510 UTF-16 units a line, 6 a page.
+LEAVE_PAGE = 6
 LISTS = {
     1: {ParticipationStatus.signed_up, ParticipationStatus.attending},
     2: {ParticipationStatus.waitlisted},
@@ -92,7 +102,7 @@ async def show_list(update: Update, context: BotContext, press: ManagePage) -> N
     if not result.items:
         edit_or_say(update, context, context.t("manage.none"))
         return
-    lines = [context.t("manage.list_title", page=result.page, pages=result.pages)]
+    lines = [page_title(context, context.t("manage.list_title", total=result.total), result)]
     rows: list[list[tuple[str, Button]]] = []
     for counts in result.items:
         activity = counts.activity
@@ -100,9 +110,7 @@ async def show_list(update: Update, context: BotContext, press: ManagePage) -> N
         when = format_when(starts, context.language)
         lines.append(f"• {when} {escape(activity.title)} — {_counts_text(context, counts)}")
         rows.append([(short(f"{when[-5:]} {activity.title}"), ManageActivity(activity.id))])
-    navigation = pager(result.page, result.pages, ManagePage)
-    if navigation:
-        rows.append(navigation)
+    rows.append(pager(result, ManagePage))
     edit_or_say(update, context, "\n".join(lines), keyboard(*rows))
 
 
@@ -152,33 +160,56 @@ async def show_activity(update: Update, context: BotContext, press: ManageActivi
 
 
 async def show_people(update: Update, context: BotContext, press: ActivityPeople) -> None:
+    await show_people_page(update, context, PeoplePage(press.activity_id, press.which, 1))
+
+
+async def show_people_page(update: Update, context: BotContext, press: PeoplePage) -> None:
+    """Who signed up, the waitlist, the leave requests (each decided from here) or who has
+    not answered, a page at a time, in place of the activity's screen."""
     activity = await _managed(update, context, press.activity_id)
-    rows = None
-    if press.which == NO_ANSWER:
-        title = context.t("manage.list.no_answer")
+    leave = press.which == LEAVE_LIST
+    shown: Page[tuple[Member, Participation | None]]
+    if press.which == NO_ANSWER:  # worked out from the memberships, not stored: all of it
+        list_key = "manage.list.no_answer"
         members = await not_answered(context.session, activity.id)
-        lines = [escape(m.real_name or "—") for m in members]
+        shown = page_of([(m, None) for m in members], press.page, PEOPLE_PAGE)
     elif press.which in LISTS:
-        title = context.t(LIST_KEYS[press.which])
-        people = await participations_of(context.session, activity.id, LISTS[press.which])
-        lines = [escape(p.member.real_name or "—") for p in people]
-        if press.which == LEAVE_LIST:  # each request with its reason, decided from here
-            lines = [
-                f"{line}: {escape(p.leave_reason or '')}"
-                for line, p in zip(lines, people, strict=True)
-            ]
-            rows = [
-                [
-                    (short(f"✅ {p.member.real_name or '—'}"), ApproveLeave(p.id)),
-                    (context.t("manage.decline"), DeclineLeave(p.id)),
-                ]
-                for p in people[:20]
-            ]
+        list_key = LIST_KEYS[press.which]
+        found = await participations_page(
+            context.session,
+            activity.id,
+            LISTS[press.which],
+            press.page,
+            LEAVE_PAGE if leave else PEOPLE_PAGE,
+        )
+        shown = found.with_items([(p.member, p) for p in found.items])
     else:
         raise StaleButton(press.which)
-    body = "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
-    text = f"<b>{title}</b> ({len(lines)})\n{body or context.t('manage.nobody')}"
-    say(update, context, text, keyboard(*rows) if rows else None)
+    title = context.t(
+        "manage.people_title",
+        list=context.t(list_key),
+        title=escape(activity.title),
+        count=shown.total,
+    )
+    lines = [page_title(context, title, shown)]
+    rows: list[list[tuple[str, Button]]] = []
+    for number, (member, participation) in enumerate(shown.items, start=shown.offset + 1):
+        name = member.real_name or "—"
+        line = f"{number}. {escape(name)}"
+        if leave and participation is not None:  # each request with its reason
+            line += f": {escape(participation.leave_reason or '')}"
+            rows.append(
+                [
+                    (short(f"✅ {name}"), ApproveLeave(participation.id)),
+                    (context.t("manage.decline"), DeclineLeave(participation.id)),
+                ]
+            )
+        lines.append(line)
+    if not shown.items:
+        lines.append(context.t("manage.nobody"))
+    rows.append(pager(shown, partial(PeoplePage, activity.id, press.which)))
+    rows.append([(context.t("button.back"), ManageActivity(activity.id))])
+    edit_or_say(update, context, "\n".join(lines), keyboard(*rows))
 
 
 async def send_qr(update: Update, context: BotContext, press: CheckInQr | ShareQr) -> None:

@@ -44,13 +44,14 @@ from views.buttons import (
     NewRepeat,
     NewTime,
     NewUnit,
+    NewUnits,
     NoCapacityLimit,
     Publish,
     SkipStep,
     StaleButton,
     UntilStart,
+    choice_keyboard,
     keyboard,
-    short,
 )
 from views.dates import format_day, format_span, format_when, parse_when
 from views.labels import ACTIVITY_KIND_KEYS, PLEDGE_CHOICE_KEYS
@@ -92,11 +93,15 @@ async def ask_kind(update: Update, context: BotContext, state: State) -> None:
 
 
 async def ask_unit(update: Update, context: BotContext, state: State) -> None:
+    say(update, context, context.t("new.ask_unit"), await _unit_choices(update, context, 1))
+
+
+async def _unit_choices(update: Update, context: BotContext, page: int) -> InlineKeyboardMarkup:
     assert update.effective_user
     me = update.effective_user.id
     units = await staff_units(context.session, me, Permission.manage_activities)
-    rows = [[(short(unit_display_name(u, context.language)), NewUnit(u.id))] for u in units]
-    say(update, context, context.t("new.ask_unit"), keyboard(*rows[:40]))
+    options = [(unit_display_name(u, context.language), NewUnit(u.id)) for u in units]
+    return choice_keyboard(options, page, NewUnits)
 
 
 def _asker(key: str, skip: bool = False) -> Ask:
@@ -283,6 +288,12 @@ async def kind_chosen(update: Update, context: BotContext, press: NewKind) -> No
         update, context, context.t("new.kind_chosen", kind=context.t(ACTIVITY_KIND_KEYS[kind]))
     )
     await next_question(update, context, state)
+
+
+async def units_page(update: Update, context: BotContext, press: NewUnits) -> None:
+    await _state(update, context, "unit")
+    markup = await _unit_choices(update, context, press.page)
+    edit_or_say(update, context, context.t("new.ask_unit"), markup)
 
 
 async def unit_chosen(update: Update, context: BotContext, press: NewUnit) -> None:

@@ -7,22 +7,31 @@ from html import escape
 from telegram import Update
 
 from handlers.context import BotContext
-from handlers.ui import say
+from handlers.ui import edit_or_say, page_title
 from models.attendance import member_record
 from models.members import get_member
+from models.paging import page_of
+from views.buttons import RecordPage, pager_keyboard
 from views.dates import format_when
 from views.labels import OUTCOME_KEYS
 
-ENTRIES_SHOWN = 10
+# A line is a time, a title (at most 100) and an outcome: at most about 250 UTF-16 units.
+ENTRIES_PAGE = 10
 
 
 async def record_command(update: Update, context: BotContext) -> None:
+    await show_record(update, context, RecordPage(1))
+
+
+async def show_record(update: Update, context: BotContext, press: RecordPage) -> None:
+    """/record: the totals, then the past activities, most recent first, a page at a time."""
     assert update.effective_user
     member = await get_member(context.session, update.effective_user.id)
     if member is None or member.forgotten_at is not None:
-        say(update, context, context.t("events.not_member"))
+        edit_or_say(update, context, context.t("events.not_member"))
         return
     record = await member_record(context.session, member, context.now())
+    shown = page_of(record.entries, press.page, ENTRIES_PAGE)
     lines = [
         context.t(
             "events.record_title",
@@ -31,9 +40,11 @@ async def record_command(update: Update, context: BotContext) -> None:
             absent=record.absent,
             made_up=record.made_up,
             hours=format(round(record.volunteer_hours, 1), "g"),
-        )
+        ),
+        "",
+        page_title(context, context.t("events.record_entries", total=shown.total), shown),
     ]
-    for entry in record.entries[:ENTRIES_SHOWN]:
+    for entry in shown.items:
         starts = entry.activity.starts_at.astimezone(await context.activity_zone(entry.activity))
         lines.append(
             context.t(
@@ -45,4 +56,4 @@ async def record_command(update: Update, context: BotContext) -> None:
         )
     if not record.entries:
         lines.append(context.t("events.record_empty"))
-    say(update, context, "\n".join(lines))
+    edit_or_say(update, context, "\n".join(lines), pager_keyboard(shown, RecordPage))

@@ -6,13 +6,22 @@ reviewers and the member; this module asks, and shows the outcome.
 
 from __future__ import annotations
 
+from functools import partial
 from html import escape
 
 from telegram import Update
 
 from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
-from handlers.ui import attempt, decide, edit_or_say, error_text, say, send_file
+from handlers.ui import (
+    attempt,
+    decide,
+    edit_or_say,
+    error_text,
+    page_title,
+    say,
+    send_file,
+)
 from models.account import touch_account
 from models.errors import DomainError, NotFound
 from models.members import (
@@ -21,7 +30,7 @@ from models.members import (
     approve_report,
     get_membership,
     leave_unit,
-    pending_reports,
+    pending_page,
     reject_report,
     report_to_decide,
     submit_report,
@@ -39,22 +48,32 @@ from models.org import (
 from models.staff import reporting_point, reporting_points
 from views.buttons import (
     ApproveReport,
+    BrowsePage,
     BrowseUnits,
+    Button,
     LeaveUnit,
+    OpenReport,
+    PendingPage,
     PickUnit,
+    QrUnits,
     RejectReport,
     ReportingPointQr,
     SendReport,
     StaleButton,
     StayInUnit,
+    choice_keyboard,
     keyboard,
+    pager,
     short,
 )
+from views.dates import format_local
 from views.files import qr_png
 from views.labels import MEMBERSHIP_STATUS_KEYS
 from views.notifications import ReportSubmitted, render, report_card_text
 
-PENDING_SHOWN = 10
+# A line of /pending holds a name (at most 50 letters), a unit's name (at most 100) and a
+# time: at most about 330 UTF-16 units, so 10 make about 3300, and 10 buttons.
+PENDING_PAGE = 10
 
 
 def _unit_name(context: BotContext, unit: OrgUnit) -> str:
@@ -171,48 +190,75 @@ REJECT = Conversation("reject", [Step("reason", ask_reason, on_text=save_reason)
 
 
 async def pending_command(update: Update, context: BotContext) -> None:
-    """/pending: the reports waiting for this secretary, as cards with buttons."""
+    await show_pending(update, context, PendingPage(1))
+
+
+async def show_pending(update: Update, context: BotContext, press: PendingPage) -> None:
+    """/pending: the reports waiting for this secretary, a page at a time; each opens its card
+    with Approve and Reject."""
     assert update.effective_user
-    reports = await pending_reports(context.session, update.effective_user.id)
-    if not reports:
-        say(update, context, context.t("report.none_pending"))
+    me = update.effective_user.id
+    shown = await pending_page(context.session, me, press.page, PENDING_PAGE)
+    if not shown.items:
+        edit_or_say(update, context, context.t("report.none_pending"))
         return
-    say(update, context, context.t("report.pending_title", count=len(reports)))
-    for membership in reports[:PENDING_SHOWN]:
-        zone = await context.zone(membership.unit)
-        text, markup = render(ReportSubmitted(membership), context.language, zone)
-        say(update, context, text, markup)
-    if len(reports) > PENDING_SHOWN:
-        more = len(reports) - PENDING_SHOWN
-        say(update, context, context.t("report.more_pending", count=more))
+    lines = [page_title(context, context.t("report.pending_title", count=shown.total), shown)]
+    rows: list[list[tuple[str, Button]]] = []
+    for number, membership in enumerate(shown.items, start=shown.offset + 1):
+        name = membership.member.real_name or "—"
+        when = format_local(membership.requested_at, await context.zone(membership.unit))
+        unit = _unit_name(context, membership.unit)
+        lines.append(
+            context.t("report.pending_line", number=number, name=escape(name), unit=unit, time=when)
+        )
+        rows.append([(short(f"{number}. {name}"), OpenReport(membership.id))])
+    rows.append(pager(shown, PendingPage))
+    edit_or_say(update, context, "\n".join(lines), keyboard(*rows))
+
+
+async def open_report(update: Update, context: BotContext, press: OpenReport) -> None:
+    """A report's card from the list, as a message of its own: the list stays for the next."""
+    assert update.effective_user
+    membership = await report_to_decide(context.session, press.report_id, update.effective_user.id)
+    zone = await context.zone(membership.unit)
+    say(update, context, *render(ReportSubmitted(membership), context.language, zone))
 
 
 # --- choosing a unit from the tree, leaving ---------------------------------------------------
 
 
 async def browse(update: Update, context: BotContext, press: BrowseUnits) -> None:
+    await browse_page(update, context, BrowsePage(press.community, press.parent_id, 1))
+
+
+async def browse_page(update: Update, context: BotContext, press: BrowsePage) -> None:
     tree = [unit for _, unit in await list_tree(context.session)]
     units = {unit.id: unit for unit in tree}
     if press.parent_id and press.parent_id not in units:
         raise StaleButton(press.parent_id)
     has_children = {unit.parent_id for unit in tree}
     reportable = REPORTABLE_KINDS[press.community]
-    children = [u for u in tree if (u.parent_id or 0) == press.parent_id]
-    rows = []
-    for unit in children:
-        name = short(unit_display_name(unit, context.language))
+    options: list[tuple[str, Button]] = []
+    for unit in tree:
+        if (unit.parent_id or 0) != press.parent_id:
+            continue
+        name = unit_display_name(unit, context.language)
         if unit.kind in reportable:
-            rows.append([(name, PickUnit(press.community, unit.id))])
+            options.append((name, PickUnit(press.community, unit.id)))
         elif unit.id in has_children:
-            rows.append([(name, BrowseUnits(press.community, unit.id))])
+            options.append((name, BrowseUnits(press.community, unit.id)))
         # else: nothing to report to down there
+    back: list[tuple[str, Button]] = []
     if press.parent_id:
-        back = BrowseUnits(press.community, units[press.parent_id].parent_id or 0)
-        rows.append([(context.t("button.back"), back)])
+        up = BrowseUnits(press.community, units[press.parent_id].parent_id or 0)
+        back = [(context.t("button.back"), up)]
     key = "report.choose_community" if press.community else "report.choose_branch"
-    if not children:
-        key = "report.no_units"
-    edit_or_say(update, context, context.t(key), keyboard(*rows) if rows else None)
+    if not options:
+        markup = keyboard(back) if back else None
+        edit_or_say(update, context, context.t("report.no_units"), markup)
+        return
+    turn = partial(BrowsePage, press.community, press.parent_id)
+    edit_or_say(update, context, context.t(key), choice_keyboard(options, press.page, turn, back))
 
 
 async def pick(update: Update, context: BotContext, press: PickUnit) -> None:
@@ -255,17 +301,19 @@ async def stay_pressed(update: Update, context: BotContext, press: StayInUnit) -
 
 
 async def qr_command(update: Update, context: BotContext) -> None:
+    await choose_qr(update, context, QrUnits(1))
+
+
+async def choose_qr(update: Update, context: BotContext, press: QrUnits) -> None:
     """/qr: the QR code to print for a unit's reporting point."""
     assert update.effective_user
     units = await reporting_points(context.session, update.effective_user.id)
     if len(units) == 1:
         await send_qr(update, context, ReportingPointQr(units[0].id))
         return
-    rows = [
-        [(short(unit_display_name(u, context.language)), ReportingPointQr(u.id))]
-        for u in units[:40]
-    ]
-    say(update, context, context.t("report.qr_choose"), keyboard(*rows))
+    options = [(unit_display_name(u, context.language), ReportingPointQr(u.id)) for u in units]
+    markup = choice_keyboard(options, press.page, QrUnits)
+    edit_or_say(update, context, context.t("report.qr_choose"), markup)
 
 
 async def send_qr(update: Update, context: BotContext, press: ReportingPointQr) -> None:

@@ -4,6 +4,8 @@ members who cannot be reached. Who may see and do what is the domain's (models.s
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from html import escape
 
 from telegram import Update
@@ -11,7 +13,7 @@ from telegram import Update
 from handlers.common import refresh_menu
 from handlers.context import BotContext
 from handlers.profile import profile_card
-from handlers.ui import edit_or_say, say, send_file
+from handlers.ui import edit_or_say, page_title, send_file
 from models.account import languages
 from models.members import floating_register, remove_member, roster, transfer_out
 from models.org import OrgUnit, get_unit, unit_display_name
@@ -21,7 +23,7 @@ from models.staff import (
     member_card,
     membership_to_end,
     staff_units,
-    unreachable_members,
+    unreachable_page,
 )
 from views.buttons import (
     AskRemove,
@@ -31,13 +33,18 @@ from views.buttons import (
     MakeSecretary,
     MemberCard,
     RegisterOf,
+    RegisterUnits,
     RemoveMember,
     RosterOf,
     RosterPage,
+    RosterUnits,
     StaleButton,
     TransferOut,
+    UnreachablePage,
+    choice_keyboard,
     keyboard,
     pager,
+    pager_keyboard,
     short,
 )
 from views.dates import format_local
@@ -51,7 +58,12 @@ from views.labels import (
 )
 
 FILTERS = tuple(ROSTER_FILTER_KEYS)
-PAGE_SIZE = 8
+# A roster line is a name (at most 50 letters) and a type: a page of 8 is far from the
+# limits, and a button each keeps to a phone's screen.
+ROSTER_PAGE = 8
+# An /unreachable line holds a name, a unit's name (at most 100) and a phone number: at
+# most about 330 UTF-16 units, so 10 make about 3300.
+UNREACHABLE_PAGE = 10
 REGISTER_COLUMNS = (
     "register.column.name",
     "register.column.phone",
@@ -69,42 +81,61 @@ def _unit_name(context: BotContext, unit: OrgUnit) -> str:
 
 
 async def roster_command(update: Update, context: BotContext) -> None:
+    await choose_roster(update, context, RosterUnits(1))
+
+
+async def choose_roster(update: Update, context: BotContext, press: RosterUnits) -> None:
     """/roster: the only unit this person manages, or a choice of them."""
     assert update.effective_user
     units = await staff_units(context.session, update.effective_user.id, Permission.view_roster)
     if len(units) == 1:
         await show_page(update, context, RosterPage(units[0].id, 0, 1))
     else:
-        _choose(update, context, [(unit, RosterOf(unit.id)) for unit in units])
+        _choose(update, context, units, RosterOf, RosterUnits, press.page)
 
 
 async def register_command(update: Update, context: BotContext) -> None:
+    await choose_register(update, context, RegisterUnits(1))
+
+
+async def choose_register(update: Update, context: BotContext, press: RegisterUnits) -> None:
     assert update.effective_user
     me = update.effective_user.id
     units = await staff_units(context.session, me, Permission.export_register)
     if len(units) == 1:
         await send_register(update, context, RegisterOf(units[0].id))
     else:
-        _choose(update, context, [(unit, RegisterOf(unit.id)) for unit in units])
+        _choose(update, context, units, RegisterOf, RegisterUnits, press.page)
 
 
-def _choose(update: Update, context: BotContext, choices: list[tuple[OrgUnit, Button]]) -> None:
-    rows = [
-        [(short(unit_display_name(unit, context.language)), button)]
-        for unit, button in choices[:40]
-    ]
-    say(update, context, context.t("staff.choose_unit"), keyboard(*rows))
+def _choose(
+    update: Update,
+    context: BotContext,
+    units: list[OrgUnit],
+    button_for: Callable[[int], Button],
+    page_button: Callable[[int], Button],
+    page: int,
+) -> None:
+    options = [(unit_display_name(unit, context.language), button_for(unit.id)) for unit in units]
+    markup = choice_keyboard(options, page, page_button)
+    edit_or_say(update, context, context.t("staff.choose_unit"), markup)
 
 
 async def unreachable_command(update: Update, context: BotContext) -> None:
+    await show_unreachable(update, context, UnreachablePage(1))
+
+
+async def show_unreachable(update: Update, context: BotContext, press: UnreachablePage) -> None:
     """/unreachable: members who blocked the bot, with a phone number to call instead."""
     assert update.effective_user
-    people = await unreachable_members(context.session, update.effective_user.id)
-    if not people:
-        say(update, context, context.t("staff.unreachable_none"))
+    me = update.effective_user.id
+    shown = await unreachable_page(context.session, me, press.page, UNREACHABLE_PAGE)
+    if not shown.items:
+        edit_or_say(update, context, context.t("staff.unreachable_none"))
         return
-    lines = [context.t("staff.unreachable_title")]
-    for member, unit in people[:50]:
+    title = context.t("staff.unreachable_title", count=shown.total)
+    lines = [page_title(context, title, shown)]
+    for member, unit in shown.items:
         lines.append(
             context.t(
                 "staff.unreachable_line",
@@ -113,7 +144,7 @@ async def unreachable_command(update: Update, context: BotContext) -> None:
                 phone=escape(member.phone or "—"),
             )
         )
-    say(update, context, "\n".join(lines))
+    edit_or_say(update, context, "\n".join(lines), pager_keyboard(shown, UnreachablePage))
 
 
 async def open_roster(update: Update, context: BotContext, press: RosterOf) -> None:
@@ -126,28 +157,22 @@ async def show_page(update: Update, context: BotContext, press: RosterPage) -> N
         raise StaleButton(press.filter)
     chosen = FILTERS[press.filter]
     result = await roster(
-        context.session,
-        update.effective_user.id,
-        press.unit_id,
-        chosen,
-        max(press.page, 1),
-        PAGE_SIZE,
+        context.session, update.effective_user.id, press.unit_id, chosen, press.page, ROSTER_PAGE
     )
-    lines = [
-        context.t(
-            "staff.roster_title",
-            unit=_unit_name(context, result.unit),
-            filter=context.t(ROSTER_FILTER_KEYS[chosen]),
-            total=result.total,
-        )
-    ]
+    title = context.t(
+        "staff.roster_title",
+        unit=_unit_name(context, result.unit),
+        filter=context.t(ROSTER_FILTER_KEYS[chosen]),
+        total=result.total,
+    )
+    lines = [page_title(context, title, result)]
     rows: list[list[tuple[str, Button]]] = []
-    for number, member in enumerate(result.members, start=(result.page - 1) * PAGE_SIZE + 1):
+    for number, member in enumerate(result.items, start=result.offset + 1):
         kind = context.t(MEMBER_TYPE_KEYS[member.member_type]) if member.member_type else "—"
         lines.append(f"{number}. {escape(member.real_name or '—')} — {kind}")
         label = short(f"{number}. {member.real_name or '—'}")
         rows.append([(label, MemberCard(press.unit_id, member.id))])
-    if not result.members:
+    if not result.items:
         lines.append(context.t("staff.roster_empty"))
     rows.append(
         [
@@ -158,12 +183,7 @@ async def show_page(update: Update, context: BotContext, press: RosterPage) -> N
             for index, f in enumerate(FILTERS)
         ]
     )
-    navigation = pager(
-        result.page, result.pages, lambda n: RosterPage(press.unit_id, press.filter, n)
-    )
-    if navigation:
-        lines.append(context.t("staff.page", page=result.page, pages=result.pages))
-        rows.append(navigation)
+    rows.append(pager(result, partial(RosterPage, press.unit_id, press.filter)))
     edit_or_say(update, context, "\n".join(lines), keyboard(*rows))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from html import escape, unescape
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telegram import (
     ForceReply,
@@ -26,6 +26,7 @@ from telegram.error import BadRequest
 from handlers.context import BotContext
 from models.errors import DomainError, InvalidInput, InvalidState, PrimaryElsewhere
 from models.notifications import forget_since, pending_count
+from models.paging import Page
 
 T = TypeVar("T")
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
@@ -213,6 +214,23 @@ def send_file(
             chat_id, InputFile(body, filename=filename), caption=caption, parse_mode=ParseMode.HTML
         )
     )
+
+
+# --- lists longer than one message ----------------------------------------------------------
+#
+# Every list a person asks for is shown a page at a time (models.paging), with ‹ 2/7 ›
+# under it (views.buttons.pager). Each list's page size is chosen so that a page of the
+# longest texts the domain allows stays well under Telegram's limits: 4096 characters of
+# text (counted in UTF-16, where a character outside the BMP counts twice) and 100 buttons.
+# Choices of many (units) are pages of buttons (views.buttons.choice_keyboard).
+
+
+def page_title(context: BotContext, title: str, page: Page[Any]) -> str:
+    """A list's first line: its title (which says how many in all), and which page this is
+    when there is more than one."""
+    if page.pages == 1:
+        return title
+    return context.t("list.page", title=title, page=page.page, pages=page.pages)
 
 
 def answer_press(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -19,6 +19,7 @@ from models.errors import InvalidState, NotFound, NotStaff
 from models.members import Member, Membership, MembershipStatus, get_membership, pending_reports
 from models.notifications import Digest, Notification, RoleGranted, notify
 from models.org import REPORTABLE_KINDS, OrgUnit, descendant_ids, get_unit, list_tree
+from models.paging import Page, page_of_rows
 from models.permissions import (
     Permission,
     Role,
@@ -45,6 +46,7 @@ __all__ = [
     "staff_unit",
     "staff_units",
     "unreachable_members",
+    "unreachable_page",
 ]
 
 DIGEST_ACTIVITIES = 50  # the soonest activities a digest looks at
@@ -150,11 +152,7 @@ async def appoint(session: AsyncSession, by: int, membership_id: int, role: Role
     return membership
 
 
-async def unreachable_members(
-    session: AsyncSession, telegram_id: int
-) -> list[tuple[Member, OrgUnit]]:
-    """Active members of this person's units whom Telegram reports as unreachable (403);
-    NotStaff for someone with no role."""
+async def _unreachable(session: AsyncSession, telegram_id: int) -> Select[tuple[Membership]]:
     units = await managed_unit_ids(session, telegram_id)
     if units is not None and not units:
         raise NotStaff(Permission.view_roster, None, telegram_id)
@@ -163,11 +161,28 @@ async def unreachable_members(
         .join(Member, Membership.member_id == Member.id)
         .where(Membership.status == MembershipStatus.active, Member.unreachable_at.is_not(None))
         .options(selectinload(Membership.member), selectinload(Membership.unit))
-        .order_by(Member.real_name, Member.id)
+        .order_by(Member.real_name, Member.id, Membership.id)
     )
     if units is not None:
         query = query.where(Membership.org_unit_id.in_(units))
+    return query
+
+
+async def unreachable_members(
+    session: AsyncSession, telegram_id: int
+) -> list[tuple[Member, OrgUnit]]:
+    """Active members of this person's units whom Telegram reports as unreachable (403);
+    NotStaff for someone with no role."""
+    query = await _unreachable(session, telegram_id)
     return [(m.member, m.unit) for m in await session.scalars(query)]
+
+
+async def unreachable_page(
+    session: AsyncSession, telegram_id: int, page: int, page_size: int
+) -> Page[tuple[Member, OrgUnit]]:
+    """One page of `unreachable_members`."""
+    found = await page_of_rows(session, await _unreachable(session, telegram_id), page, page_size)
+    return found.with_items([(m.member, m.unit) for m in found.items])
 
 
 # --- the secretaries' daily digest --------------------------------------------------------

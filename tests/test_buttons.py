@@ -12,6 +12,8 @@ EXAMPLES = [
     b.ApproveReport(42),
     b.BrowseUnits(True, 0),
     b.RosterPage(7, 2, 3),
+    b.PeoplePage(5, 3, 12),
+    b.PageShown(),
     b.ChooseLanguage("en"),
     b.SkipStep("place"),
     b.Publish(),

@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from models.paging import Page, page_of
 
 MAX_BYTES = 64  # Telegram's limit for callback_data
 MAX_ID = 2**63 - 1
@@ -22,6 +24,7 @@ _KEY = re.compile(r"^[a-z_]{1,12}(?::[a-z_]{1,12})?$")
 _TEXT = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 _DIGITS = re.compile(r"^[0-9]{1,19}$")  # ASCII only: int() would take "５" too
 LABEL_MAX = 40  # longer labels are cut off on phones anyway
+CHOICES_PAGE = 20  # options of a choice_keyboard on one page
 
 
 class StaleButton(Exception):
@@ -96,23 +99,47 @@ Row = Sequence[tuple[str, Button]]
 
 
 def keyboard(*rows: Row) -> InlineKeyboardMarkup:
-    """An inline keyboard from rows of (label, button)."""
+    """An inline keyboard from rows of (label, button); empty rows are left out."""
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(label, callback_data=button.pack()) for label, button in row]
             for row in rows
+            if row
         ]
     )
 
 
-def pager(page: int, pages: int, button_for: Callable[[int], Button]) -> list[tuple[str, Button]]:
-    """‹ and › to the pages around `page`, where there are any."""
-    row: list[tuple[str, Button]] = []
-    if page > 1:
-        row.append(("‹", button_for(page - 1)))
-    if page < pages:
-        row.append(("›", button_for(page + 1)))
+def pager(page: Page[Any], button_for: Callable[[int], Button]) -> list[tuple[str, Button]]:
+    """‹ 2/7 ›: to the pages around this one, where there are any; none for a single page."""
+    if page.pages == 1:
+        return []
+    row: list[tuple[str, Button]] = [(f"{page.page}/{page.pages}", PageShown())]
+    if page.page > 1:
+        row.insert(0, ("‹", button_for(page.page - 1)))
+    if page.page < page.pages:
+        row.append(("›", button_for(page.page + 1)))
     return row
+
+
+def pager_keyboard(
+    page: Page[Any], button_for: Callable[[int], Button]
+) -> InlineKeyboardMarkup | None:
+    """The keyboard of a list with no buttons but the pages': None when it has one page."""
+    row = pager(page, button_for)
+    return keyboard(row) if row else None
+
+
+def choice_keyboard(
+    options: Sequence[tuple[str, Button]],
+    page: int,
+    page_button: Callable[[int], Button],
+    *after: Row,
+) -> InlineKeyboardMarkup:
+    """A button for each of many options (units), a page of them with ‹ 2/7 › under it,
+    then the rows `after`."""
+    shown = page_of(options, page, CHOICES_PAGE)
+    rows = [[(short(label), button)] for label, button in shown.items]
+    return keyboard(*rows, pager(shown, page_button), *after)
 
 
 def short(label: str) -> str:
@@ -126,6 +153,12 @@ def short(label: str) -> str:
 @dataclass(frozen=True)
 class ChooseLanguage(Button, key="lang"):
     code: str
+
+
+@dataclass(frozen=True)
+class PageShown(Button, key="page"):
+    """The page number between ‹ and ›: every inline button must do something, this one
+    nothing."""
 
 
 # --- the profile (handlers.profile) ---------------------------------------------------------
@@ -176,6 +209,13 @@ class BrowseUnits(Button, key="rep:tree"):
 
 
 @dataclass(frozen=True)
+class BrowsePage(Button, key="rep:treep"):
+    community: bool
+    parent_id: int
+    page: int
+
+
+@dataclass(frozen=True)
 class PickUnit(Button, key="rep:pick"):
     community: bool
     unit_id: int
@@ -198,6 +238,18 @@ class RejectReport(Button, key="rep:no"):
 
 
 @dataclass(frozen=True)
+class PendingPage(Button, key="rep:pg"):
+    page: int
+
+
+@dataclass(frozen=True)
+class OpenReport(Button, key="rep:card"):
+    """A pending report's card, sent anew under the list."""
+
+    report_id: int
+
+
+@dataclass(frozen=True)
 class LeaveUnit(Button, key="rep:leave"):
     unit_id: int
 
@@ -212,12 +264,22 @@ class ReportingPointQr(Button, key="rep:qr"):
     unit_id: int
 
 
+@dataclass(frozen=True)
+class QrUnits(Button, key="rep:qrs"):
+    page: int
+
+
 # --- the secretary's books (handlers.staff) ---------------------------------------------------
 
 
 @dataclass(frozen=True)
 class RosterOf(Button, key="ros:u"):
     unit_id: int
+
+
+@dataclass(frozen=True)
+class RosterUnits(Button, key="ros:us"):
+    page: int
 
 
 @dataclass(frozen=True)
@@ -268,11 +330,26 @@ class RegisterOf(Button, key="ros:reg"):
     unit_id: int
 
 
+@dataclass(frozen=True)
+class RegisterUnits(Button, key="ros:regs"):
+    page: int
+
+
+@dataclass(frozen=True)
+class UnreachablePage(Button, key="ros:ur"):
+    page: int
+
+
 # --- activities, the member's side (handlers.events) -----------------------------------------
 
 
 @dataclass(frozen=True)
 class EventsPage(Button, key="ev:l"):
+    page: int
+
+
+@dataclass(frozen=True)
+class RecordPage(Button, key="ev:rec"):
     page: int
 
 
@@ -344,6 +421,11 @@ class NewUnit(Button, key="org:u"):
 
 
 @dataclass(frozen=True)
+class NewUnits(Button, key="org:us"):
+    page: int
+
+
+@dataclass(frozen=True)
 class NewDay(Button, key="org:day"):
     ordinal: int  # date.toordinal()
 
@@ -410,6 +492,13 @@ class ManageActivity(Button, key="org:a"):
 class ActivityPeople(Button, key="org:ls"):
     activity_id: int
     which: int
+
+
+@dataclass(frozen=True)
+class PeoplePage(Button, key="org:lsp"):
+    activity_id: int
+    which: int
+    page: int
 
 
 @dataclass(frozen=True)

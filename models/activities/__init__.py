@@ -70,7 +70,6 @@ from models.activities.listings import (
     ActivityCounts,
     MemberActivity,
     MemberView,
-    Page,
     activities_for_units,
     activity_counts,
     managed_activities,
@@ -78,6 +77,7 @@ from models.activities.listings import (
     member_view,
     not_answered,
     participations_of,
+    participations_page,
     upcoming_for_member,
 )
 from models.activities.locking import check_open, lock_activity
@@ -156,7 +156,6 @@ __all__ = [
     "CheckInMethod",
     "MemberActivity",
     "MemberView",
-    "Page",
     "Participation",
     "ParticipationStatus",
     "PledgeKind",
@@ -200,6 +199,7 @@ __all__ = [
     "parse_capacity",
     "participation_of",
     "participations_of",
+    "participations_page",
     "publish_draft",
     "seats_left",
     "share_payload",

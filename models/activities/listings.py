@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -24,28 +22,14 @@ from models.activities.tables import (
 from models.errors import NotStaff
 from models.members import Member
 from models.org import OrgUnit, ancestor_ids_from, get_unit, parent_map
+from models.paging import Page, page_of_rows
 from models.permissions import Permission, managed_unit_ids, require
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class MemberActivity:
     activity: Activity
     participation: Participation | None
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    total: int
-    page: int  # 1-based, clamped to 1..pages
-    pages: int  # at least 1
-
-
-def _clamp(total: int, page: int, page_size: int) -> tuple[int, int]:
-    pages = max(1, math.ceil(total / page_size))
-    return min(max(page, 1), pages), pages
 
 
 async def upcoming_for_member(
@@ -63,26 +47,19 @@ async def upcoming_for_member(
             Activity.include_subunits.is_(True) & Activity.org_unit_id.in_(above),
         ),
     )
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page, pages = _clamp(total, page, page_size)
-    activities = list(
-        await session.scalars(
-            query.order_by(Activity.starts_at, Activity.id)
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
+    found = await page_of_rows(
+        session, query.order_by(Activity.starts_at, Activity.id), page, page_size
     )
     mine = {
         p.activity_id: p
         for p in await session.scalars(
             select(Participation).where(
                 Participation.member_id == member.id,
-                Participation.activity_id.in_([a.id for a in activities]),
+                Participation.activity_id.in_([a.id for a in found.items]),
             )
         )
     }
-    items = [MemberActivity(a, mine.get(a.id)) for a in activities]
-    return Page(items, total, page, pages)
+    return found.with_items([MemberActivity(a, mine.get(a.id)) for a in found.items])
 
 
 @dataclass(frozen=True)
@@ -138,20 +115,18 @@ async def activities_for_units(
         query = query.where(Activity.org_unit_id.in_(unit_ids))
     if not include_past:
         query = query.where(Activity.status == ActivityStatus.scheduled, Activity.ends_at > now)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page, pages = _clamp(total, page, page_size)
-    order = (Activity.starts_at, Activity.id) if not include_past else (Activity.starts_at.desc(),)
-    activities = await session.scalars(
-        query.order_by(*order).offset((page - 1) * page_size).limit(page_size)
+    order = (
+        (Activity.starts_at, Activity.id)
+        if not include_past
+        else (Activity.starts_at.desc(), Activity.id.desc())
     )
-    items = [await activity_counts(session, a) for a in activities]
-    return Page(items, total, page, pages)
+    found = await page_of_rows(session, query.order_by(*order), page, page_size)
+    return found.with_items([await activity_counts(session, a) for a in found.items])
 
 
-async def participations_of(
-    session: AsyncSession, activity_id: int, statuses: set[ParticipationStatus] | None = None
-) -> list[Participation]:
-    """The activity's rows (with members), waitlist order first, then by name."""
+def _participations(
+    activity_id: int, statuses: set[ParticipationStatus] | None
+) -> Select[tuple[Participation]]:
     query = (
         select(Participation)
         .join(Member, Member.id == Participation.member_id)
@@ -161,7 +136,25 @@ async def participations_of(
     )
     if statuses:
         query = query.where(Participation.status.in_(statuses))
-    return list(await session.scalars(query))
+    return query
+
+
+async def participations_of(
+    session: AsyncSession, activity_id: int, statuses: set[ParticipationStatus] | None = None
+) -> list[Participation]:
+    """The activity's rows (with members), waitlist order first, then by name."""
+    return list(await session.scalars(_participations(activity_id, statuses)))
+
+
+async def participations_page(
+    session: AsyncSession,
+    activity_id: int,
+    statuses: set[ParticipationStatus] | None,
+    page: int,
+    page_size: int,
+) -> Page[Participation]:
+    """One page of `participations_of`."""
+    return await page_of_rows(session, _participations(activity_id, statuses), page, page_size)
 
 
 async def not_answered(session: AsyncSession, activity_id: int) -> list[Member]:

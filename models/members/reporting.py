@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -39,6 +39,7 @@ from models.notifications import (
     notify_each,
 )
 from models.org import OrgUnit, UnitKind, get_unit
+from models.paging import Page, page_of_rows
 from models.permissions import Permission, managed_unit_ids, require, reviewers_of
 
 
@@ -182,9 +183,7 @@ async def reject_report(
     return membership
 
 
-async def pending_reports(session: AsyncSession, telegram_id: int) -> list[Membership]:
-    """Reports this person may decide, oldest first, with member and unit loaded;
-    NotStaff for someone who may decide on none."""
+async def _pending(session: AsyncSession, telegram_id: int) -> Select[tuple[Membership]]:
     units = await managed_unit_ids(session, telegram_id, Permission.approve_reports)
     if units is not None and not units:
         raise NotStaff(Permission.approve_reports, None, telegram_id)
@@ -196,7 +195,20 @@ async def pending_reports(session: AsyncSession, telegram_id: int) -> list[Membe
     )
     if units is not None:
         query = query.where(Membership.org_unit_id.in_(units))
-    return list(await session.scalars(query))
+    return query
+
+
+async def pending_reports(session: AsyncSession, telegram_id: int) -> list[Membership]:
+    """Reports this person may decide, oldest first, with member and unit loaded;
+    NotStaff for someone who may decide on none."""
+    return list(await session.scalars(await _pending(session, telegram_id)))
+
+
+async def pending_page(
+    session: AsyncSession, telegram_id: int, page: int, page_size: int
+) -> Page[Membership]:
+    """One page of `pending_reports`."""
+    return await page_of_rows(session, await _pending(session, telegram_id), page, page_size)
 
 
 async def leave(session: AsyncSession, member: Member, unit_id: int, now: datetime) -> Membership:

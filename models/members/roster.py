@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.errors import InvalidInput
 from models.members.tables import Member, Membership, MembershipKind, MembershipStatus, MemberType
 from models.org import OrgUnit, descendant_ids, get_unit, unit_display_name
+from models.paging import Page, page_of_rows
 from models.permissions import Permission, require
 
 
@@ -24,12 +24,8 @@ class RosterFilter(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class RosterPage:
+class RosterPage(Page[Member]):
     unit: OrgUnit
-    members: list[Member]
-    total: int
-    page: int  # 1-based, clamped to 1..pages
-    pages: int  # at least 1, even when empty
 
 
 async def roster(
@@ -58,13 +54,9 @@ async def roster(
     query = select(Member).where(Member.id.in_(active_here))
     if wanted is not RosterFilter.all:
         query = query.where(Member.member_type == MemberType(wanted.value))
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, math.ceil(total / page_size))
-    page = min(max(page, 1), pages)
-    rows = await session.scalars(
-        query.order_by(Member.real_name, Member.id).offset((page - 1) * page_size).limit(page_size)
-    )
-    return RosterPage(unit, list(rows), total, page, pages)
+    by_name = query.order_by(Member.real_name, Member.id)
+    found = await page_of_rows(session, by_name, page, page_size)
+    return RosterPage(found.items, found.total, found.page, found.pages, page_size, unit)
 
 
 @dataclass(frozen=True)

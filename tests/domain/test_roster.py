@@ -59,8 +59,8 @@ async def test_roster_filters(session: AsyncSession, units: dict[str, OrgUnit]) 
         RosterFilter.undeclared: 3,
     }
     floating = await roster(session, ADMIN, wanda, "floating", page_size=50)
-    assert {m.member_type for m in floating.members} == {MemberType.floating}
-    assert "Waiting" not in {m.real_name for m in floating.members}  # pending is not on it
+    assert {m.member_type for m in floating.items} == {MemberType.floating}
+    assert "Waiting" not in {m.real_name for m in floating.items}  # pending is not on it
     with pytest.raises(InvalidInput) as caught:
         await roster(session, ADMIN, wanda, "everyone")
     assert caught.value.code == "roster.bad_filter"
@@ -71,15 +71,15 @@ async def test_roster_filters(session: AsyncSession, units: dict[str, OrgUnit]) 
 async def test_roster_pages_in_name_order(session: AsyncSession, units: dict[str, OrgUnit]) -> None:
     wanda = units["wanda-plaza"].id
     pages = [await roster(session, ADMIN, wanda, page=n) for n in (1, 2, 3)]
-    assert [(p.page, p.pages, p.total, len(p.members)) for p in pages] == [
+    assert [(p.page, p.pages, p.total, len(p.items)) for p in pages] == [
         (1, 3, 23, 10),
         (2, 3, 23, 10),
         (3, 3, 23, 3),
     ]
-    names = [m.real_name for p in pages for m in p.members]
+    names = [m.real_name for p in pages for m in p.items]
     assert names == [f"Wanda {LETTERS[i]}" for i in range(23)]
     beyond = await roster(session, ADMIN, wanda, page=9)  # an old button after members left
-    assert (beyond.page, [m.real_name for m in beyond.members]) == (3, names[20:])
+    assert (beyond.page, [m.real_name for m in beyond.items]) == (3, names[20:])
     assert (await roster(session, ADMIN, wanda, page=0)).page == 1
 
 
@@ -88,10 +88,10 @@ async def test_roster_includes_units_below(
 ) -> None:
     community = await roster(session, ADMIN, units["haibinbei-community"].id, page_size=100)
     assert community.total == 25
-    assert {"Hua A", "Hua B", "Wanda A"} <= {m.real_name for m in community.members}
+    assert {"Hua A", "Hua B", "Wanda A"} <= {m.real_name for m in community.items}
     assert (await roster(session, ADMIN, units["huaduhui"].id)).total == 2
     empty = await roster(session, ADMIN, units["tech-incubator"].id)
-    assert (empty.total, empty.page, empty.pages, empty.members) == (0, 1, 1, [])
+    assert (empty.total, empty.page, empty.pages, empty.items) == (0, 1, 1, [])
 
 
 async def test_a_member_who_left_is_off_the_roster(

@@ -41,8 +41,16 @@ from models.org import unit_by_code
 from models.outbox import Delivery
 from sandbox.person import Person
 from sandbox.state import ChatMessage
-from tests.e2e.conftest import THURSDAY_9AM, RunningBot, grant, meet, new_activity, seed_org
-from tests.e2e.texts import said, t
+from tests.e2e.conftest import (
+    THURSDAY_9AM,
+    RunningBot,
+    grant,
+    meet,
+    new_activity,
+    press_forged,
+    seed_org,
+)
+from tests.e2e.texts import said, said_page, t
 
 # Wanda Plaza's branch, as in examples/org.example.toml; the venue of most activities.
 WANDA = (21.2404, 110.4135)
@@ -135,14 +143,6 @@ async def open_card(person: Person, title: str) -> ChatMessage:
     return listing
 
 
-async def press_forged(person: Person, message: ChatMessage, label: str, data: str) -> None:
-    """A press whose callback data was tampered with (a modified client)."""
-    button = message.button(label)
-    assert button is not None
-    button["callback_data"] = data
-    await person.press(label, message=message)
-
-
 # --- the list and the card -------------------------------------------------------------------
 
 
@@ -164,11 +164,11 @@ async def test_list_pages_and_the_card(bot: RunningBot, secretary: Person) -> No
 
     await wang.send("/events")
     listing = await wang.next_message()
-    assert said("zh", "events.list_title", page=1, pages=2) in listing.text
+    assert said_page("zh", "events.list_title", 1, 2, total=8) in listing.text
     labels = [row[0] for row in listing.buttons]
     assert labels[0] == "03-11 09:00 三月主题党日"
     assert [label.split()[-1] for label in labels[1:5]] == [f"志愿服务第{n}场" for n in range(4)]
-    assert listing.buttons[-1] == ["›"]
+    assert listing.buttons[-1] == ["1/2", "›"]
     theme_day = t("zh", "activity.kind.theme_day")
     line = said(
         "zh",
@@ -183,12 +183,12 @@ async def test_list_pages_and_the_card(bot: RunningBot, secretary: Person) -> No
     await wang.press("›")
     page_two = await wang.next_event()
     assert page_two.kind == "edit"
-    assert said("zh", "events.list_title", page=2, pages=2) in page_two.message.text
+    assert said_page("zh", "events.list_title", 2, 2, total=8) in page_two.message.text
     assert [row[0].split()[-1] for row in page_two.message.buttons[:2]] == [
         "志愿服务第4场",
         "志愿服务第5场",
     ]
-    assert page_two.message.buttons[-1] == ["‹"]
+    assert page_two.message.buttons[-1] == ["‹", "2/2"]
     await wang.press("‹")
     await wang.next_event()
 

@@ -252,8 +252,11 @@ async def test_a_member_pressing_a_secretarys_button(bot: RunningBot, org: dict[
     await grant(bot.database, committee, "secretary", "zhanjiang-edz")
     await meet(committee)
     await committee.send("/pending")
-    assert (await committee.next_message()).text == said("en", "report.pending_title", count=1)
-    await committee.next_message()
+    listing = await committee.next_message()
+    line = said("en", "report.pending_line", number=1, name="Mallory", unit=WANDA, time=STARTED)
+    assert listing.text == said("en", "report.pending_title", count=1) + "\n" + line
+    await committee.press("1. Mallory")  # its card comes under the list
+    assert (await committee.next_message()).text == card.text
     await committee.press(t("en", "report.approve_button"))
     await committee.next_event()
     (report,) = await memberships(bot)
