@@ -18,6 +18,7 @@ after `Term.grace`, by when the old leader's last send has finished.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -54,10 +55,15 @@ class Leadership:
         self._connection: AsyncConnection | None = None
         self.term: Term | None = None
         self.holder = f"{socket.gethostname()} pid {os.getpid()}"
+        self._trying = asyncio.Lock()  # the leadership loop and run_once (tests) may ask at once
 
     async def try_acquire(self) -> Term | None:
         """Become the leader if nobody is; check that a leader still is one. The term this
         process leads in, or None."""
+        async with self._trying:
+            return await self._try_acquire()
+
+    async def _try_acquire(self) -> Term | None:
         if self.engine.dialect.name != "postgresql":
             if self.term is None:  # one process: no other leader can be sending, no grace
                 self.term = Term(await self._count_term(), grace=0.0)

@@ -179,12 +179,16 @@ class Sender:
             await asyncio.gather(*chats, return_exceptions=True)
 
     async def send_due(self, term: Term) -> int:
-        """Tests: send what is due now, and wait for every chat being sent to (the live
-        loop's too); the rows this call claimed."""
-        handled = await self._dispatch(term)
-        if self._chats:
-            await asyncio.gather(*self._chats.values(), return_exceptions=True)
-        return handled
+        """Tests: send everything due now, and wait until every chat being sent to (the
+        live loop's too) is done; the rows this call claimed."""
+        handled = 0
+        while True:
+            if self._chats:
+                await asyncio.gather(*self._chats.values(), return_exceptions=True)
+            claimed = await self._dispatch(term)
+            handled += claimed
+            if not claimed and not self._chats:
+                return handled
 
     async def _send_chat(self, term: Term, rows: list[Delivery]) -> None:
         index = 0

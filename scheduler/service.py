@@ -139,10 +139,7 @@ class SchedulerService:
         term = await self.leadership.try_acquire()
         assert term is not None, "another process leads the scheduler"
         await jobs.scan(self.context)
-        handled = 0
-        while sent := await self.sender.send_due(term):
-            handled += sent
-        return handled
+        return await self.sender.send_due(term)
 
     async def catch_up(self) -> None:
         """The clock jumped (the sandbox): what fell due is found and sent now, not at the
