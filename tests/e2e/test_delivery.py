@@ -25,7 +25,10 @@ def report_card(name: str, phone: str, sent: str) -> str:
     return said("en", "report.card", name=name, phone=phone, **fields)
 
 
-async def enqueue_to(bot: RunningBot, chat_ids: list[int], text: str = "Notice") -> None:
+async def enqueue_to(
+    bot: RunningBot, chat_ids: list[int], text: str = "Notice", *, urgent: bool = False
+) -> None:
+    """One message each, due now ("<text> for <chat id>"), and the live sender woken."""
     async with bot.database.sessions.begin() as session:
         for chat_id in chat_ids:
             await outbox.enqueue(
@@ -35,7 +38,10 @@ async def enqueue_to(bot: RunningBot, chat_ids: list[int], text: str = "Notice")
                 kind="test",
                 due_at=bot.clock.now(),
                 timezone="Asia/Shanghai",
+                urgent=urgent,
             )
+    assert bot.runtime.scheduler is not None
+    bot.runtime.scheduler.wake()
 
 
 async def deliveries(bot: RunningBot) -> list[Delivery]:
@@ -239,14 +245,14 @@ async def test_a_leader_whose_term_is_over_stops_and_leads_again_in_a_new_one(
     later = [emu.user(f"Later {n}", started=True) for n in range(5)]
     scheduler = bot.runtime.scheduler
     assert scheduler is not None
-    await enqueue_urgent(bot, [p.id for p in first], "Before")
+    await enqueue_to(bot, [p.id for p in first], "Before", urgent=True)
     for person in first:
         assert (await person.next_message()).text == f"Before for {person.id}"
     term = scheduler.leadership.term
     assert term is not None
     async with bot.database.sessions.begin() as session:
         await session.execute(update(SchedulerLeadership).values(term=SchedulerLeadership.term + 1))
-    await enqueue_urgent(bot, [p.id for p in later], "After")
+    await enqueue_to(bot, [p.id for p in later], "After", urgent=True)
     for person in later:
         assert (await person.next_message(timeout=30)).text == f"After for {person.id}"
     assert f"scheduler term {term.number} is over" in caplog.text
@@ -260,20 +266,3 @@ async def test_a_leader_whose_term_is_over_stops_and_leads_again_in_a_new_one(
             break
         await asyncio.sleep(0.05)
     assert {d.status for d in await deliveries(bot)} == {DeliveryStatus.sent}
-
-
-async def enqueue_urgent(bot: RunningBot, chat_ids: list[int], text: str) -> None:
-    """Rows due now that the live sender finds when woken (urgent: no quiet hours)."""
-    async with bot.database.sessions.begin() as session:
-        for chat_id in chat_ids:
-            await outbox.enqueue(
-                session,
-                chat_id,
-                f"{text} for {chat_id}",
-                kind="test",
-                due_at=bot.clock.now(),
-                timezone="Asia/Shanghai",
-                urgent=True,
-            )
-    assert bot.runtime.scheduler is not None
-    bot.runtime.scheduler.wake()
