@@ -113,8 +113,10 @@ class Person:
         last_name: str | None = None,
         user_id: int | None = None,
         chat: Chat | None = None,
+        vcard: str | None = None,
     ) -> ChatMessage:
-        return await self._post(chat, contact=contact(phone, first_name, last_name, user_id))
+        """A contact from the phone book (with `vcard`, as Telegram adds it for those)."""
+        return await self._post(chat, contact=contact(phone, first_name, last_name, user_id, vcard))
 
     async def share_location(
         self, latitude: float, longitude: float, chat: Chat | None = None
