@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
 import handlers
+from bot.webhook import MAX_BODY_BYTES
 from models import InboundUpdate
 from models.account import Account
 from tests.e2e.conftest import RunningBot
@@ -217,6 +219,39 @@ async def test_webhook_rejects_malformed_bodies(webhook_bot: RunningBot, body: b
     response = await _post(webhook_bot, body, webhook_bot.config.webhook.secret_token)
     assert response.status_code == 400
     assert await _count_inbound(webhook_bot) == 0
+
+
+async def test_webhook_refuses_an_oversized_body_unread(
+    webhook_bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """5 MB was once read and stored; a body over the limit gets 413, with one log line."""
+    alice = webhook_bot.emulator.user("Alice", language_code="en")
+    huge = _update(500_003, alice.id, "/help")
+    huge["message"]["text"] = "/help " + "x" * 5_000_000
+    secret = webhook_bot.config.webhook.secret_token
+    with caplog.at_level(logging.WARNING, logger="bot.webhook"):
+        response = await _post(webhook_bot, json.dumps(huge).encode(), secret)
+
+        async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: counted as read
+            for _ in range(40):
+                yield b" " * 64 * 1024
+
+        url = f"http://127.0.0.1:{webhook_bot.config.webhook.port}{webhook_bot.config.webhook.path}"
+        async with httpx.AsyncClient() as client:
+            streamed = await client.post(
+                url, content=chunked(), headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+            )
+    assert response.status_code == 413 and streamed.status_code == 413
+    refusals = [r for r in caplog.records if r.name == "bot.webhook"]
+    assert [r.getMessage() for r in refusals] == [
+        f"webhook: refused a body of more than {MAX_BODY_BYTES} bytes"
+    ] * 2
+    assert await _count_inbound(webhook_bot) == 0
+    # Just under the limit is still an update.
+    fits = _update(500_004, alice.id, "/help")
+    fits["message"]["caption"] = "x" * (MAX_BODY_BYTES - len(json.dumps(fits)) - 20)
+    assert (await _post(webhook_bot, json.dumps(fits).encode(), secret)).status_code == 200
+    assert (await alice.next_message()).text == said("en", "help.member")
 
 
 async def test_webhook_handles_a_repeated_update_once(webhook_bot: RunningBot) -> None:
