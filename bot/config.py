@@ -22,7 +22,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 TOKEN_ENV = "BRANCHBOT_TOKEN"
 CONFIG_ENV = "BRANCHBOT_CONFIG"
 DEFAULT_CONFIG_FILE = "branchbot.toml"
-_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+# The bot's id, then its secret. Telegram ids have at most 52 bits: 16 digits.
+_TOKEN_SHAPE = re.compile(r"^\d{1,16}:[A-Za-z0-9_-]+$")
 
 
 class ConfigError(Exception):
@@ -179,6 +180,11 @@ def check_token(config: Config) -> None:
         raise ConfigError(f"telegram.token: missing; set it in the config file or in {TOKEN_ENV}")
     if not _TOKEN_SHAPE.match(token):
         raise ConfigError("telegram.token: does not look like a bot token (digits:letters)")
+
+
+def bot_id(config: Config) -> int:
+    """The bot's Telegram id: the part of its (checked) token before the ":"."""
+    return int(config.telegram.token.split(":", 1)[0])
 
 
 def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:

@@ -761,7 +761,7 @@ async def test_a_handler_failing_after_a_write_leaves_nothing_half_done(
     assert await count(bot, Participation) == 0
     async with bot.database.sessions() as session:
         assert (await session.get(Activity, activity.id)).seats_taken == 0  # type: ignore[union-attr]
-        assert await inbox.unprocessed(session) == []
+        assert await inbox.unprocessed(session, bot.runtime.services.bot_id) == []
     assert await count(bot, Delivery) == deliveries
 
     monkeypatch.undo()  # the same press again, now that drawing works: all of it happens

@@ -14,6 +14,8 @@ import handlers
 from bot.webhook import MAX_BODY_BYTES
 from models import InboundUpdate
 from models.account import Account
+from sandbox import Emulator
+from tests.conftest import Database
 from tests.e2e.conftest import RunningBot
 from tests.e2e.texts import said, t
 
@@ -150,8 +152,9 @@ async def test_stored_but_unprocessed_updates_are_handled_after_a_crash(bot: Run
         },
     }
     await bot.runtime.stop()
+    bot_id = bot.runtime.services.bot_id
     async with bot.database.sessions.begin() as session:
-        session.add(InboundUpdate(update_id=999_001, payload=payload))
+        session.add(InboundUpdate(bot_id=bot_id, update_id=999_001, payload=payload))
     from bot.app import BotRuntime
 
     bot.runtime = BotRuntime(bot.config, clock=bot.clock)
@@ -159,8 +162,45 @@ async def test_stored_but_unprocessed_updates_are_handled_after_a_crash(bot: Run
     assert (await alice.next_message()).text == said("en", "help.member")
     await bot.runtime.updates.join()
     async with bot.database.sessions() as session:
-        row = await session.get(InboundUpdate, 999_001)
+        row = await session.get(InboundUpdate, (bot_id, 999_001))
         assert row is not None and row.processed_at is not None
+
+
+async def test_two_bots_on_one_database_each_handle_their_own_update_ids(
+    database: Database,
+) -> None:
+    """Update ids are counted per bot: another token's first updates are not repeats."""
+    from tests.e2e.conftest import _start
+
+    async with (
+        Emulator(token="111111:FIRST-token") as first_emu,
+        Emulator(token="222222:SECOND-token", bot_username="second_bot") as second_emu,
+    ):
+        first = await _start(first_emu, database, webhook=False)
+        second = await _start(second_emu, database, webhook=True)
+        try:
+            # One person (one Telegram user id) talking to both bots.
+            alice = first_emu.user("Alice", language_code="en")
+            also_alice = second_emu.user("Alice", language_code="en")
+            assert alice.id == also_alice.id
+            await alice.send("/help")
+            assert (await alice.next_message()).text == said("en", "help.member")
+            await also_alice.send("/help")
+            assert (await also_alice.next_message()).text == said("en", "help.member")
+            async with database.sessions() as session:
+                rows = await session.execute(select(InboundUpdate.bot_id, InboundUpdate.update_id))
+                assert sorted(rows) == [(111111, 100001), (222222, 100001)]
+
+            # Telegram delivers the second bot's update again: it is still handled once.
+            (again,) = second_emu.webhook_delivered
+            secret = second.config.webhook.secret_token
+            assert (await _post(second, json.dumps(again).encode(), secret)).status_code == 200
+            await also_alice.expect_no_message(within=0.7)
+            await alice.expect_no_message(within=0.1)
+        finally:
+            await first.runtime.stop()
+            await second.runtime.stop()
+        assert first_emu.violations == [] and second_emu.violations == []
 
 
 async def _post(running: RunningBot, body: bytes, secret: str | None) -> httpx.Response:
