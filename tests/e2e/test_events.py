@@ -346,7 +346,7 @@ async def test_pledge_saplings_when_signing_up(bot: RunningBot, secretary: Perso
     question = await wang.next_message()
     assert question.text == said("zh", "events.ask_pledge_saplings", title="义务植树")
 
-    for bad in ("很多", "   ", "0", "2.5", "-3"):
+    for bad in ("很多", "   ", "0", "2.5", "-3", "9" * 5000, "1" * 4301, "10000001"):
         await wang.send(bad)
         assert (await wang.next_message()).text == said("zh", "error.pledge_invalid")
     async with bot.database.sessions() as session:
@@ -369,8 +369,9 @@ async def test_pledge_saplings_when_signing_up(bot: RunningBot, secretary: Perso
     assert (await tom.next_message()).text == said(
         "en", "events.ask_pledge_money", title="认捐树苗"
     )
-    await tom.send("a hundred")
-    assert (await tom.next_message()).text == said("en", "error.pledge_invalid")
+    for bad in ("a hundred", "9" * 5000):
+        await tom.send(bad)
+        assert (await tom.next_message()).text == said("en", "error.pledge_invalid")
     await tom.send("100")
     assert (await tom.next_message()).text == said("en", "events.signed_up_note")
     assert said("en", "events.pledge_money", amount=100) in (await tom.next_message()).text
