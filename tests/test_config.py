@@ -92,6 +92,9 @@ def test_config_file_named_by_environment(tmp_path: Path) -> None:
         ('[webhook]\nsecret_token = "has spaces"\n', {}, r"^webhook\.secret_token: use"),
         ("this is = = not toml", {}, r"not valid TOML"),
         ("", {"BRANCHBOT_WEBHOOK_PORT": "x"}, r"BRANCHBOT_WEBHOOK_PORT\): expected a whole"),
+        ("", {"BRANCHBOT_WEBHOOK_PORT": "9" * 5000}, r"PORT\): expected a whole number"),
+        ("", {"BRANCHBOT_WEBHOOK_PORT": "²"}, r"PORT\): expected a whole number"),
+        ("[webhook]\nport = " + "9" * 5000 + "\n", {}, r"not valid TOML"),
         ("", {"BRANCHBOT_DATABASE_AUTO_MIGRATE": "maybe"}, r"auto_migrate .*true or false"),
     ],
 )
