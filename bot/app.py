@@ -82,7 +82,8 @@ class UpdateInbox:
 
     async def accept_batch(self, payloads: list[dict[str, Any]]) -> int:
         """Store updates in one transaction (one disk flush for a polled batch), then queue
-        the new ones in order; the number that were new."""
+        the new ones in order; the number that were new. What is queued is what was stored."""
+        payloads = [inbox.storable(payload) for payload in payloads]
         async with self.sessions.begin() as session:
             new = [
                 payload
@@ -152,10 +153,16 @@ async def poll(application: Application, updates: UpdateInbox, stop: asyncio.Eve
             await _sleep_or_stop(stop, backoff)
             backoff = min(backoff * 2, 60)
             continue
-        backoff = 1.0
         if batch:
-            await updates.accept_batch([update.to_dict() for update in batch])
+            try:
+                await updates.accept_batch([update.to_dict() for update in batch])
+            except Exception:  # the database: unconfirmed, Telegram sends the batch again
+                log.exception("updates could not be stored; retrying in %.0fs", backoff)
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 60)
+                continue
             offset = batch[-1].update_id + 1
+        backoff = 1.0
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

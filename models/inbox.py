@@ -8,6 +8,7 @@ no-op, and another bot (another token) on the same database is not taken for rep
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from models.base import Base, TelegramId, utcnow
+
+# PostgreSQL's JSONB holds neither NUL (U+0000) nor a lone surrogate, and a modified client
+# can put either in callback data: such an update would not be stored, and stop the intake.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 # The bot of rows stored before revision 0009, which could not know it (see adopt_unknown).
 UNKNOWN_BOT = 0
@@ -31,6 +36,18 @@ class InboundUpdate(Base):
     payload: Mapped[dict[str, Any]]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+def storable(value: Any) -> Any:
+    """The update (or any part of it) with each character no database can keep in JSON
+    replaced by U+FFFD, the replacement character."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
 
 
 async def store_update(session: AsyncSession, bot_id: int, payload: dict[str, Any]) -> bool:

@@ -315,7 +315,7 @@ class CallbackRecord:
     id: str
     user: User
     message: ChatMessage
-    data: str
+    data: str | None  # None: a forged press without any (Person.press_forged)
     created: float = field(default_factory=time.monotonic)
     answer: dict[str, Any] | None = None  # the answerCallbackQuery parameters once answered
     answered: asyncio.Event = field(default_factory=asyncio.Event)

@@ -64,3 +64,17 @@ async def test_prune_forgets_old_processed_updates_of_every_bot(session: AsyncSe
     )
     assert await inbox.prune(session) == 2
     assert await keys(session) == {(FIRST, 2), (SECOND, 2), (FIRST, 3)}
+
+
+async def test_what_jsonb_cannot_hold_is_replaced_before_storing(session: AsyncSession) -> None:
+    """PostgreSQL refuses NUL and lone surrogates in JSONB; a modified client can send both."""
+    garbled = {"update_id": 5, "callback_query": {"data": "a\x00b\udcff", "x\x00": ["\x00"]}}
+    clean = inbox.storable(garbled)
+    assert clean == {
+        "update_id": 5,
+        "callback_query": {"data": "a\ufffdb\ufffd", "x\ufffd": ["\ufffd"]},
+    }
+    assert inbox.storable(payload(6)) == payload(6)
+    assert await inbox.store_update(session, FIRST, clean)
+    (row,) = await inbox.unprocessed(session, FIRST)
+    assert row.payload == clean

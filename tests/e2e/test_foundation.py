@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 import handlers
 from bot.webhook import MAX_BODY_BYTES
@@ -131,6 +133,68 @@ async def test_a_failing_handler_apologises_and_logs_without_secrets(
     text = RedactingFormatter("%(message)s").format(failures[0])
     assert "RuntimeError" in text and "update" in text
     assert "8613800138000" not in text and emulator.token not in text
+
+
+FORGED_DATA = [
+    "",
+    None,  # no data at all
+    "x" * 65,  # over Telegram's 64 bytes
+    "lang:" + "9" * 5000,
+    "\x00\x01\x02\x7f",
+    "\ufffd\ufffd\ufffd",
+    "💥" * 16,
+    "\u202elang:zh",
+    "lang:zh\n",
+    "rep:ok:٣",  # an Arabic-Indic digit
+]
+
+
+async def test_forged_presses_get_the_stale_button_alert(
+    bot_in_each_mode: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Empty, missing, over-long or garbled callback data: the stale alert, nothing else.
+    (A NUL once stopped the intake on PostgreSQL: JSONB cannot store it.)"""
+    bot = bot_in_each_mode
+    zhang = bot.emulator.user("张伟", language_code="zh")
+    alice = bot.emulator.user("Alice", language_code="en")
+    with caplog.at_level(logging.INFO):
+        for person, language in ((zhang, "zh"), (alice, "en")):
+            await person.send("/language")
+            choice = await person.next_message()
+            for data in FORGED_DATA:
+                person.press_forged(choice, data)
+                answer = await person.answer_of_last_press()
+                assert answer.show_alert, data
+                assert answer.text == said(language, "error.stale_button"), data
+            await person.expect_no_message()
+            assert not choice.edited
+    assert "StaleButton" in caplog.text
+    assert "handler failed" not in caplog.text and "Traceback" not in caplog.text
+    async with bot.database.sessions() as session:
+        assert await session.scalar(select(Account.language).where(Account.id == alice.id)) is None
+
+
+async def test_polling_outlives_a_database_that_fails_to_store(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Updates not stored are not confirmed: Telegram sends them again, and polling goes on."""
+    from models import inbox
+
+    store = inbox.store_update
+    failures = [DBAPIError("INSERT", None, OSError("the database is gone"))]
+
+    async def fails_once(*args: Any) -> bool:
+        if failures:
+            raise failures.pop()
+        return await store(*args)
+
+    monkeypatch.setattr(inbox, "store_update", fails_once)
+    alice = bot.emulator.user("Alice", language_code="en")
+    with caplog.at_level(logging.ERROR):
+        await alice.send("/help")
+        assert (await alice.next_message(timeout=10)).text == said("en", "help.member")
+    assert "updates could not be stored" in caplog.text
+    await alice.expect_no_message()
 
 
 async def test_stored_but_unprocessed_updates_are_handled_after_a_crash(bot: RunningBot) -> None:
