@@ -138,6 +138,7 @@ async def test_a_newcomer_scans_the_poster_reports_signs_up_and_is_reminded(
         ("/api/people/{newcomer}/location", {"latitude": 21, "longitude": "east"}, "numbers"),
         ("/api/people/{newcomer}/send", {"text": "  "}, "Type a message"),
         ("/api/people/{newcomer}/send", {"text": "长" * 5000}, "at most 4096"),
+        ("/api/people/{newcomer}/send", {"text": "x" * 100_000}, "more than the sandbox reads"),
         ("/api/people/{newcomer}/scan", {"code": "poster:nowhere"}, "no such poster"),
         ("/api/people/{newcomer}/scan", {"code": "file:nothing"}, "no such QR code"),
         ("/api/people/{newcomer}/press", {"message_id": 999, "row": 0, "column": 0}, "gone"),
