@@ -73,7 +73,7 @@ def create_asgi_app(runtime: BotRuntime) -> Starlette:
             if not _is_update(payload):
                 raise ValueError("not an update")
             Update.de_json(payload, runtime.application.bot)  # must be readable before storing
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):  # [[[[…: nested too deep
             return PlainTextResponse("malformed update", status_code=400)
         await runtime.updates.accept(payload)
         return PlainTextResponse("ok")

@@ -540,7 +540,7 @@ async def _body(request: Request) -> dict[str, Any]:
         raise Refused(f"The page sent more than the sandbox reads ({MAX_BODY // 1024} KB).")
     try:
         body = json.loads(raw or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: [[[[… nested too deep
         raise Refused("The page sent something that is not JSON; reload it.") from None
     if not isinstance(body, dict):
         raise Refused("The page sent something that is not a JSON object; reload it.")

@@ -317,7 +317,14 @@ async def test_webhook_refuses_a_wrong_or_missing_secret(webhook_bot: RunningBot
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[1, 2]", b'{"no_update_id": 1}', b'{"update_id": "7"}', b'{"update_id": true}'],
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"no_update_id": 1}',
+        b'{"update_id": "7"}',
+        b'{"update_id": true}',
+        b'{"update_id": 7, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
 )
 async def test_webhook_rejects_malformed_bodies(webhook_bot: RunningBot, body: bytes) -> None:
     response = await _post(webhook_bot, body, webhook_bot.config.webhook.secret_token)

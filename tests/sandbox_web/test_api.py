@@ -166,6 +166,7 @@ async def test_an_unknown_person_or_file_is_404(page: httpx.AsyncClient) -> None
     assert "no such person" in (await page.post("/api/people/1/send", json={})).json()["error"]
     assert (await page.get("/api/files/nothing")).status_code == 404
     assert (await page.post("/api/people", content=b"{not json")).status_code == 400
+    assert (await page.post("/api/people", content=b"[" * 50_000)).status_code == 400
 
 
 async def test_links_and_commands_in_messages_can_be_tapped(
