@@ -62,6 +62,9 @@ async def test_no_phone_number_reaches_a_debug_log(database: Database, tmp_path:
         debug = {"BRANCHBOT_LOGGING_LEVEL": "DEBUG"}
         bot = await start_bot(emu, database.url, tmp_path, "bot", debug, command=DEBUG_SQL_TOO)
         try:
+            # A loaded machine takes its time to start a Python process: wait until it polls.
+            polling = "deleteWebhook"  # its last call before it polls
+            await until(lambda: bool(emu.calls(polling)), 60, "the bot to start", [bot], 0.05)
             await meet(secretary)
             for person, language, phone in people:
                 await onboard(
