@@ -84,6 +84,7 @@ async def test_a_newcomer_scans_the_poster_reports_signs_up_and_is_reminded(
     tapped = await page.post(f"/api/people/{newcomer}/tap", json={"row": 0, "column": 0})
     assert tapped.status_code == 200, tapped.text
     await chat_until(page, newcomer, has_text(said("zh", "profile.phone_saved")))
+    await chat_until(page, newcomer, has_text(said("zh", "profile.ask_type")))  # sent next
     await press(page, newcomer, t("zh", "member_type.floating"))
     await chat_until(page, newcomer, has_text(said("zh", "profile.ask_home_branch")))
     await say(page, newcomer, "广西北海市某社区党支部")
