@@ -67,7 +67,7 @@ def _read_toml(path: str) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise CommandError(f"{path}: not found") from None
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer too long to read
         raise CommandError(f"{path}: not valid TOML ({exc})") from None
     except OSError as exc:
         raise CommandError(f"{path}: cannot be read ({exc.strerror})") from None

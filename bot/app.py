@@ -21,7 +21,7 @@ from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
 import handlers
-from bot.config import Config, check_token
+from bot.config import Config, bot_id, check_token
 from bot.webhook import WebhookServer, create_webhook_server, open_socket, register_webhook
 from handlers.common import set_command_menus
 from handlers.context import SERVICES_KEY, BotContext, Services
@@ -72,6 +72,7 @@ class UpdateInbox:
         self.application = application
         self.services = services
         self.sessions = services.sessions
+        self.bot_id = services.bot_id
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
 
@@ -81,9 +82,14 @@ class UpdateInbox:
 
     async def accept_batch(self, payloads: list[dict[str, Any]]) -> int:
         """Store updates in one transaction (one disk flush for a polled batch), then queue
-        the new ones in order; the number that were new."""
+        the new ones in order; the number that were new. What is queued is what was stored."""
+        payloads = [inbox.storable(payload) for payload in payloads]
         async with self.sessions.begin() as session:
-            new = [payload for payload in payloads if await inbox.store_update(session, payload)]
+            new = [
+                payload
+                for payload in payloads
+                if await inbox.store_update(session, self.bot_id, payload)
+            ]
         for payload in new:
             self._queue.put_nowait(payload)
         return len(new)
@@ -91,7 +97,7 @@ class UpdateInbox:
     async def start(self) -> None:
         # What a previous run stored but never finished goes first.
         async with self.sessions() as session:
-            left_over = await inbox.unprocessed(session, limit=10_000)
+            left_over = await inbox.unprocessed(session, self.bot_id, limit=10_000)
         for row in left_over:
             self._queue.put_nowait(row.payload)
         if left_over:
@@ -147,10 +153,16 @@ async def poll(application: Application, updates: UpdateInbox, stop: asyncio.Eve
             await _sleep_or_stop(stop, backoff)
             backoff = min(backoff * 2, 60)
             continue
-        backoff = 1.0
         if batch:
-            await updates.accept_batch([update.to_dict() for update in batch])
+            try:
+                await updates.accept_batch([update.to_dict() for update in batch])
+            except Exception:  # the database: unconfirmed, Telegram sends the batch again
+                log.exception("updates could not be stored; retrying in %.0fs", backoff)
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 60)
+                continue
             offset = batch[-1].update_id + 1
+        backoff = 1.0
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
@@ -159,7 +171,8 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def prepare_database(config: Config, engine: AsyncEngine) -> None:
-    """Migrate (or only check) the schema before anything touches it."""
+    """Migrate (or only check) the schema before anything touches it; then take over the
+    updates stored before they were kept per bot (models.inbox.adopt_unknown)."""
     if config.database.auto_migrate:
         await migrate.upgrade(engine)
     else:
@@ -169,6 +182,10 @@ async def prepare_database(config: Config, engine: AsyncEngine) -> None:
                 f"the database is at revision {revision}, not {migrate.head_revision()}; "
                 "run `branchbot db upgrade`"
             )
+    async with create_session_factory(engine).begin() as session:
+        adopted = await inbox.adopt_unknown(session, bot_id(config))
+    if adopted:
+        log.info("took over %d update(s) stored before updates were kept per bot", adopted)
 
 
 class BotRuntime:
@@ -180,7 +197,10 @@ class BotRuntime:
         self.engine = create_engine(config.database.url)
         self.sessions = create_session_factory(self.engine)
         self.services = Services(
-            defaults=config.bot.defaults, sessions=self.sessions, clock=clock or SystemClock()
+            defaults=config.bot.defaults,
+            sessions=self.sessions,
+            clock=clock or SystemClock(),
+            bot_id=bot_id(config),
         )
         self.limiter = RateLimiter(Limits(per_second=float(config.scheduler.messages_per_second)))
         self.application = build_application(config, self.services, self.limiter)

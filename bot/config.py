@@ -22,7 +22,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 TOKEN_ENV = "BRANCHBOT_TOKEN"
 CONFIG_ENV = "BRANCHBOT_CONFIG"
 DEFAULT_CONFIG_FILE = "branchbot.toml"
-_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+# The bot's id, then its secret. Telegram ids have at most 52 bits: 16 digits.
+# ASCII digits, and few enough for int() (which refuses more than 4,300).
+_WHOLE_NUMBER = re.compile(r"^-?[0-9]{1,18}$")
+_TOKEN_SHAPE = re.compile(r"^\d{1,16}:[A-Za-z0-9_-]+$")
 
 
 class ConfigError(Exception):
@@ -111,7 +114,7 @@ def _convert(key: str, raw: Any, kind: type, from_env: bool) -> Any:
     if kind is int:
         if isinstance(raw, int) and not isinstance(raw, bool):
             return raw
-        if from_env and isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+        if from_env and isinstance(raw, str) and _WHOLE_NUMBER.match(raw.strip()):
             return int(raw)
         raise ConfigError(f"{key}: expected a whole number, got {raw!r}")
     if not isinstance(raw, str):
@@ -181,6 +184,11 @@ def check_token(config: Config) -> None:
         raise ConfigError("telegram.token: does not look like a bot token (digits:letters)")
 
 
+def bot_id(config: Config) -> int:
+    """The bot's Telegram id: the part of its (checked) token before the ":"."""
+    return int(config.telegram.token.split(":", 1)[0])
+
+
 def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
     """Read the file (if any), apply environment overrides, validate.
 
@@ -199,7 +207,7 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
                 data = tomllib.load(fh)
         except FileNotFoundError:
             raise ConfigError(f"config file {path}: not found") from None
-        except tomllib.TOMLDecodeError as exc:
+        except ValueError as exc:  # TOMLDecodeError, or an integer too long to read
             raise ConfigError(f"config file {path}: not valid TOML ({exc})") from None
         except OSError as exc:
             raise ConfigError(f"config file {path}: cannot be read ({exc.strerror})") from None

@@ -235,7 +235,7 @@ class Sandbox:
             places = await demo.places(session)
             # A world saved a moment before a crash may lag behind the database: update ids
             # the bot has already seen would be taken for repeats and ignored.
-            last_seen = await inbox.last_update_id(session) or 0
+            last_seen = await inbox.last_update_id(session, self.runtime.services.bot_id) or 0
         self.emulator._next_update_id = max(self.emulator._next_update_id, last_seen + 1)
         link = f"https://t.me/{BOT_USERNAME}?start="
         world = World(

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# Telegram's largest update is some tens of kilobytes (a 4,096-character text with its
+# entities, replying to and quoting another such message). 1 MiB leaves ample room and
+# refuses, before it is read into memory or stored, what cannot be an update.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 def _is_update(payload: Any) -> bool:
@@ -39,6 +43,20 @@ def _is_update(payload: Any) -> bool:
     )
 
 
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None when it is longer than `limit` bytes: then no more of
+    it than that is read (none at all when its Content-Length says so)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and (len(declared) > 15 or int(declared) > limit):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 def create_asgi_app(runtime: BotRuntime) -> Starlette:
     secret = runtime.config.webhook.secret_token.encode()
 
@@ -46,12 +64,16 @@ def create_asgi_app(runtime: BotRuntime) -> Starlette:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, secret):
             return PlainTextResponse("forbidden", status_code=403)
+        body = await read_body(request, MAX_BODY_BYTES)
+        if body is None:
+            log.warning("webhook: refused a body of more than %d bytes", MAX_BODY_BYTES)
+            return PlainTextResponse("request body too large", status_code=413)
         try:
-            payload = json.loads(await request.body())
+            payload = json.loads(body)
             if not _is_update(payload):
                 raise ValueError("not an update")
             Update.de_json(payload, runtime.application.bot)  # must be readable before storing
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):  # [[[[…: nested too deep
             return PlainTextResponse("malformed update", status_code=400)
         await runtime.updates.accept(payload)
         return PlainTextResponse("ok")

@@ -36,6 +36,7 @@ class Services:
     defaults: Defaults
     sessions: SessionFactory
     clock: Clock
+    bot_id: int  # whose updates these are (models.inbox)
     # Tells the outbox sender that rows were just committed (see scheduler.sender).
     wake_sender: Callable[[], None] = _nothing
 

@@ -81,7 +81,7 @@ async def process(application: Application, update: Update, services: Services) 
                 await notifier.deliver(session, take_pending(session))
             else:
                 await _after_failure(work, update)
-            await inbox.mark_processed(session, update.update_id)
+            await inbox.mark_processed(session, services.bot_id, update.update_id)
             await session.commit()
         finally:
             _current.reset(token)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,14 +48,25 @@ async def touch_account(
     account = await session.get(Account, telegram_id)
     now = utcnow()
     if account is None:
-        account = Account(id=telegram_id)
-        session.add(account)
+        account = await _create_account(session, telegram_id)
     elif now - account.last_seen_at > LAST_SEEN_PRECISION:
         account.last_seen_at = now
     if telegram_language and account.telegram_language != telegram_language[:16]:
         account.telegram_language = telegram_language[:16]
     await session.flush()
     return account
+
+
+async def _create_account(session: AsyncSession, telegram_id: int) -> Account:
+    """A new account, or the one another process created a moment ago: a person's first
+    updates may reach two bots on one database, or two webhook workers, at once."""
+    try:
+        async with session.begin_nested():
+            account = Account(id=telegram_id)
+            session.add(account)
+        return account
+    except IntegrityError:
+        return await session.get_one(Account, telegram_id)
 
 
 async def languages(

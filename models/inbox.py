@@ -1,67 +1,122 @@
 """Incoming updates, written down before Telegram is told they arrived.
 
 Both polling and the webhook store an update here before acknowledging it, so a
-crash loses nothing: unprocessed rows are handled on the next start. The
-update_id primary key makes a repeated delivery a no-op.
+crash loses nothing: unprocessed rows are handled on the next start. The key is
+(bot_id, update_id): update ids are counted per bot, so a repeated delivery is a
+no-op, and another bot (another token) on the same database is not taken for repeats.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from models.base import Base, TelegramId, utcnow
+
+# PostgreSQL's JSONB holds neither NUL (U+0000) nor a lone surrogate, and a modified client
+# can put either in callback data: such an update would not be stored, and stop the intake.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+# The bot of rows stored before revision 0009, which could not know it (see adopt_unknown).
+UNKNOWN_BOT = 0
 
 
 class InboundUpdate(Base):
     __tablename__ = "inbound_updates"
 
+    # The bot that received it: the number its token starts with.
+    bot_id: Mapped[TelegramId] = mapped_column(primary_key=True, autoincrement=False)
     update_id: Mapped[TelegramId] = mapped_column(primary_key=True, autoincrement=False)
     payload: Mapped[dict[str, Any]]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
-async def store_update(session: AsyncSession, payload: dict[str, Any]) -> bool:
-    """Record an update; False when this update_id was seen before."""
+def storable(value: Any) -> Any:
+    """The update (or any part of it) with each character no database can keep in JSON
+    replaced by U+FFFD, the replacement character."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
+
+
+async def store_update(session: AsyncSession, bot_id: int, payload: dict[str, Any]) -> bool:
+    """Record an update of this bot; False when it has seen this update_id before."""
     try:
         async with session.begin_nested():
-            session.add(InboundUpdate(update_id=payload["update_id"], payload=payload))
+            session.add(
+                InboundUpdate(bot_id=bot_id, update_id=payload["update_id"], payload=payload)
+            )
     except IntegrityError:
         return False
     return True
 
 
-async def mark_processed(session: AsyncSession, update_id: int) -> None:
+async def mark_processed(session: AsyncSession, bot_id: int, update_id: int) -> None:
     await session.execute(
         update(InboundUpdate)
-        .where(InboundUpdate.update_id == update_id)
+        .where(InboundUpdate.bot_id == bot_id, InboundUpdate.update_id == update_id)
         .values(processed_at=utcnow())
     )
 
 
-async def unprocessed(session: AsyncSession, limit: int = 100) -> list[InboundUpdate]:
+async def unprocessed(session: AsyncSession, bot_id: int, limit: int = 100) -> list[InboundUpdate]:
     rows = await session.scalars(
         select(InboundUpdate)
-        .where(InboundUpdate.processed_at.is_(None))
+        .where(InboundUpdate.bot_id == bot_id, InboundUpdate.processed_at.is_(None))
         .order_by(InboundUpdate.update_id)
         .limit(limit)
     )
     return list(rows)
 
 
-async def last_update_id(session: AsyncSession) -> int | None:
-    """The highest update id stored (the sandbox's emulator must go on above it)."""
-    return await session.scalar(select(func.max(InboundUpdate.update_id)))
+async def last_update_id(session: AsyncSession, bot_id: int) -> int | None:
+    """The highest update id stored for this bot (the sandbox's emulator must go on above it)."""
+    return await session.scalar(
+        select(func.max(InboundUpdate.update_id)).where(InboundUpdate.bot_id == bot_id)
+    )
+
+
+async def adopt_unknown(session: AsyncSession, bot_id: int) -> int:
+    """Make the rows stored before revision 0009 this bot's; how many.
+
+    Those rows are the updates of the bot that ran before the upgrade, which is the one
+    starting after it (the upgrade runs as the new version starts, with the same token).
+    Taking them over keeps what the old key promised across the upgrade: an update stored
+    but not yet confirmed to Telegram when the old version stopped comes again and must
+    be known as a repeat, and one stored but not processed must still be processed, once.
+    Had another bot stored them, this bot would only treat its own new updates of the
+    same numbers as repeats for the few days until those rows are pruned: what the old
+    key did anyway. A row whose number this bot has itself stored since stays unknown.
+    """
+    mine = aliased(InboundUpdate)
+    result = await session.execute(
+        update(InboundUpdate)
+        .where(
+            InboundUpdate.bot_id == UNKNOWN_BOT,
+            ~select(mine.update_id)
+            .where(mine.bot_id == bot_id, mine.update_id == InboundUpdate.update_id)
+            .exists(),
+        )
+        .values(bot_id=bot_id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 async def prune(session: AsyncSession, older_than: timedelta = timedelta(days=7)) -> int:
-    """Forget processed updates once a repeat delivery is no longer plausible."""
+    """Forget processed updates once a repeat delivery is no longer plausible: every bot's,
+    as the rule is the same for each, and a bot that no longer runs leaves none behind."""
     result = await session.execute(
         delete(InboundUpdate).where(InboundUpdate.processed_at < utcnow() - older_than)
     )

@@ -113,8 +113,10 @@ class Person:
         last_name: str | None = None,
         user_id: int | None = None,
         chat: Chat | None = None,
+        vcard: str | None = None,
     ) -> ChatMessage:
-        return await self._post(chat, contact=contact(phone, first_name, last_name, user_id))
+        """A contact from the phone book (with `vcard`, as Telegram adds it for those)."""
+        return await self._post(chat, contact=contact(phone, first_name, last_name, user_id, vcard))
 
     async def share_location(
         self, latitude: float, longitude: float, chat: Chat | None = None
@@ -168,26 +170,30 @@ class Person:
         if "callback_data" not in button:
             kind = next(iter(set(button) - PLAIN_BUTTON_FIELDS), "?")
             raise AssertionError(f"button {label!r} is a {kind} button; it cannot be pressed")
+        return self._press(target, label, button["callback_data"])
+
+    def press_forged(self, target: ChatMessage, data: str | None) -> str:
+        """A press on this message with callback data the bot never sent, as a modified
+        client sends it (None: no data at all); the callback query id. The user forges it,
+        so it is no violation of the bot's."""
+        return self._press(target, f"forged {data!r:.40}", data)
+
+    def _press(self, target: ChatMessage, label: str, data: str | None) -> str:
         chat = target.chat
-        rec = CallbackRecord(
-            id=str(secrets.randbits(62)),
-            user=self.user,
-            message=target,
-            data=button["callback_data"],
-        )
+        query_id = str(secrets.randbits(62))
+        rec = CallbackRecord(id=query_id, user=self.user, message=target, data=data)
         self.emu.callbacks[rec.id] = rec
         self._presses.append(rec)
         chat.timeline.append(f"    ({self.name} pressed [{label}])")
-        self.emu.push_update(
-            "callback_query",
-            {
-                "id": rec.id,
-                "from": self.user.to_api(),
-                "message": target.to_api(),
-                "chat_instance": str(abs(chat.id) * 7919 % 10**12),
-                "data": rec.data,
-            },
-        )
+        query = {
+            "id": rec.id,
+            "from": self.user.to_api(),
+            "message": target.to_api(),
+            "chat_instance": str(abs(chat.id) * 7919 % 10**12),
+        }
+        if data is not None:
+            query["data"] = data
+        self.emu.push_update("callback_query", query)
         return rec.id
 
     def _visible_buttons(self, chat: Chat) -> list[str]:

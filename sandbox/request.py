@@ -13,7 +13,11 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .schema import Upload, bad_request
+from .schema import ApiError, Upload, bad_request
+
+# Telegram takes files of up to 50 MB from bots; a request larger than that with its
+# multipart wrapping is answered 413, as Telegram does, and not read.
+MAX_REQUEST_BYTES = 51 * 1024 * 1024
 
 
 @dataclass
@@ -52,10 +56,26 @@ def loggable(params: dict[str, Any]) -> dict[str, Any]:
     return {k: (f"<file {v.filename}>" if isinstance(v, Upload) else v) for k, v in params.items()}
 
 
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None when it is longer than `limit` bytes: then no more of
+    it than that is read (none at all when its Content-Length says so)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and (len(declared) > 15 or int(declared) > limit):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 async def read_params(request: Request) -> tuple[dict[str, Any], dict[str, Upload]]:
     raw: dict[str, Any] = dict(request.query_params)
     files: dict[str, Upload] = {}
-    body = await request.body()
+    body = await read_body(request, MAX_REQUEST_BYTES)
+    if body is None:
+        raise ApiError(413, "Request Entity Too Large")
     ctype = request.headers.get("content-type", "")
     if not body:
         return raw, files

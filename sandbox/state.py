@@ -280,7 +280,11 @@ def button_label(button: Any) -> str:
 
 
 def contact(
-    phone: str, first_name: str, last_name: str | None = None, user_id: int | None = None
+    phone: str,
+    first_name: str,
+    last_name: str | None = None,
+    user_id: int | None = None,
+    vcard: str | None = None,
 ) -> dict[str, Any]:
     """A Contact object; optional fields are left out when empty."""
     d: dict[str, Any] = {"phone_number": phone, "first_name": first_name}
@@ -288,6 +292,8 @@ def contact(
         d["last_name"] = last_name
     if user_id is not None:
         d["user_id"] = user_id
+    if vcard:
+        d["vcard"] = vcard
     return d
 
 
@@ -309,7 +315,7 @@ class CallbackRecord:
     id: str
     user: User
     message: ChatMessage
-    data: str
+    data: str | None  # None: a forged press without any (Person.press_forged)
     created: float = field(default_factory=time.monotonic)
     answer: dict[str, Any] | None = None  # the answerCallbackQuery parameters once answered
     answered: asyncio.Event = field(default_factory=asyncio.Event)

@@ -31,6 +31,7 @@ from starlette.staticfiles import StaticFiles
 
 from .formatting import to_html
 from .person import Person, auto_entities
+from .request import read_body
 from .state import ChatMessage, FileRecord, button_label
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 STATIC = Path(__file__).with_name("static")
 MAX_NAME = 64  # Telegram's limit for a first name
 MAX_TEXT = 4096
+MAX_BODY = 64 * 1024  # what the page sends: a message of MAX_TEXT characters and a little
 MAX_JUMP = timedelta(days=732)
 LOG_LINES = 200
 PING_SECONDS = 15.0
@@ -533,9 +535,12 @@ def _error(status: int, text: str) -> Response:
 
 
 async def _body(request: Request) -> dict[str, Any]:
+    raw = await read_body(request, MAX_BODY)
+    if raw is None:
+        raise Refused(f"The page sent more than the sandbox reads ({MAX_BODY // 1024} KB).")
     try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
+        body = json.loads(raw or b"{}")
+    except (ValueError, RecursionError):  # RecursionError: [[[[… nested too deep
         raise Refused("The page sent something that is not JSON; reload it.") from None
     if not isinstance(body, dict):
         raise Refused("The page sent something that is not a JSON object; reload it.")

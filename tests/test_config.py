@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, check_token, load_config
+from bot.config import ConfigError, bot_id, check_token, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_TOKEN = "123456:ABCdef_ghi-jkl"
@@ -92,6 +92,9 @@ def test_config_file_named_by_environment(tmp_path: Path) -> None:
         ('[webhook]\nsecret_token = "has spaces"\n', {}, r"^webhook\.secret_token: use"),
         ("this is = = not toml", {}, r"not valid TOML"),
         ("", {"BRANCHBOT_WEBHOOK_PORT": "x"}, r"BRANCHBOT_WEBHOOK_PORT\): expected a whole"),
+        ("", {"BRANCHBOT_WEBHOOK_PORT": "9" * 5000}, r"PORT\): expected a whole number"),
+        ("", {"BRANCHBOT_WEBHOOK_PORT": "²"}, r"PORT\): expected a whole number"),
+        ("[webhook]\nport = " + "9" * 5000 + "\n", {}, r"not valid TOML"),
         ("", {"BRANCHBOT_DATABASE_AUTO_MIGRATE": "maybe"}, r"auto_migrate .*true or false"),
     ],
 )
@@ -102,10 +105,19 @@ def test_bad_configuration_names_the_key(
         load_config(write(tmp_path, text), environ=env)
 
 
-def test_bad_token_shape() -> None:
-    config = load_config(None, environ={"BRANCHBOT_TOKEN": "not-a-token"})
+@pytest.mark.parametrize(
+    "token", ["not-a-token", "9" * 5000 + ":AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"]
+)
+def test_bad_token_shape(token: str) -> None:
+    config = load_config(None, environ={"BRANCHBOT_TOKEN": token})
     with pytest.raises(ConfigError, match=r"^telegram\.token: does not look like"):
         check_token(config)
+
+
+def test_the_bot_id_is_the_tokens_number() -> None:
+    assert bot_id(load_config(None, environ={"BRANCHBOT_TOKEN": GOOD_TOKEN})) == int(
+        GOOD_TOKEN.split(":")[0]
+    )
 
 
 def test_missing_named_file_is_an_error(tmp_path: Path) -> None:

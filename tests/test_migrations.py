@@ -9,6 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import Base, migrate
@@ -85,16 +86,20 @@ async def test_models_match_migrations(database: Database) -> None:
     assert differences == [], f"models and migrations differ; add a migration: {differences}"
 
 
-async def test_downgrade_to_empty_and_back(database: Database) -> None:
+async def downgrade(engine: AsyncEngine, target: str) -> None:
     from alembic import command
 
-    def downgrade(connection) -> None:  # type: ignore[no-untyped-def]
+    def run(connection: Connection) -> None:
         cfg = migrate.alembic_config()
         cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "base")
+        command.downgrade(cfg, target)
 
-    async with database.engine.begin() as connection:
-        await connection.run_sync(downgrade)
+    async with engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+async def test_downgrade_to_empty_and_back(database: Database) -> None:
+    await downgrade(database.engine, "base")
     assert await migrate.current_revision(database.engine) is None
     await migrate.upgrade(database.engine)
     assert await migrate.current_revision(database.engine) == migrate.head_revision()
@@ -140,5 +145,55 @@ async def test_open_questions_are_carried_over_to_conversations(empty_database_u
             assert await get_question(session, 3) == ("reject.reason", {"report_id": 42})
             assert await get_question(session, 4) == ("checkin.location", {"activity_id": 7})
             assert await get_question(session, 5) == (None, None)  # nothing to go on
+    finally:
+        await engine.dispose()
+
+
+async def test_stored_updates_are_kept_per_bot_from_0009(empty_database_url: str) -> None:
+    """0009: the rows there are get the unknown bot (0) until a bot takes them over; a
+    downgrade keeps one row of each update_id."""
+    from sqlalchemy import column, insert, select, table
+
+    from models import inbox
+    from models.base import JSONDocument, UTCDateTime, utcnow
+
+    old_table = table(
+        "inbound_updates",
+        column("update_id"),
+        column("payload", JSONDocument),
+        column("received_at", UTCDateTime()),
+    )
+    engine = create_engine(empty_database_url)
+    sessions = create_session_factory(engine)
+
+    async def keys() -> list[tuple[int, ...]]:
+        async with engine.connect() as connection:
+            rows = await connection.execute(select(*inbox.InboundUpdate.__table__.primary_key))
+            return sorted(tuple(row) for row in rows)
+
+    try:
+        await migrate.upgrade(engine, "0008")
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(old_table),
+                [
+                    {"update_id": n, "payload": {"update_id": n}, "received_at": utcnow()}
+                    for n in (1, 2)
+                ],
+            )
+        await migrate.upgrade(engine)
+        assert await keys() == [(0, 1), (0, 2)]
+        async with sessions.begin() as session:
+            assert await inbox.adopt_unknown(session, 42) == 2
+            assert await inbox.store_update(session, 7, {"update_id": 1})  # another bot's
+            assert not await inbox.store_update(session, 42, {"update_id": 2})
+        assert await keys() == [(7, 1), (42, 1), (42, 2)]
+
+        await downgrade(engine, "0008")
+        async with engine.connect() as connection:
+            rows = await connection.execute(select(old_table.c.update_id, old_table.c.payload))
+            assert sorted(rows) == [(1, {"update_id": 1}), (2, {"update_id": 2})]
+        await migrate.upgrade(engine)
+        assert await keys() == [(0, 1), (0, 2)]
     finally:
         await engine.dispose()

@@ -52,9 +52,12 @@ class Button:
         return data
 
     @staticmethod
-    def parse(data: str | None) -> Button:
-        """The button a press came from, or StaleButton."""
-        parts = (data or "").split(":")
+    def parse(data: object) -> Button:
+        """The button a press came from, or StaleButton: also for no data, data longer than
+        Telegram allows, and anything but ASCII (ours is all ASCII, and short)."""
+        if not isinstance(data, str) or not 0 < len(data) <= MAX_BYTES or not data.isascii():
+            raise StaleButton("not callback data of ours")
+        parts = data.split(":")
         for size in (2, 1):  # keys have one or two parts
             kind = Button._kinds.get(":".join(parts[:size]))
             if kind is not None:

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
+# No date and time people type is longer; dateparser would take its time over one that is.
+TYPED_MAX = 100
 CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 CN_DIGITS |= {"六": 6, "七": 7, "八": 8, "九": 9}
 NUMBER = r"\d{1,2}|[零〇一二两三四五六七八九十]{1,3}"
@@ -132,7 +134,7 @@ def parse_when(text: str, now: datetime, timezone: str | ZoneInfo) -> datetime |
     local_now = now.astimezone(zone)
     # NFKC: full-width digits and colons (９：００) become ASCII.
     cleaned = " ".join(unicodedata.normalize("NFKC", text).split())
-    if not cleaned:
+    if not cleaned or len(cleaned) > TYPED_MAX:
         return None
     chinese = _parse_chinese(cleaned.replace(" ", ""), local_now)
     if chinese is not False:

@@ -42,14 +42,28 @@ class ActivityDraft:
 EDITABLE_FIELDS = frozenset(f.name for f in fields(ActivityDraft)) - {"kind"}
 
 
+# Longer typed numbers are refused unread: int() of a long string is slow, and past
+# 4,300 digits it raises ValueError. Every maximum here (CAPACITY_MAX, PLEDGE_MAX) is shorter.
+TYPED_DIGITS_MAX = 12
+
+
+def typed_whole_number(text: str) -> int | None:
+    """What a person typed as a whole number, or None: digits only (of any script: Chinese
+    keyboards type full-width ones), at most TYPED_DIGITS_MAX of them."""
+    text = text.strip()
+    if not text.isdecimal() or len(text) > TYPED_DIGITS_MAX:
+        return None
+    return int(text)
+
+
 def parse_capacity(text: str) -> int | None:
     """A typed capacity: empty means unlimited; else 1..10000, or InvalidInput capacity.invalid."""
-    text = text.strip()
-    if not text:
+    if not text.strip():
         return None
-    if not text.isdecimal():
+    capacity = typed_whole_number(text)
+    if capacity is None:
         raise InvalidInput("capacity", "capacity.invalid", detail="not a whole number")
-    return _check_capacity(int(text))
+    return _check_capacity(capacity)
 
 
 def _check_capacity(value: Any) -> int:

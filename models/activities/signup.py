@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from models.activities.audience import check_audience
+from models.activities.drafts import typed_whole_number
 from models.activities.locking import check_open, lock_activity
 from models.activities.lookup import get_activity, participation_of
 from models.activities.tables import (
@@ -39,10 +40,10 @@ def _clean_pledge(activity: Activity, pledge: int | str | None) -> int | None:
     if activity.pledge_kind is PledgeKind.none:
         raise InvalidInput("pledge", "pledge.not_accepted")
     if isinstance(pledge, str):
-        pledge = pledge.strip()
-        if not pledge.isdecimal():
+        typed = typed_whole_number(pledge)
+        if typed is None:
             raise InvalidInput("pledge", "pledge.invalid", detail="a whole number")
-        pledge = int(pledge)
+        pledge = typed
     if isinstance(pledge, bool) or not 0 < pledge <= PLEDGE_MAX:
         raise InvalidInput("pledge", "pledge.invalid", detail=f"1..{PLEDGE_MAX}")
     return pledge

@@ -352,7 +352,7 @@ async def test_pledges(session: AsyncSession, wanda: OrgUnit, members: list[Memb
     row = await sign_up(session, trees.id, members[0], NOW, pledge=" 3 ")
     assert row.pledge_amount == 3 and row.status is ParticipationStatus.signed_up
     assert await seats_left(session, trees.id) is None  # unlimited
-    for pledge in ("abc", 0, "-2"):
+    for pledge in ("abc", 0, "-2", "9" * 5000, str(10**7 + 1)):
         with pytest.raises(InvalidInput) as caught:
             await sign_up(session, trees.id, members[1], NOW, pledge=pledge)
         assert caught.value.code == "pledge.invalid"

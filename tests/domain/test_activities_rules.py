@@ -28,7 +28,8 @@ def test_mode_follows_the_kind() -> None:
 def test_parse_capacity() -> None:
     assert parse_capacity(" 30 ") == 30
     assert parse_capacity("") is None
-    for text in ("0", "-1", "abc", "1.5", "10001"):
+    assert parse_capacity("００１２") == 12  # full-width, with zeros
+    for text in ("0", "-1", "abc", "1.5", "10001", "9" * 5000, "1" * 4301, "0" * 13 + "1"):
         with pytest.raises(InvalidInput) as caught:
             parse_capacity(text)
         assert caught.value.code == "capacity.invalid"

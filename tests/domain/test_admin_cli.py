@@ -66,9 +66,10 @@ async def test_problems_are_one_line_command_errors(
         await run(database, "org", "import", str(broken))
     with pytest.raises(CommandError, match="not found"):
         await run(database, "org", "import", str(tmp_path / "missing.toml"))
-    broken.write_text("[[unit]\n")
-    with pytest.raises(CommandError, match="not valid TOML"):
-        await run(database, "org", "import", str(broken))
+    for text in ("[[unit]\n", "[[unit]]\nlatitude = " + "9" * 5000 + "\n"):
+        broken.write_text(text)
+        with pytest.raises(CommandError, match="not valid TOML"):
+            await run(database, "org", "import", str(broken))
     with pytest.raises(CommandError, match=r"unit\.not_found"):
         await run(database, "admin", "grant", "1", "--role", "secretary", "--org", "nowhere")
     with pytest.raises(CommandError, match=r"role\.unit_required"):

@@ -52,7 +52,12 @@ def test_reads_the_forms_people_type(text: str, expected: datetime) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "   ", "3月12日", "明天", "March 12", "2026-03-12", "2月30日 9点", "abc", "下午"]
+    "text",
+    [
+        *("", "   ", "3月12日", "明天", "March 12", "2026-03-12", "2月30日 9点", "abc", "下午"),
+        "9:00 " * 800,  # too long to be a time, read or not
+        "2026-03-12 " + "9" * 5000 + ":00",
+    ],
 )
 def test_a_date_without_a_time_or_nonsense_gives_none(text: str) -> None:
     assert parse_when(text, NOW, "Asia/Shanghai") is None

@@ -26,7 +26,6 @@ from models.org import OrgUnit, import_org, invite_payload, unit_by_code
 from models.permissions import grant_role
 from sandbox import Emulator
 from sandbox.person import Person
-from sandbox.state import ChatMessage
 from scheduler.clock import ManualClock
 from tests.conftest import Database
 
@@ -180,14 +179,6 @@ async def meet(person: Person) -> None:
     """The person has talked to the bot before (so it knows their language)."""
     await person.send("/help")
     await person.next_message()
-
-
-async def press_forged(person: Person, message: ChatMessage, label: str, data: str) -> None:
-    """A press whose callback data was tampered with (a modified client)."""
-    button = message.button(label)
-    assert button is not None
-    button["callback_data"] = data
-    await person.press(label, message=message)
 
 
 async def enrol(bot: RunningBot, person: Person, name: str, unit_code: str) -> None:

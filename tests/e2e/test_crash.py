@@ -107,24 +107,26 @@ def _open_log(path: Path) -> IO[bytes]:
     return path.open("ab")
 
 
+WEBHOOK_UNREACHABLE = ("-m", "bot", "run", "--webhook")
+
+
 async def start_bot(
     emu: Emulator,
     database_url: str,
     workdir: Path,
     name: str,
     settings: dict[str, str] | None = None,
+    command: Sequence[str] = WEBHOOK_UNREACHABLE,
 ) -> BotProcess:
-    """Start the real bot in webhook mode; it runs in `workdir` (no branchbot.toml there).
-    `settings`: more environment variables (BRANCHBOT_...) for it."""
+    """Start the real bot (`python COMMAND`; by default in webhook mode); it runs in
+    `workdir` (no branchbot.toml there). `settings`: more environment variables
+    (BRANCHBOT_...) for it."""
     log_path = workdir / f"{name}.log"
     env = bot_environment(emu, database_url, free_port()) | (settings or {})
     with _open_log(log_path) as log_file:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "bot",
-            "run",
-            "--webhook",
+            *command,
             cwd=workdir,
             env=env,
             stdin=asyncio.subprocess.DEVNULL,

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 import handlers
+from bot.webhook import MAX_BODY_BYTES
 from models import InboundUpdate
 from models.account import Account
+from sandbox import Emulator
+from tests.conftest import Database
 from tests.e2e.conftest import RunningBot
 from tests.e2e.texts import said, t
 
@@ -129,6 +135,68 @@ async def test_a_failing_handler_apologises_and_logs_without_secrets(
     assert "8613800138000" not in text and emulator.token not in text
 
 
+FORGED_DATA = [
+    "",
+    None,  # no data at all
+    "x" * 65,  # over Telegram's 64 bytes
+    "lang:" + "9" * 5000,
+    "\x00\x01\x02\x7f",
+    "\ufffd\ufffd\ufffd",
+    "💥" * 16,
+    "\u202elang:zh",
+    "lang:zh\n",
+    "rep:ok:٣",  # an Arabic-Indic digit
+]
+
+
+async def test_forged_presses_get_the_stale_button_alert(
+    bot_in_each_mode: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Empty, missing, over-long or garbled callback data: the stale alert, nothing else.
+    (A NUL once stopped the intake on PostgreSQL: JSONB cannot store it.)"""
+    bot = bot_in_each_mode
+    zhang = bot.emulator.user("张伟", language_code="zh")
+    alice = bot.emulator.user("Alice", language_code="en")
+    with caplog.at_level(logging.INFO):
+        for person, language in ((zhang, "zh"), (alice, "en")):
+            await person.send("/language")
+            choice = await person.next_message()
+            for data in FORGED_DATA:
+                person.press_forged(choice, data)
+                answer = await person.answer_of_last_press()
+                assert answer.show_alert, data
+                assert answer.text == said(language, "error.stale_button"), data
+            await person.expect_no_message()
+            assert not choice.edited
+    assert "StaleButton" in caplog.text
+    assert "handler failed" not in caplog.text and "Traceback" not in caplog.text
+    async with bot.database.sessions() as session:
+        assert await session.scalar(select(Account.language).where(Account.id == alice.id)) is None
+
+
+async def test_polling_outlives_a_database_that_fails_to_store(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Updates not stored are not confirmed: Telegram sends them again, and polling goes on."""
+    from models import inbox
+
+    store = inbox.store_update
+    failures = [DBAPIError("INSERT", None, OSError("the database is gone"))]
+
+    async def fails_once(*args: Any) -> bool:
+        if failures:
+            raise failures.pop()
+        return await store(*args)
+
+    monkeypatch.setattr(inbox, "store_update", fails_once)
+    alice = bot.emulator.user("Alice", language_code="en")
+    with caplog.at_level(logging.ERROR):
+        await alice.send("/help")
+        assert (await alice.next_message(timeout=10)).text == said("en", "help.member")
+    assert "updates could not be stored" in caplog.text
+    await alice.expect_no_message()
+
+
 async def test_stored_but_unprocessed_updates_are_handled_after_a_crash(bot: RunningBot) -> None:
     emu = bot.emulator
     alice = emu.user("Alice", language_code="en")
@@ -148,8 +216,9 @@ async def test_stored_but_unprocessed_updates_are_handled_after_a_crash(bot: Run
         },
     }
     await bot.runtime.stop()
+    bot_id = bot.runtime.services.bot_id
     async with bot.database.sessions.begin() as session:
-        session.add(InboundUpdate(update_id=999_001, payload=payload))
+        session.add(InboundUpdate(bot_id=bot_id, update_id=999_001, payload=payload))
     from bot.app import BotRuntime
 
     bot.runtime = BotRuntime(bot.config, clock=bot.clock)
@@ -157,8 +226,45 @@ async def test_stored_but_unprocessed_updates_are_handled_after_a_crash(bot: Run
     assert (await alice.next_message()).text == said("en", "help.member")
     await bot.runtime.updates.join()
     async with bot.database.sessions() as session:
-        row = await session.get(InboundUpdate, 999_001)
+        row = await session.get(InboundUpdate, (bot_id, 999_001))
         assert row is not None and row.processed_at is not None
+
+
+async def test_two_bots_on_one_database_each_handle_their_own_update_ids(
+    database: Database,
+) -> None:
+    """Update ids are counted per bot: another token's first updates are not repeats."""
+    from tests.e2e.conftest import _start
+
+    async with (
+        Emulator(token="111111:FIRST-token") as first_emu,
+        Emulator(token="222222:SECOND-token", bot_username="second_bot") as second_emu,
+    ):
+        first = await _start(first_emu, database, webhook=False)
+        second = await _start(second_emu, database, webhook=True)
+        try:
+            # One person (one Telegram user id) talking to both bots.
+            alice = first_emu.user("Alice", language_code="en")
+            also_alice = second_emu.user("Alice", language_code="en")
+            assert alice.id == also_alice.id
+            await alice.send("/help")
+            assert (await alice.next_message()).text == said("en", "help.member")
+            await also_alice.send("/help")
+            assert (await also_alice.next_message()).text == said("en", "help.member")
+            async with database.sessions() as session:
+                rows = await session.execute(select(InboundUpdate.bot_id, InboundUpdate.update_id))
+                assert sorted(rows) == [(111111, 100001), (222222, 100001)]
+
+            # Telegram delivers the second bot's update again: it is still handled once.
+            (again,) = second_emu.webhook_delivered
+            secret = second.config.webhook.secret_token
+            assert (await _post(second, json.dumps(again).encode(), secret)).status_code == 200
+            await also_alice.expect_no_message(within=0.7)
+            await alice.expect_no_message(within=0.1)
+        finally:
+            await first.runtime.stop()
+            await second.runtime.stop()
+        assert first_emu.violations == [] and second_emu.violations == []
 
 
 async def _post(running: RunningBot, body: bytes, secret: str | None) -> httpx.Response:
@@ -211,12 +317,52 @@ async def test_webhook_refuses_a_wrong_or_missing_secret(webhook_bot: RunningBot
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[1, 2]", b'{"no_update_id": 1}', b'{"update_id": "7"}', b'{"update_id": true}'],
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"no_update_id": 1}',
+        b'{"update_id": "7"}',
+        b'{"update_id": true}',
+        b'{"update_id": 7, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
 )
 async def test_webhook_rejects_malformed_bodies(webhook_bot: RunningBot, body: bytes) -> None:
     response = await _post(webhook_bot, body, webhook_bot.config.webhook.secret_token)
     assert response.status_code == 400
     assert await _count_inbound(webhook_bot) == 0
+
+
+async def test_webhook_refuses_an_oversized_body_unread(
+    webhook_bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """5 MB was once read and stored; a body over the limit gets 413, with one log line."""
+    alice = webhook_bot.emulator.user("Alice", language_code="en")
+    huge = _update(500_003, alice.id, "/help")
+    huge["message"]["text"] = "/help " + "x" * 5_000_000
+    secret = webhook_bot.config.webhook.secret_token
+    with caplog.at_level(logging.WARNING, logger="bot.webhook"):
+        response = await _post(webhook_bot, json.dumps(huge).encode(), secret)
+
+        async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: counted as read
+            for _ in range(40):
+                yield b" " * 64 * 1024
+
+        url = f"http://127.0.0.1:{webhook_bot.config.webhook.port}{webhook_bot.config.webhook.path}"
+        async with httpx.AsyncClient() as client:
+            streamed = await client.post(
+                url, content=chunked(), headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+            )
+    assert response.status_code == 413 and streamed.status_code == 413
+    refusals = [r for r in caplog.records if r.name == "bot.webhook"]
+    assert [r.getMessage() for r in refusals] == [
+        f"webhook: refused a body of more than {MAX_BODY_BYTES} bytes"
+    ] * 2
+    assert await _count_inbound(webhook_bot) == 0
+    # Just under the limit is still an update.
+    fits = _update(500_004, alice.id, "/help")
+    fits["message"]["caption"] = "x" * (MAX_BODY_BYTES - len(json.dumps(fits)) - 20)
+    assert (await _post(webhook_bot, json.dumps(fits).encode(), secret)).status_code == 200
+    assert (await alice.next_message()).text == said("en", "help.member")
 
 
 async def test_webhook_handles_a_repeated_update_once(webhook_bot: RunningBot) -> None:

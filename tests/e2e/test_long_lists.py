@@ -57,7 +57,6 @@ from tests.e2e.conftest import (
     grant,
     meet,
     new_activity,
-    press_forged,
     seed_org,
 )
 from tests.e2e.texts import said, said_page, t
@@ -205,7 +204,7 @@ async def turned(person: Person, message: ChatMessage, label: str) -> Shown:
 
 async def forged(person: Person, message: ChatMessage, data: str) -> Shown:
     """The list after a press of one of its page buttons whose page number was changed."""
-    await press_forged(person, message, "‹" if message.button("‹") else "›", data)
+    person.press_forged(message, data)
     return await edited(person, message)
 
 

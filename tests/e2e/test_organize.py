@@ -94,7 +94,7 @@ async def test_scheduling_volunteering_in_english_with_bad_input(bot: RunningBot
     assert (await secretary.next_message()).text == said("en", "error.description_too_long")
     await secretary.send("Blood pressure and sugar checks for shop staff.")
     await secretary.next_message()  # capacity?
-    for bad in ("lots", "0", "-3"):
+    for bad in ("lots", "0", "-3", "9" * 5000, "1" * 4301):  # 4,301 digits: int() refuses
         await secretary.send(bad)
         assert (await secretary.next_message()).text == said("en", "error.capacity_invalid")
     await secretary.send("12")

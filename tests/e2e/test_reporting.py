@@ -266,8 +266,7 @@ async def test_a_member_pressing_a_secretarys_button(bot: RunningBot, org: dict[
     # Garbage callback data gets a polite answer.
     await member.send("/me")
     me = await member.next_message()
-    me.inline_keyboard[0][0]["callback_data"] = "rep:ok:notanumber"
-    await member.press(me.buttons[0][0], message=me)
+    member.press_forged(me, "rep:ok:notanumber")
     assert (await member.answer_of_last_press()).text == said("en", "error.stale_button")
 
 

@@ -6,6 +6,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, EndPointNotFound, InvalidToken
 
 from sandbox import Emulator
+from sandbox.request import MAX_REQUEST_BYTES
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBUserWarning")
 
@@ -196,7 +197,15 @@ async def test_raw_http_bodies(emu: Emulator) -> None:
         )
         assert r.status_code == 400
         assert r.json()["error_code"] == 400 and r.json()["ok"] is False
+        # Over Telegram's 50 MB for files: 413, as Telegram answers, and the body unread.
+        r = await client.post(
+            f"{base}/sendDocument",
+            content=b"x" * (MAX_REQUEST_BYTES + 1),
+            headers={"Content-Type": "multipart/form-data; boundary=b"},
+        )
+        assert r.status_code == 413 and r.json()["description"] == "Request Entity Too Large"
     assert [m.text for m in emu.messages(alice.chat)] == ["json", "get"]
+    assert [v.status for v in emu.violations] == [400, 413]
 
 
 def _png() -> bytes:

@@ -84,6 +84,7 @@ async def test_a_newcomer_scans_the_poster_reports_signs_up_and_is_reminded(
     tapped = await page.post(f"/api/people/{newcomer}/tap", json={"row": 0, "column": 0})
     assert tapped.status_code == 200, tapped.text
     await chat_until(page, newcomer, has_text(said("zh", "profile.phone_saved")))
+    await chat_until(page, newcomer, has_text(said("zh", "profile.ask_type")))  # sent next
     await press(page, newcomer, t("zh", "member_type.floating"))
     await chat_until(page, newcomer, has_text(said("zh", "profile.ask_home_branch")))
     await say(page, newcomer, "广西北海市某社区党支部")
@@ -138,6 +139,7 @@ async def test_a_newcomer_scans_the_poster_reports_signs_up_and_is_reminded(
         ("/api/people/{newcomer}/location", {"latitude": 21, "longitude": "east"}, "numbers"),
         ("/api/people/{newcomer}/send", {"text": "  "}, "Type a message"),
         ("/api/people/{newcomer}/send", {"text": "长" * 5000}, "at most 4096"),
+        ("/api/people/{newcomer}/send", {"text": "x" * 100_000}, "more than the sandbox reads"),
         ("/api/people/{newcomer}/scan", {"code": "poster:nowhere"}, "no such poster"),
         ("/api/people/{newcomer}/scan", {"code": "file:nothing"}, "no such QR code"),
         ("/api/people/{newcomer}/press", {"message_id": 999, "row": 0, "column": 0}, "gone"),
@@ -165,6 +167,7 @@ async def test_an_unknown_person_or_file_is_404(page: httpx.AsyncClient) -> None
     assert "no such person" in (await page.post("/api/people/1/send", json={})).json()["error"]
     assert (await page.get("/api/files/nothing")).status_code == 404
     assert (await page.post("/api/people", content=b"{not json")).status_code == 400
+    assert (await page.post("/api/people", content=b"[" * 50_000)).status_code == 400
 
 
 async def test_links_and_commands_in_messages_can_be_tapped(
