@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from sandbox import Emulator
+from sandbox.state import ChatMessage
 from tests.conftest import Database
 from tests.e2e.conftest import grant, invite_payload_of, meet, onboard, seed_org
 from tests.e2e.test_crash import start_bot, until
@@ -88,14 +89,27 @@ async def test_no_phone_number_reaches_a_debug_log(database: Database, tmp_path:
             await zhang.tap(t("zh", "profile.share_phone"))
             assert (await zhang.next_message()).text == said("zh", "profile.phone_saved")
 
+            # The list of reports waiting, and each one's card (with the phone) opened.
             await secretary.send("/pending")
-            title = said("zh", "report.pending_title", count=len(MEMBERS))
+            title = said("zh", "report.pending_title", count=len(MEMBERS))  # one page
 
-            def every_card_shown() -> bool:
-                texts = [m.text for m in secretary.chat.ordered() if m.from_bot]
-                return title in texts and len(texts) - texts.index(title) > len(MEMBERS)
+            def shown(text: str) -> list[ChatMessage]:
+                return [m for m in secretary.chat.ordered() if m.from_bot and text in m.text]
 
-            await until(every_card_shown, 20, "the pending reports", [bot], interval=0.05)
+            await until(lambda: bool(shown(title)), 20, "the pending reports", [bot])
+            listing = shown(title)[-1]
+            labels = [b["text"] for row in listing.reply_markup["inline_keyboard"] for b in row]
+            reports = [label for label in labels if label[0].isdigit()]
+            assert len(reports) == len(MEMBERS)
+            before = len(secretary.chat.ordered())
+            for label in reports:
+                await secretary.press(label, message=listing)
+            await until(
+                lambda: len(secretary.chat.ordered()) >= before + len(MEMBERS),
+                20,
+                "every card",
+                [bot],
+            )
             assert await bot.terminate() == 0, bot.tail()
         finally:
             await bot.kill()
