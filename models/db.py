@@ -17,9 +17,11 @@ SessionFactory = async_sessionmaker[AsyncSession]
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # First: switching a new file to WAL needs a lock, and without a busy timeout a second
+    # connection at that moment fails at once with "database is locked".
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
