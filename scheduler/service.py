@@ -152,9 +152,8 @@ class SchedulerService:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)  # cancels a scan that is running
             self._scheduler = None
-        for task in (self._first_scan,):
-            if task is not None and not task.done():
-                task.cancel()
+        if self._first_scan is not None:
+            self._first_scan.cancel()  # no-op when it is done
         self._term_over.set()
         if self._sending is not None:
             await self._sending  # the chats finish the message in hand
