@@ -60,7 +60,7 @@ from sqlalchemy import insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import BotRuntime, prepare_database
-from bot.config import Config, DatabaseConfig, SchedulerConfig, TelegramConfig
+from bot.config import CheckInConfig, Config, DatabaseConfig, SchedulerConfig, TelegramConfig
 from models import outbox
 from models.outbox import Delivery, DeliveryStatus
 from sandbox import Emulator, Person
@@ -141,6 +141,7 @@ def make_config(emu: Emulator, database_url: str, per_second: int | None = None)
         )
     return Config(
         telegram=TelegramConfig(token=emu.token, api_base_url=emu.url),
+        checkin=CheckInConfig(secret="bench-check-in-secret-0123456789"),
         database=DatabaseConfig(url=database_url),
         scheduler=scheduler,
     )

@@ -27,7 +27,7 @@ from sqlalchemy import event
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import BotRuntime
-from bot.config import Config, DatabaseConfig, SchedulerConfig, TelegramConfig
+from bot.config import CheckInConfig, Config, DatabaseConfig, SchedulerConfig, TelegramConfig
 from sandbox import Emulator, Person
 from scheduler.clock import ManualClock
 from tests.conftest import Database
@@ -83,6 +83,7 @@ async def main() -> None:
             url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
             config = Config(
                 telegram=TelegramConfig(token=emulator.token, api_base_url=emulator.url),
+                checkin=CheckInConfig(secret="bench-check-in-secret-0123456789"),
                 database=DatabaseConfig(url=url),
                 scheduler=SchedulerConfig(enabled=False),
             )

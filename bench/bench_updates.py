@@ -45,7 +45,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import BotRuntime
-from bot.config import Config, DatabaseConfig, TelegramConfig
+from bot.config import CheckInConfig, Config, DatabaseConfig, TelegramConfig
 from sandbox import Emulator, Person
 from tests.postgres import throwaway_database
 
@@ -190,6 +190,7 @@ async def run_branchbot(
     async with Emulator() as emu:
         config = Config(
             telegram=TelegramConfig(token=emu.token, api_base_url=emu.url),
+            checkin=CheckInConfig(secret="bench-check-in-secret-0123456789"),
             database=DatabaseConfig(url=database_url),
         )
         runtime = BotRuntime(config)

@@ -21,7 +21,7 @@ from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
 import handlers
-from bot.config import Config, bot_id, check_token
+from bot.config import Config, bot_id, check_secrets
 from bot.webhook import WebhookServer, create_webhook_server, open_socket, register_webhook
 from handlers.common import set_command_menus
 from handlers.context import SERVICES_KEY, BotContext, Services
@@ -62,6 +62,8 @@ def scheduler_settings(config: Config) -> SchedulerSettings:
             time.fromisoformat(config.scheduler.quiet_hours_end),
         ),
         digest_hour=config.scheduler.digest_hour,
+        check_in_secret=config.checkin.secret,
+        qr_seconds=config.checkin.qr_seconds,
     )
 
 
@@ -192,7 +194,7 @@ class BotRuntime:
     """Everything one running bot process owns, with start and stop for tests and the CLI."""
 
     def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
-        check_token(config)
+        check_secrets(config)
         self.config = config
         self.engine = create_engine(config.database.url)
         self.sessions = create_session_factory(self.engine)
@@ -201,6 +203,8 @@ class BotRuntime:
             sessions=self.sessions,
             clock=clock or SystemClock(),
             bot_id=bot_id(config),
+            check_in_secret=config.checkin.secret,
+            qr_seconds=config.checkin.qr_seconds,
         )
         self.limiter = RateLimiter(Limits(per_second=float(config.scheduler.messages_per_second)))
         self.application = build_application(config, self.services, self.limiter)

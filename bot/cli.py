@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from telegram.error import InvalidToken, NetworkError
 
 from bot import admin_cli
-from bot.config import Config, ConfigError, check_token, load_config
+from bot.config import Config, ConfigError, check_secrets, load_config
 from bot.logs import setup_logging
 from models import migrate
 from models.db import create_engine
@@ -150,11 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(config.logging.level)
         action: Callable[[], Awaitable[None]]
         if args.command == "check-config":
-            check_token(config)
+            check_secrets(config)
             print("configuration is valid")
             return 0
         if args.command == "run":
-            check_token(config)
+            check_secrets(config)
             action = lambda: _run(config, args.webhook)  # noqa: E731
         elif args.command in admin_cli.COMMANDS:
             action = lambda: admin_cli.dispatch(args, config)  # noqa: E731

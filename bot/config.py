@@ -86,6 +86,13 @@ class SchedulerConfig:
 
 
 @dataclass(frozen=True)
+class CheckInConfig:
+    # Signs the rotating QR codes of check-in screens (models.attendance.tokens).
+    secret: str = ""
+    qr_seconds: int = 60
+
+
+@dataclass(frozen=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -93,6 +100,7 @@ class Config:
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    checkin: CheckInConfig = field(default_factory=CheckInConfig)
 
 
 def env_name(section: str, key: str) -> str:
@@ -169,10 +177,33 @@ def _validate(config: Config) -> None:
     _check_hhmm("scheduler.quiet_hours_end", s.quiet_hours_end)
     if not 0 <= s.digest_hour <= 23:
         raise ConfigError(f"scheduler.digest_hour: expected 0-23, got {s.digest_hour}")
+    low, high = QR_SECONDS_RANGE
+    if not low <= config.checkin.qr_seconds <= high:
+        raise ConfigError(
+            f"checkin.qr_seconds: expected {low}-{high}, got {config.checkin.qr_seconds}"
+        )
     if not 1 <= s.messages_per_second <= 1000:
         raise ConfigError(
             f"scheduler.messages_per_second: expected 1-1000, got {s.messages_per_second}"
         )
+
+
+QR_SECONDS_RANGE = (20, 600)
+SECRET_MIN_LENGTH = 16
+
+
+def check_secrets(config: Config) -> None:
+    """What running the bot needs beyond a valid file: the token and the check-in secret."""
+    check_token(config)
+    secret = config.checkin.secret
+    if not secret:
+        variable = env_name("checkin", "secret")
+        raise ConfigError(
+            f"checkin.secret: missing; set it in the config file or in {variable}"
+            " (for example the output of: openssl rand -hex 32)"
+        )
+    if len(secret) < SECRET_MIN_LENGTH:
+        raise ConfigError(f"checkin.secret: too short; use at least {SECRET_MIN_LENGTH} characters")
 
 
 def check_token(config: Config) -> None:

@@ -14,6 +14,7 @@ import contextlib
 import errno
 import logging
 import os
+import secrets
 import signal
 import time
 from dataclasses import dataclass, replace
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from bot import demo
 from bot.app import BotRuntime, prepare_database, scheduler_settings
-from bot.config import Config, DatabaseConfig, TelegramConfig
+from bot.config import CheckInConfig, Config, DatabaseConfig, TelegramConfig
 from bot.logs import redact, setup_logging
 from models import inbox
 from sandbox import Emulator
@@ -135,6 +136,9 @@ class Sandbox:
         self.config = Config(
             telegram=TelegramConfig(token=TOKEN),
             database=DatabaseConfig(url=self.folder.database_url),
+            # A new secret each start: only QR codes shown since then work, as after a
+            # restart with a new secret in production.
+            checkin=CheckInConfig(secret=secrets.token_hex(32)),
         )
         self.zone = ZoneInfo(self.config.bot.timezone)
         self.log_panel = LogPanel(self.zone, clean=redact)

@@ -37,6 +37,9 @@ class Services:
     sessions: SessionFactory
     clock: Clock
     bot_id: int  # whose updates these are (models.inbox)
+    # Signs the check-in screens' QR codes (models.attendance.tokens); from [checkin].
+    check_in_secret: str = ""
+    qr_seconds: int = 60
     # Tells the outbox sender that rows were just committed (see scheduler.sender).
     wake_sender: Callable[[], None] = _nothing
 

@@ -12,5 +12,8 @@ __all__ = ["Account", "Base", "InboundUpdate"]
 from models.activities import Activity as Activity
 from models.activities import ActivitySeries as ActivitySeries
 from models.activities import Participation as Participation
+from models.attendance.tables import AttendanceChange as AttendanceChange
+from models.attendance.tables import CheckInScreen as CheckInScreen
+from models.attendance.tables import CodeAttempts as CodeAttempts
 from models.outbox import Delivery as Delivery
 from models.outbox import SchedulerLeadership as SchedulerLeadership

@@ -47,6 +47,8 @@ class SchedulerSettings:
     defaults: Defaults = field(default_factory=Defaults)
     quiet_hours: tuple[time, time] = (time(22), time(8))
     digest_hour: int = 8
+    check_in_secret: str = ""  # signs the check-in screens' QR codes
+    qr_seconds: int = 60
 
 
 @dataclass

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, bot_id, check_token, load_config
+from bot.config import ConfigError, bot_id, check_secrets, check_token, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_TOKEN = "123456:ABCdef_ghi-jkl"
+SECRET = "a-check-in-secret-for-tests"
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -149,7 +150,7 @@ def test_cli_prints_one_line_and_exits_2_on_bad_config(tmp_path: Path) -> None:
 
 
 def test_cli_config_option_after_the_subcommand(tmp_path: Path) -> None:
-    path = write(tmp_path, '[telegram]\ntoken = "123:abc"\n')
+    path = write(tmp_path, f'[telegram]\ntoken = "123:abc"\n[checkin]\nsecret = "{SECRET}"\n')
     result = _cli("check-config", "--config", str(path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "configuration is valid" in result.stdout
@@ -161,8 +162,31 @@ def test_cli_run_without_token(tmp_path: Path) -> None:
     assert "telegram.token: missing" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_cli_run_without_a_check_in_secret(tmp_path: Path) -> None:
+    result = _cli("run", env={"BRANCHBOT_TOKEN": GOOD_TOKEN}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "checkin.secret: missing" in result.stderr and "Traceback" not in result.stderr
+    assert "BRANCHBOT_CHECKIN_SECRET" in result.stderr
+
+
+def test_a_short_check_in_secret_and_a_bad_qr_period_are_named() -> None:
+    config = load_config(
+        None, environ={"BRANCHBOT_TOKEN": GOOD_TOKEN, "BRANCHBOT_CHECKIN_SECRET": "short"}
+    )
+    with pytest.raises(ConfigError, match=r"^checkin\.secret: too short"):
+        check_secrets(config)
+    with pytest.raises(ConfigError, match=r"^checkin\.qr_seconds: expected 20-600, got 5"):
+        load_config(None, environ={"BRANCHBOT_CHECKIN_QR_SECONDS": "5"})
+    check_secrets(
+        load_config(
+            None, environ={"BRANCHBOT_TOKEN": GOOD_TOKEN, "BRANCHBOT_CHECKIN_SECRET": SECRET}
+        )
+    )
+
+
 def test_cli_webhook_needs_a_secret(tmp_path: Path) -> None:
-    result = _cli("run", "--webhook", env={"BRANCHBOT_TOKEN": GOOD_TOKEN}, cwd=tmp_path)
+    env = {"BRANCHBOT_TOKEN": GOOD_TOKEN, "BRANCHBOT_CHECKIN_SECRET": SECRET}
+    result = _cli("run", "--webhook", env=env, cwd=tmp_path)
     assert result.returncode == 2
     assert "webhook.secret_token: required with --webhook" in result.stderr
 

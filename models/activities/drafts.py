@@ -9,8 +9,12 @@ from typing import Any
 from models.activities.tables import (
     CANCEL_CUTOFF_MAX_HOURS,
     CAPACITY_MAX,
+    CHECK_IN_RADIUS_DEFAULT_M,
+    CHECK_IN_RADIUS_MAX_M,
+    CHECK_IN_RADIUS_MIN_M,
     DESCRIPTION_MAX,
     PLACE_MAX,
+    SERVICE_KINDS,
     TITLE_MAX,
     ActivityKind,
     ActivityMode,
@@ -37,6 +41,13 @@ class ActivityDraft:
     pledge_kind: PledgeKind | str = PledgeKind.none
     cancel_cutoff_hours: int = 2
     include_subunits: bool = False
+    # How members check in (see models.attendance.checkin); the roster always works.
+    check_in_by_qr: bool = True
+    check_in_by_code: bool = True
+    check_in_by_location: bool = False
+    check_in_radius_m: int = CHECK_IN_RADIUS_DEFAULT_M
+    check_out_required: bool = False
+    walk_ins_allowed: bool = False
 
 
 EDITABLE_FIELDS = frozenset(f.name for f in fields(ActivityDraft)) - {"kind"}
@@ -144,6 +155,24 @@ def _check_location(latitude: float | None, longitude: float | None) -> None:
         raise InvalidInput("latitude", "location.invalid", detail="give both or neither")
 
 
+def _check_check_in(draft: ActivityDraft, kind: ActivityKind) -> None:
+    """The check-in settings: location needs the venue's coordinates, a radius within
+    bounds, check-out for volunteer service and tree planting only."""
+    radius = draft.check_in_radius_m
+    if isinstance(radius, bool) or not isinstance(radius, int):
+        raise InvalidInput("check_in_radius_m", "radius.invalid")
+    if not CHECK_IN_RADIUS_MIN_M <= radius <= CHECK_IN_RADIUS_MAX_M:
+        raise InvalidInput(
+            "check_in_radius_m",
+            "radius.invalid",
+            detail=f"{CHECK_IN_RADIUS_MIN_M}..{CHECK_IN_RADIUS_MAX_M} m",
+        )
+    if draft.check_in_by_location and draft.latitude is None:
+        raise InvalidInput("check_in_by_location", "checkin.location_needs_venue")
+    if draft.check_out_required and kind not in SERVICE_KINDS:
+        raise InvalidInput("check_out_required", "check_out.not_for_kind")
+
+
 def _check_cancel_cutoff(cutoff: Any) -> None:
     """A whole number of hours, 0..CANCEL_CUTOFF_MAX_HOURS; else cancel_cutoff.invalid."""
     if isinstance(cutoff, bool) or not isinstance(cutoff, int):
@@ -188,6 +217,7 @@ def validate_draft(
     elif capacity is not None:
         capacity = _check_capacity(capacity)
     _check_location(draft.latitude, draft.longitude)
+    _check_check_in(draft, kind)
     _check_cancel_cutoff(draft.cancel_cutoff_hours)
     title, description, place = clean_texts(draft.title, draft.description, draft.place)
     return replace(

@@ -14,7 +14,7 @@ from models.activities.audience import affected_telegram_ids
 from models.activities.drafts import EDITABLE_FIELDS, ActivityDraft, validate_draft
 from models.activities.locking import check_open, lock_activity
 from models.activities.signup import fill_seats
-from models.activities.tables import Activity, ActivityStatus
+from models.activities.tables import CHECK_IN_CODE_DIGITS, Activity, ActivityStatus
 from models.errors import InvalidInput
 from models.members import Member
 from models.notifications import ActivityCancelled, ActivityChanged, SeatFreed, notify_each
@@ -31,6 +31,11 @@ async def _unused_share_code(session: AsyncSession) -> str:
         taken = await session.scalar(select(Activity.id).where(Activity.share_code == code))
         if taken is None:
             return code
+
+
+def new_check_in_code() -> str:
+    """The short code read out at the venue: CHECK_IN_CODE_DIGITS random digits."""
+    return f"{secrets.randbelow(10**CHECK_IN_CODE_DIGITS):0{CHECK_IN_CODE_DIGITS}d}"
 
 
 async def new_activity(
@@ -53,6 +58,7 @@ async def new_activity(
         updated_at=now,
         series_id=series_id,
         share_code=await _unused_share_code(session),
+        check_in_code=new_check_in_code(),
         seats_taken=0,
         waitlist_counter=0,
         status=ActivityStatus.scheduled,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.activities.drafts import ActivityDraft, clean_texts, validate_draft
 from models.activities.lifecycle import create_activity, new_activity
 from models.activities.tables import (
+    CHECK_IN_RADIUS_DEFAULT_M,
     Activity,
     ActivityKind,
     ActivityMode,
@@ -42,6 +43,19 @@ class SeriesDraft:
     latitude: float | None = None
     longitude: float | None = None
     include_subunits: bool = False
+    check_in_by_qr: bool = True
+    check_in_by_code: bool = True
+    check_in_by_location: bool = False
+    check_in_radius_m: int = CHECK_IN_RADIUS_DEFAULT_M
+
+
+# Carried from a series to each of its occurrences as they are.
+SERIES_CHECK_IN_FIELDS = (
+    "check_in_by_qr",
+    "check_in_by_code",
+    "check_in_by_location",
+    "check_in_radius_m",
+)
 
 
 async def create_series(
@@ -83,6 +97,7 @@ async def create_series(
         place=place,
         latitude=draft.latitude,
         longitude=draft.longitude,
+        **{name: getattr(draft, name) for name in SERIES_CHECK_IN_FIELDS},
         rule=rule,
         rule_day=draft.rule_day,
         local_time=draft.local_time.replace(tzinfo=None),
@@ -153,6 +168,7 @@ async def generate_occurrences(
             latitude=series.latitude,
             longitude=series.longitude,
             include_subunits=series.include_subunits,
+            **{name: getattr(series, name) for name in SERIES_CHECK_IN_FIELDS},
         )
         activity = await new_activity(
             session, series.org_unit_id, draft, series.created_by, now, series.id
@@ -209,6 +225,10 @@ async def publish_draft(
             rule_day=rule_day,
             description=fields.description,
             place=fields.place,
+            latitude=fields.latitude,
+            longitude=fields.longitude,
+            include_subunits=fields.include_subunits,
+            **{name: getattr(fields, name) for name in SERIES_CHECK_IN_FIELDS},
         ),
     )
     return await generate_occurrences(session, series, now + GENERATE_AHEAD, now)

@@ -87,9 +87,10 @@ class ParticipationStatus(enum.StrEnum):
 
 
 class CheckInMethod(enum.StrEnum):
-    qr = "qr"
-    location = "location"
-    secretary = "secretary"
+    qr = "qr"  # the rotating QR code on the secretary's check-in screen
+    location = "location"  # shared from within the activity's radius
+    code = "code"  # the short code the secretary reads out
+    secretary = "secretary"  # marked from the roster
 
 
 class RecurrenceRule(enum.StrEnum):
@@ -109,6 +110,12 @@ PLACE_MAX = 200
 CAPACITY_MAX = 10000
 PLEDGE_MAX = 10_000_000
 CANCEL_CUTOFF_MAX_HOURS = 7 * 24
+CHECK_IN_RADIUS_DEFAULT_M = 300
+CHECK_IN_RADIUS_MIN_M = 50
+CHECK_IN_RADIUS_MAX_M = 5000
+CHECK_IN_OPENS_DEFAULT_MINUTES = 30
+CHECK_IN_CODE_DIGITS = 4
+SAPLINGS_MAX = 100_000
 SHARE_PAYLOAD_PREFIX = "a_"
 
 
@@ -126,6 +133,10 @@ class ActivitySeries(Base):
     place: Mapped[str] = mapped_column(String(PLACE_MAX), default="")
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    check_in_by_qr: Mapped[bool] = mapped_column(default=True)
+    check_in_by_code: Mapped[bool] = mapped_column(default=True)
+    check_in_by_location: Mapped[bool] = mapped_column(default=False)
+    check_in_radius_m: Mapped[int] = mapped_column(Integer, default=CHECK_IN_RADIUS_DEFAULT_M)
     rule: Mapped[RecurrenceRule] = mapped_column(_stored_enum(RecurrenceRule, "recurrence_rule"))
     # Weekday (0 = Monday) for weekly, day of month (1-31) for monthly_day, else NULL.
     rule_day: Mapped[int | None] = mapped_column(Integer)
@@ -184,6 +195,23 @@ class Activity(Base):
         ForeignKey("activity_series.id", ondelete="SET NULL"), index=True
     )
     share_code: Mapped[str] = mapped_column(String(16), unique=True)
+    # How members may check in (the roster is always there), chosen by the creator.
+    check_in_by_qr: Mapped[bool] = mapped_column(default=True)
+    check_in_by_code: Mapped[bool] = mapped_column(default=True)
+    check_in_by_location: Mapped[bool] = mapped_column(default=False)  # needs the venue's place
+    check_in_radius_m: Mapped[int] = mapped_column(Integer, default=CHECK_IN_RADIUS_DEFAULT_M)
+    # Check-in opens this long before the start and closes at the end.
+    check_in_opens_minutes: Mapped[int] = mapped_column(
+        Integer, default=CHECK_IN_OPENS_DEFAULT_MINUTES
+    )
+    # The short code read out at the venue: each activity its own, valid in the window.
+    check_in_code: Mapped[str] = mapped_column(String(8))
+    # Volunteer hours run from check-in to check-out (else the activity's full span).
+    check_out_required: Mapped[bool] = mapped_column(default=False)
+    # Members neither expected nor signed up may check in, recorded as walk-ins.
+    walk_ins_allowed: Mapped[bool] = mapped_column(default=False)
+    # Set when the record was closed after the end (models.attendance.closing).
+    record_closed_at: Mapped[datetime | None]
 
     @property
     def mode(self) -> ActivityMode:
@@ -192,6 +220,10 @@ class Activity(Base):
     @property
     def duration(self) -> timedelta:
         return self.ends_at - self.starts_at
+
+    @property
+    def check_in_opens_at(self) -> datetime:
+        return self.starts_at - timedelta(minutes=self.check_in_opens_minutes)
 
     def __repr__(self) -> str:
         return f"<Activity {self.id} {self.kind} {self.starts_at:%Y-%m-%d %H:%M}>"
@@ -226,6 +258,12 @@ class Participation(Base):
     )
     checked_in_latitude: Mapped[float | None] = mapped_column(Float)
     checked_in_longitude: Mapped[float | None] = mapped_column(Float)
+    checked_out_at: Mapped[datetime | None]
+    saplings_planted: Mapped[int | None] = mapped_column(Integer)
+    walk_in: Mapped[bool] = mapped_column(default=False)  # neither expected nor signed up
+    # 补学: the member says they made up for a missed meeting; a secretary confirms.
+    made_up_reported_at: Mapped[datetime | None]
+    made_up_note: Mapped[str | None] = mapped_column(String(200))
     responded_at: Mapped[datetime | None]
     nudged_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -20,7 +20,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import BotRuntime
-from bot.config import Config, DatabaseConfig, SchedulerConfig, TelegramConfig, WebhookConfig
+from bot.config import (
+    CheckInConfig,
+    Config,
+    DatabaseConfig,
+    SchedulerConfig,
+    TelegramConfig,
+    WebhookConfig,
+)
 from models.activities import Activity, ActivityDraft, create_activity
 from models.org import OrgUnit, import_org, invite_payload, unit_by_code
 from models.permissions import grant_role
@@ -35,6 +42,7 @@ START_TIME = datetime(2026, 3, 10, 1, 30, tzinfo=UTC)
 THURSDAY_9AM = datetime(2026, 3, 12, 1, 0, tzinfo=UTC)
 # The digest comes in the evening in tests, so that it stays out of the other tests' way.
 TEST_DIGEST_HOUR = 20
+TEST_CHECK_IN_SECRET = "e2e-check-in-secret-0123456789"
 
 
 def free_port() -> int:
@@ -73,6 +81,7 @@ def bot_config(emulator: Emulator, database: Database, webhook: bool) -> Config:
         telegram=TelegramConfig(token=emulator.token, api_base_url=emulator.url),
         database=DatabaseConfig(url=database.url),
         scheduler=SchedulerConfig(digest_hour=TEST_DIGEST_HOUR),
+        checkin=CheckInConfig(secret=TEST_CHECK_IN_SECRET),
     )
     if webhook:
         port = free_port()

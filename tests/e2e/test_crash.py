@@ -87,6 +87,7 @@ def bot_environment(emu: Emulator, database_url: str, port: int) -> dict[str, st
     env.update(
         {
             "BRANCHBOT_TOKEN": emu.token,
+            "BRANCHBOT_CHECKIN_SECRET": secrets.token_urlsafe(24),
             "BRANCHBOT_TELEGRAM_API_BASE_URL": emu.url,
             "BRANCHBOT_DATABASE_URL": database_url,
             "BRANCHBOT_WEBHOOK_SECRET_TOKEN": secrets.token_urlsafe(24),
