@@ -34,7 +34,9 @@ def location_keyboard(context: BotContext) -> ReplyKeyboardMarkup:
 
 async def checkin_pressed(update: Update, context: BotContext, press: AskCheckIn) -> None:
     """Asks for the location with a share-location button."""
-    await check_in_allowed(context.session, press.activity_id, context.now())
+    await check_in_allowed(
+        context.session, press.activity_id, CheckInMethod.location, context.now()
+    )
     await CHECKIN.ask(update, context, "location", {"activity_id": press.activity_id})
 
 
@@ -59,8 +61,8 @@ async def save_location(
         member,
         CheckInMethod.location,
         context.now(),
-        location.latitude,
-        location.longitude,
+        latitude=location.latitude,
+        longitude=location.longitude,
     )
     await CHECKIN.end(context, me)
     title = escape((await get_activity(context.session, activity_id)).title)

@@ -16,6 +16,7 @@ from telegram import Contact, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboard
 from handlers import checkin, events, reporting
 from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
+from handlers.record import totals_text, year_record
 from handlers.ui import edit_or_say, say, send_file
 from models.account import close_question
 from models.activities import SHARE_PAYLOAD_PREFIX
@@ -316,6 +317,9 @@ async def show_me(update: Update, context: BotContext) -> None:
         )
     if not memberships:
         lines.append(context.t("profile.no_units"))
+    if memberships:  # this year's numbers; /record has the history
+        record, year = await year_record(context, member)
+        lines += ["", totals_text(context, record, year)]
     rows = [
         [
             (context.t("profile.edit_name"), EditProfile(0)),

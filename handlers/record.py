@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 
 from handlers.context import BotContext
 from handlers.ui import edit_or_say, page_title
-from models.attendance import member_record
-from models.members import get_member
+from models.attendance import MemberRecord, member_record
+from models.members import Member, get_member
 from models.paging import page_of
 from views.buttons import RecordPage, pager_keyboard
 from views.dates import format_when
@@ -23,24 +25,43 @@ async def record_command(update: Update, context: BotContext) -> None:
     await show_record(update, context, RecordPage(1))
 
 
+async def year_record(context: BotContext, member: Member) -> tuple[MemberRecord, int]:
+    """The member's record with this year's totals (the year of the bot's time zone)."""
+    now = context.now()
+    zone = ZoneInfo(context.services.defaults.timezone)
+    year = now.astimezone(zone).year
+    since = datetime(year, 1, 1, tzinfo=zone)
+    return await member_record(context.session, member, now, since), year
+
+
+def totals_text(context: BotContext, record: MemberRecord, year: int) -> str:
+    totals = record.totals
+    rate = totals.attendance_rate
+    return context.t(
+        "events.record_title",
+        year=year,
+        attended=totals.attended,
+        excused=totals.excused,
+        absent=totals.absent,
+        made_up=totals.made_up,
+        rate="—" if rate is None else f"{rate:.0%}",
+        hours=format(round(totals.volunteer_hours, 1), "g"),
+        saplings=totals.saplings_planted,
+    )
+
+
 async def show_record(update: Update, context: BotContext, press: RecordPage) -> None:
-    """/record: the totals, then the past activities, most recent first, a page at a time."""
+    """/record: this year's totals, then the past activities, most recent first, a page at
+    a time."""
     assert update.effective_user
     member = await get_member(context.session, update.effective_user.id)
     if member is None or member.forgotten_at is not None:
         edit_or_say(update, context, context.t("events.not_member"))
         return
-    record = await member_record(context.session, member, context.now())
+    record, year = await year_record(context, member)
     shown = page_of(record.entries, press.page, ENTRIES_PAGE)
     lines = [
-        context.t(
-            "events.record_title",
-            attended=record.attended,
-            excused=record.excused,
-            absent=record.absent,
-            made_up=record.made_up,
-            hours=format(round(record.volunteer_hours, 1), "g"),
-        ),
+        totals_text(context, record, year),
         "",
         page_title(context, context.t("events.record_entries", total=shown.total), shown),
     ]

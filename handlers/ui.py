@@ -24,9 +24,11 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from handlers.context import BotContext
+from models.attendance import CheckInNotOpen, CheckInTooFar, CodeSlowDown
 from models.errors import DomainError, InvalidInput, InvalidState, PrimaryElsewhere
 from models.notifications import forget_since, pending_count
 from models.paging import Page
+from views.dates import format_wait
 
 T = TypeVar("T")
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
@@ -123,7 +125,28 @@ ERROR_MESSAGES: dict[str, str] = {
     "checkin.no_location": N_("error.checkin_no_place"),
     "checkin.method_invalid": N_("error.stale_button"),
     "checkin.too_far": N_("error.checkin_too_far"),
-    "made_up.not_missed": N_("error.stale_button"),
+    "made_up.not_missed": N_("error.made_up_not_missed"),
+    "made_up.already_reported": N_("error.made_up_already_reported"),
+    "made_up.already_decided": N_("error.made_up_already_decided"),
+    "checkin.method_off": N_("error.checkin_method_off"),
+    "checkin.token_invalid": N_("error.checkin_token_invalid"),
+    "checkin.token_missing": N_("error.checkin_token_invalid"),
+    "checkin.token_expired": N_("error.checkin_token_expired"),
+    "checkin.token_wrong_activity": N_("error.checkin_token_wrong_activity"),
+    "checkin.token_wrong_purpose": N_("error.checkin_token_wrong_purpose"),
+    "checkin.code_wait": N_("error.checkin_code_wait"),
+    "checkin.code_malformed": N_("error.checkin_code_malformed"),
+    "checkin.location_needs_venue": N_("error.checkin_location_needs_venue"),
+    "radius.invalid": N_("error.radius_invalid"),
+    "check_out.not_for_kind": N_("error.stale_button"),
+    "checkout.not_checked_in": N_("error.checkout_not_checked_in"),
+    "checkout.already": N_("error.checkout_already"),
+    "checkout.closed": N_("error.checkout_closed"),
+    "saplings.invalid": N_("error.saplings_invalid"),
+    "correction.invalid": N_("error.stale_button"),
+    "attendance.own_record": N_("error.attendance_own_record"),
+    "attendance.unchanged": N_("error.attendance_unchanged"),
+    "activity.not_tree_planting": N_("error.stale_button"),
 }
 
 
@@ -134,9 +157,12 @@ def error_text(context: BotContext, error: DomainError) -> str:
     text = context.t(key or "error.apology")
     if isinstance(error, PrimaryElsewhere):
         text = text.format(unit=escape(error.unit_names[context.language]))
-    distance = getattr(error, "distance_m", None)
-    if distance is not None:
-        text = text.format(distance=distance)
+    if isinstance(error, CheckInTooFar):
+        text = text.format(distance=error.distance_m, radius=error.radius_m)
+    elif isinstance(error, CheckInNotOpen):
+        text = text.format(wait=format_wait(error.opens_at - context.now(), context.language))
+    elif isinstance(error, CodeSlowDown):
+        text = text.format(wait=format_wait(error.retry_at - context.now(), context.language))
     return text
 
 

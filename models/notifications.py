@@ -193,6 +193,59 @@ class SilentMembers(Message):
     names: tuple[str, ...]
 
 
+# --- the attendance record ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AbsenceNoted(Message):
+    """To a member marked absent when a meeting's record closed: they may report 补学."""
+
+    kind = "absence_noted"
+    activity: Activity
+
+
+@dataclass(frozen=True)
+class MadeUpReported(Message):
+    """To the unit's reviewers: a member's report of make-up study, with Confirm / Decline."""
+
+    kind = "made_up_report"
+    participation: Participation
+    activity: Activity
+    member: Member
+
+
+@dataclass(frozen=True)
+class MadeUpDecided(Message):
+    kind = "made_up_decided"
+    activity: Activity
+    approved: bool
+
+
+@dataclass(frozen=True)
+class RecordClosed(Message):
+    """To the unit's secretaries when an activity's record closes: the summary."""
+
+    kind = "record_closed"
+    activity: Activity
+    present: int
+    excused: int
+    absent: tuple[str, ...]  # names
+    walk_ins: int
+    expected: int  # expected, or holding a seat
+    quorum_needed: int | None  # general meetings: more than half of those expected
+
+
+@dataclass(frozen=True)
+class QuorumAtRisk(Message):
+    """To the unit's secretaries the day before a general meeting that too few will attend."""
+
+    kind = "quorum_at_risk"
+    activity: Activity
+    attending: int
+    expected: int
+    needed: int
+
+
 # --- the secretaries' daily digest ----------------------------------------------------------------
 
 

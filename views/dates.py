@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import dateparser
+from babel.dates import format_timedelta
 
 # No date and time people type is longer; dateparser would take its time over one that is.
 TYPED_MAX = 100
@@ -190,3 +191,9 @@ def format_local(moment: datetime | None, zone: tzinfo) -> str:
     if moment is None:
         return "—"
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def format_wait(delta: timedelta, language: str) -> str:
+    """How long until something ("2 hours", "30秒"), rounded to its largest unit (Babel)."""
+    seconds = max(1, round(delta.total_seconds()))
+    return format_timedelta(timedelta(seconds=seconds), threshold=1.5, locale=language)

@@ -23,6 +23,7 @@ from models.account import languages
 from models.activities import Activity, ActivityMode, Participation
 from models.members import Member, Membership, MembershipKind, MemberType
 from models.notifications import (
+    AbsenceNoted,
     ActivityAnnounced,
     ActivityCancelled,
     ActivityChanged,
@@ -31,9 +32,13 @@ from models.notifications import (
     Digest,
     LeaveDecided,
     LeaveRequested,
+    MadeUpDecided,
+    MadeUpReported,
     MembershipEnded,
     Message,
     Notification,
+    QuorumAtRisk,
+    RecordClosed,
     ReportApproved,
     ReportRejected,
     ReportSubmitted,
@@ -273,6 +278,81 @@ def _(message: SilentMembers, language: str, zone: tzinfo) -> Rendered:
         "remind.unanswered",
         names=", ".join(escape(name) for name in message.names[:NAMES_SHOWN]),
         count=len(message.names),
+        **about_activity(language, message.activity, zone),
+    )
+    return text, _open_card(language, message.activity)
+
+
+# --- the attendance record ----------------------------------------------------------------------
+
+
+@render.register(AbsenceNoted)
+def _(message: AbsenceNoted, language: str, zone: tzinfo) -> Rendered:
+    text = t(language, "record.absence_noted", **about_activity(language, message.activity, zone))
+    return text, None
+
+
+def made_up_card_text(
+    participation: Participation, activity: Activity, member: Member, language: str, zone: tzinfo
+) -> str:
+    return t(
+        language,
+        "record.made_up_card",
+        name=escape(member.real_name or "—"),
+        note=escape(participation.made_up_note or ""),
+        **about_activity(language, activity, zone),
+    )
+
+
+@render.register(MadeUpReported)
+def _(message: MadeUpReported, language: str, zone: tzinfo) -> Rendered:
+    text = made_up_card_text(
+        message.participation, message.activity, message.member, language, zone
+    )
+    return text, None
+
+
+@render.register(MadeUpDecided)
+def _(message: MadeUpDecided, language: str, zone: tzinfo) -> Rendered:
+    key = "record.made_up_confirmed" if message.approved else "record.made_up_declined"
+    return t(language, key, **about_activity(language, message.activity, zone)), None
+
+
+@render.register(RecordClosed)
+def _(message: RecordClosed, language: str, zone: tzinfo) -> Rendered:
+    lines = [
+        t(language, "record.closed_title", **about_activity(language, message.activity, zone)),
+        t(
+            language,
+            "record.closed_counts",
+            present=message.present,
+            expected=message.expected,
+            excused=message.excused,
+            absent=len(message.absent),
+        ),
+    ]
+    if message.walk_ins:
+        lines.append(t(language, "record.closed_walk_ins", count=message.walk_ins))
+    if message.absent:
+        names = ", ".join(escape(name) for name in message.absent[:NAMES_SHOWN])
+        if len(message.absent) > NAMES_SHOWN:
+            names += t(language, "record.and_more", count=len(message.absent) - NAMES_SHOWN)
+        lines.append(t(language, "record.closed_absent", names=names))
+    if message.quorum_needed is not None:
+        reached = message.present >= message.quorum_needed
+        key = "record.quorum_reached" if reached else "record.quorum_missed"
+        lines.append(t(language, key, needed=message.quorum_needed, present=message.present))
+    return "\n".join(lines), _open_card(language, message.activity)
+
+
+@render.register(QuorumAtRisk)
+def _(message: QuorumAtRisk, language: str, zone: tzinfo) -> Rendered:
+    text = t(
+        language,
+        "record.quorum_at_risk",
+        attending=message.attending,
+        expected=message.expected,
+        needed=message.needed,
         **about_activity(language, message.activity, zone),
     )
     return text, _open_card(language, message.activity)

@@ -1,17 +1,26 @@
-"""Answers, leave, check-in, attendance records, and what the scheduler reminds of.
+"""Answers, leave, check-in, the attendance record, and what the scheduler reminds of.
 
 Organisational life: members answer Attend or Request leave (请假, with a reason);
-a secretary approves (excused) or declines it. Check-in (签到) opens 30 minutes
-before the start and closes at the end; by location it must be within 300 m.
+a secretary approves (excused) or declines it. Members check in (签到) by the methods
+the activity's creator chose: the rotating QR code of the secretary's check-in
+screen, their location within the activity's radius, or the code read out; the
+secretary checks in those without a phone from the roster, and corrects the record
+with a reason. Every change of attendance is one domain operation, in one
+transaction, with the permission check here, and one entry in the audit trail.
 Rows are created under the activity's row lock (see models/activities/locking.py),
 so a double press never makes two.
 
 The modules, each re-exported here (`from models.attendance import X`):
 - rows: the member's participation row, made on demand;
 - answers: respond_attend, request_leave, decide_leave, mark_nudged;
-- checkin: check_in, mark_attendance, mark_made_up;
+- tokens: the signed, short-lived tokens of the rotating QR codes;
+- checkin: check_in (QR, location), enter_code, check_out, by the member;
+- corrections: the secretary's roster check-in, corrections, check-out, saplings, 补学;
+- closing: closing the record at the end, the live count, the quorum;
+- audit: the trail of every change;
 - record: member_record, a member's outcomes and totals;
-- reminders: due_reminders and the nudges, for the scheduler.
+- reminders: due_reminders and the nudges, for the scheduler;
+- tables: AttendanceChange, CodeAttempts, CheckInScreen.
 """
 
 from models.attendance.answers import (
@@ -23,23 +32,58 @@ from models.attendance.answers import (
     request_leave,
     respond_attend,
 )
+from models.attendance.audit import changes_page, clean_reason, record_change
 from models.attendance.checkin import (
-    CHECK_IN_OPENS_BEFORE,
-    CHECK_IN_RADIUS_M,
+    CHECK_OUT_CLOSES_AFTER,
+    CODE_FREE_FAILURES,
     EARTH_RADIUS_M,
+    CheckInNotOpen,
     CheckInTooFar,
+    CodeSlowDown,
+    WrongCode,
     check_in,
     check_in_allowed,
     check_in_open,
+    check_out,
+    check_out_open,
+    check_token,
+    check_window,
+    clean_saplings,
+    code_retry_at,
     distance_m,
-    mark_attendance,
+    enter_code,
+    method_enabled,
+)
+from models.attendance.closing import (
+    CLOSE_WITHIN,
+    QUORUM_WARN_AHEAD,
+    Quorum,
+    attendance_count,
+    close_record,
+    quorum_needed,
+    quorum_of,
+    quorums_at_risk,
+    records_to_close,
+)
+from models.attendance.corrections import (
+    Correction,
+    correct_attendance,
+    decide_made_up,
     mark_made_up,
+    record_planted,
+    report_made_up,
+    reported_made_up,
+    roster_check_in,
+    roster_check_out,
 )
 from models.attendance.record import (
     MemberRecord,
     Outcome,
     RecordEntry,
+    Totals,
     member_record,
+    outcome_of,
+    service_hours,
 )
 from models.attendance.reminders import (
     ANNOUNCE_AHEAD,
@@ -56,37 +100,96 @@ from models.attendance.rows import (
     participation_row,
     require_expected,
 )
+from models.attendance.tables import (
+    AttendanceAction,
+    AttendanceChange,
+    CheckInScreen,
+    CodeAttempts,
+    ScreenPurpose,
+)
+from models.attendance.tokens import (
+    CONFIRM_GRACE,
+    Token,
+    check_fresh,
+    make_token,
+    read_token,
+    signed_token,
+)
 
 __all__ = [
     "ANNOUNCE_AHEAD",
-    "CHECK_IN_OPENS_BEFORE",
-    "CHECK_IN_RADIUS_M",
+    "CHECK_OUT_CLOSES_AFTER",
+    "CLOSE_WITHIN",
+    "CODE_FREE_FAILURES",
+    "CONFIRM_GRACE",
     "DEFAULT_OFFSETS",
     "EARTH_RADIUS_M",
     "LEAVE_REASON_MAX",
     "NOT_COMING",
+    "QUORUM_WARN_AHEAD",
+    "AttendanceAction",
+    "AttendanceChange",
+    "CheckInNotOpen",
+    "CheckInScreen",
     "CheckInTooFar",
+    "CodeAttempts",
+    "CodeSlowDown",
+    "Correction",
     "MemberRecord",
     "Outcome",
+    "Quorum",
     "RecordEntry",
     "Reminder",
+    "ScreenPurpose",
+    "Token",
+    "Totals",
+    "WrongCode",
+    "attendance_count",
+    "changes_page",
+    "check_fresh",
     "check_in",
     "check_in_allowed",
     "check_in_open",
+    "check_out",
+    "check_out_open",
+    "check_token",
+    "check_window",
+    "clean_reason",
+    "clean_saplings",
+    "close_record",
+    "code_retry_at",
+    "correct_attendance",
     "decide_leave",
+    "decide_made_up",
     "distance_m",
     "due_reminders",
+    "enter_code",
     "get_participation",
     "leave_allowed",
-    "mark_attendance",
+    "make_token",
     "mark_made_up",
     "mark_nudged",
     "member_record",
+    "method_enabled",
+    "outcome_of",
     "participation_row",
+    "quorum_needed",
+    "quorum_of",
+    "quorums_at_risk",
     "reachable_audience",
+    "read_token",
+    "record_change",
+    "record_planted",
+    "records_to_close",
+    "report_made_up",
+    "reported_made_up",
     "request_leave",
     "require_expected",
     "respond_attend",
+    "roster_check_in",
+    "roster_check_out",
+    "service_hours",
+    "signed_token",
     "to_announce",
     "unanswered_after_nudge",
     "unanswered_for_nudge",

@@ -37,19 +37,51 @@ class Outcome(enum.StrEnum):
 class RecordEntry:
     activity: Activity
     outcome: Outcome
+    hours: float = 0.0  # volunteer hours (service kinds)
+    saplings: int = 0  # planted (tree planting)
+
+
+@dataclass(frozen=True)
+class Totals:
+    attended: int = 0
+    excused: int = 0
+    absent: int = 0
+    made_up: int = 0
+    volunteer_hours: float = 0.0  # attended volunteer and tree-planting time
+    saplings_planted: int = 0
+    # Organisational life: the share attended of what was held (None when nothing was).
+    attendance_rate: float | None = None
+
+    @staticmethod
+    def of(entries: list[RecordEntry]) -> Totals:
+        count = {o: sum(1 for e in entries if e.outcome is o) for o in Outcome}
+        meetings = [
+            e for e in entries if e.activity.kind in EXPECTED_KINDS and e.outcome in COUNTED
+        ]
+        attended = sum(1 for e in meetings if e.outcome is Outcome.attended)
+        return Totals(
+            attended=count[Outcome.attended],
+            excused=count[Outcome.excused],
+            absent=count[Outcome.absent],
+            made_up=count[Outcome.made_up],
+            volunteer_hours=sum(e.hours for e in entries),
+            saplings_planted=sum(e.saplings for e in entries),
+            attendance_rate=attended / len(meetings) if meetings else None,
+        )
+
+
+# The outcomes an attendance rate counts: a meeting held, whatever became of the member.
+COUNTED = frozenset({Outcome.attended, Outcome.excused, Outcome.absent, Outcome.made_up})
 
 
 @dataclass(frozen=True)
 class MemberRecord:
     entries: list[RecordEntry]  # most recent first
-    attended: int
-    excused: int
-    absent: int
-    made_up: int
-    volunteer_hours: float  # attended volunteer and tree-planting time
+    totals: Totals  # of the entries since the `since` asked for (all of them without)
 
 
-def _outcome(activity: Activity, row: Participation | None) -> Outcome | None:
+def outcome_of(activity: Activity, row: Participation | None) -> Outcome | None:
+    """What the member's row says became of them at the activity (None: nothing to count)."""
     if row is not None and row.checked_in_at is not None:
         return Outcome.attended
     status = row.status if row is not None else None
@@ -64,6 +96,20 @@ def _outcome(activity: Activity, row: Participation | None) -> Outcome | None:
     if status is ParticipationStatus.attending:
         return Outcome.unconfirmed
     return Outcome.absent  # expected and no answer, leave declined or never decided
+
+
+def service_hours(activity: Activity, row: Participation | None) -> float:
+    """Volunteer hours of one checked-in member: from check-in to check-out within the
+    activity's span where check-out is required (none without one), else the whole span."""
+    if row is None or row.checked_in_at is None or activity.kind not in SERVICE_KINDS:
+        return 0.0
+    if not activity.check_out_required:
+        return activity.duration.total_seconds() / 3600
+    if row.checked_out_at is None:
+        return 0.0
+    start = max(row.checked_in_at, activity.starts_at)
+    end = min(row.checked_out_at, activity.ends_at)
+    return max(timedelta(), end - start).total_seconds() / 3600
 
 
 async def _decided_memberships(session: AsyncSession, member_id: int) -> list[Membership]:
@@ -81,8 +127,11 @@ async def _decided_memberships(session: AsyncSession, member_id: int) -> list[Me
     )
 
 
-async def member_record(session: AsyncSession, member: Member, now: datetime) -> MemberRecord:
-    """Past activities of the member with their outcome, and the totals.
+async def member_record(
+    session: AsyncSession, member: Member, now: datetime, since: datetime | None = None
+) -> MemberRecord:
+    """Past activities of the member with their outcome, and the totals of those that
+    started since `since` (this year, say; all without).
 
     Organisational life counts where the member belonged to the audience when it
     took place (approved before the start, not ended by then), answered or not.
@@ -112,32 +161,23 @@ async def member_record(session: AsyncSession, member: Member, now: datetime) ->
         )
     entries: list[RecordEntry] = []
     for activity in candidates:
-        if activity.status is not ActivityStatus.scheduled or activity.ends_at > now:
-            continue
         row = rows.get(activity.id)
+        checked_in = row is not None and row.checked_in_at is not None
+        if activity.status is not ActivityStatus.scheduled:
+            continue
+        if activity.ends_at > now and not checked_in:  # under way: counted once checked in
+            continue
         if row is None and not _belonged(activity, memberships, parents):
             continue
-        outcome = _outcome(activity, row)
+        outcome = outcome_of(activity, row)
         if outcome is not None:
-            entries.append(RecordEntry(activity, outcome))
+            saplings = row.saplings_planted if row is not None else None
+            entries.append(
+                RecordEntry(activity, outcome, service_hours(activity, row), saplings or 0)
+            )
     entries.sort(key=lambda e: (e.activity.starts_at, e.activity.id), reverse=True)
-    count = {o: sum(1 for e in entries if e.outcome is o) for o in Outcome}
-    service = sum(
-        (
-            e.activity.duration
-            for e in entries
-            if e.outcome is Outcome.attended and e.activity.kind in SERVICE_KINDS
-        ),
-        timedelta(),
-    )
-    return MemberRecord(
-        entries=entries,
-        attended=count[Outcome.attended],
-        excused=count[Outcome.excused],
-        absent=count[Outcome.absent],
-        made_up=count[Outcome.made_up],
-        volunteer_hours=service.total_seconds() / 3600,
-    )
+    counted = [e for e in entries if since is None or e.activity.starts_at >= since]
+    return MemberRecord(entries=entries, totals=Totals.of(counted))
 
 
 def _belonged(

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities import (
     Activity,
-    CheckInMethod,
     ParticipationStatus,
     cancel_activity,
     create_activity,
@@ -21,18 +20,16 @@ from models.activities import (
 )
 from models.attendance import (
     ANNOUNCE_AHEAD,
-    CheckInTooFar,
     Outcome,
     check_in,
     decide_leave,
     distance_m,
     due_reminders,
-    mark_attendance,
-    mark_made_up,
     mark_nudged,
     member_record,
     request_leave,
     respond_attend,
+    roster_check_in,
     unanswered_after_nudge,
     unanswered_for_nudge,
 )
@@ -51,6 +48,7 @@ from tests.domain.test_activities_support import (
     active_member,
     draft,
     grant_staff,
+    qr,
 )
 
 HOUR = timedelta(hours=1)
@@ -141,87 +139,6 @@ def test_distance() -> None:
     assert 110 < distance_m(21.0, 110.0, 21.001, 110.0) < 112
 
 
-async def test_check_in_window_and_distance(
-    session: AsyncSession, units: dict[str, OrgUnit], members: list[Member]
-) -> None:
-    meeting = await _meeting(session, units)
-
-    async def refused(when, method="qr", lat=None, lon=None, member=members[0]) -> str:
-        with pytest.raises((InvalidState, InvalidInput)) as caught:
-            await check_in(session, meeting, member, method, when, lat, lon)
-        return caught.value.code
-
-    assert await refused(START - timedelta(minutes=31)) == "checkin.not_open"
-    assert await refused(START + 2 * HOUR + timedelta(seconds=1)) == "checkin.closed"
-    assert await refused(START, "location") == "checkin.location_missing"
-    assert await refused(START, "secretary") == "checkin.method_invalid"
-    with pytest.raises(CheckInTooFar) as far:
-        await check_in(session, meeting, members[0], "location", START, WANDA_LAT + 0.01, WANDA_LON)
-    assert far.value.code == "checkin.too_far" and 1100 < far.value.distance_m < 1130
-
-    row = await check_in(
-        session,
-        meeting,
-        members[0],
-        "location",
-        START - timedelta(minutes=30),
-        WANDA_LAT + 0.002,
-        WANDA_LON,
-    )
-    assert row.status is ParticipationStatus.attending
-    assert (row.check_in_method, row.checked_in_at) == (
-        CheckInMethod.location,
-        START - timedelta(minutes=30),
-    )
-    assert await refused(START) == "checkin.already"
-    qr = await check_in(session, meeting, members[1], CheckInMethod.qr, START + HOUR)
-    assert qr.checked_in_latitude is None and qr.status is ParticipationStatus.attending
-
-
-async def test_sign_up_events_need_a_seat_to_check_in(
-    session: AsyncSession, units: dict[str, OrgUnit], members: list[Member]
-) -> None:
-    event = await create_activity(
-        session, SECRETARY, units["wanda-plaza"].id, draft(capacity=1), NOW
-    )
-    await sign_up(session, event.id, members[0], NOW)
-    await sign_up(session, event.id, members[1], NOW)  # waitlisted
-    with pytest.raises(InvalidState) as caught:
-        await check_in(session, event.id, members[1], "qr", START)
-    assert caught.value.code == "checkin.not_signed_up"
-    assert (await check_in(session, event.id, members[0], "qr", START)).checked_in_at == START
-    # The secretary cannot seat a walk-in beyond capacity, nor mark a non-holder absent.
-    with pytest.raises(InvalidState) as caught:
-        await mark_attendance(session, event.id, members[1].id, SECRETARY, True, START)
-    assert caught.value.code == "activity.full"
-    with pytest.raises(InvalidState) as caught:
-        await mark_attendance(session, event.id, members[2].id, SECRETARY, False, START)
-    assert caught.value.code == "signup.not_signed_up"
-
-
-async def test_secretary_marks_attendance(
-    session: AsyncSession, units: dict[str, OrgUnit], members: list[Member]
-) -> None:
-    meeting = await _meeting(session, units)
-    with pytest.raises(InvalidState) as caught:
-        await mark_attendance(session, meeting, members[0].id, SECRETARY, True, NOW)
-    assert caught.value.code == "checkin.not_open"
-    with pytest.raises(PermissionDenied):
-        await mark_attendance(session, meeting, members[0].id, OTHER_SECRETARY, True, START)
-    present = await mark_attendance(session, meeting, members[0].id, SECRETARY, True, START)
-    assert (present.status, present.check_in_method) == (
-        ParticipationStatus.attending,
-        CheckInMethod.secretary,
-    )
-    absent = await mark_attendance(session, meeting, members[1].id, SECRETARY, False, END)
-    assert absent.status is ParticipationStatus.absent and absent.checked_in_at is None
-    made_up = await mark_made_up(session, meeting, members[1].id, SECRETARY, END)
-    assert made_up.status is ParticipationStatus.made_up
-    with pytest.raises(InvalidState) as caught:
-        await mark_made_up(session, meeting, members[0].id, SECRETARY, END)
-    assert caught.value.code == "made_up.not_missed"
-
-
 # --- records ------------------------------------------------------------------------------
 
 
@@ -246,9 +163,9 @@ async def test_member_record_counts(
     await decide_leave(session, leave.id, SECRETARY, True, NOW)
     for event in (service, trees, unconfirmed):
         await sign_up(session, event.id, me, NOW)
-    await check_in(session, attended, me, "qr", START)
-    await check_in(session, service.id, me, "qr", START)
-    await mark_attendance(session, trees.id, me.id, SECRETARY, True, START)
+    await check_in(session, attended, me, "qr", START, token=qr(attended, START))
+    await check_in(session, service.id, me, "qr", START, token=qr(service.id, START))
+    await roster_check_in(session, trees.id, me.id, SECRETARY, START)
 
     record = await member_record(session, me, END)
     outcomes = {entry.activity.id: entry.outcome for entry in record.entries}
@@ -261,8 +178,9 @@ async def test_member_record_counts(
         unconfirmed.id: Outcome.unconfirmed,
     }
     assert future.id not in outcomes and cancelled not in outcomes
-    assert (record.attended, record.excused, record.absent, record.made_up) == (3, 1, 1, 0)
-    assert record.volunteer_hours == 6.0
+    totals = record.totals
+    assert (totals.attended, totals.excused, totals.absent, totals.made_up) == (3, 1, 1, 0)
+    assert totals.volunteer_hours == 6.0
     # A member who joined after the meetings is not absent from them.
     newcomer = await active_member(session, units["wanda-plaza"], 700)
     newcomer_membership_time = START + timedelta(minutes=5)

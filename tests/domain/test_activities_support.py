@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities import ActivityDraft, ActivityKind
+from models.attendance import ScreenPurpose, Token, make_token
 from models.members import Member, Membership, MembershipKind, MembershipStatus, Via
 from models.org import OrgUnit
 from models.permissions import Role, grant_role
@@ -27,6 +28,7 @@ VOLUNTEER = ActivityDraft(
     place="湛江万达广场",
     latitude=WANDA_LAT,
     longitude=WANDA_LON,
+    check_in_by_location=True,
     capacity=2,
 )
 MEETING = ActivityDraft(
@@ -37,7 +39,16 @@ MEETING = ActivityDraft(
     place="党群服务中心",
     latitude=WANDA_LAT,
     longitude=WANDA_LON,
+    check_in_by_location=True,
 )
+CHECK_IN_SECRET = "domain-tests-check-in-secret"
+
+
+def qr(activity_id: int, now: datetime, seconds: int = 60) -> Token:
+    """A token of the activity's check-in screen, as shown at `now`."""
+    return make_token(
+        CHECK_IN_SECRET, activity_id, ScreenPurpose.check_in, now + timedelta(seconds=seconds)
+    )
 
 
 def draft(base: ActivityDraft = VOLUNTEER, **changes: Any) -> ActivityDraft:

@@ -8,7 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.activities import cancel_activity, create_activity, sign_up, sign_up_allowed
+from models.activities import (
+    CheckInMethod,
+    cancel_activity,
+    create_activity,
+    sign_up,
+    sign_up_allowed,
+)
 from models.attendance import check_in_allowed, leave_allowed, request_leave
 from models.errors import InvalidState
 from models.org import OrgUnit
@@ -81,10 +87,20 @@ async def test_check_in_allowed_knows_the_window_and_the_place(
     wanda = units["wanda-plaza"]
     here = await create_activity(session, SECRETARY, wanda.id, draft(), NOW)
     nowhere = await create_activity(
-        session, SECRETARY, wanda.id, draft(latitude=None, longitude=None), NOW
+        session,
+        SECRETARY,
+        wanda.id,
+        draft(latitude=None, longitude=None, check_in_by_location=False),
+        NOW,
     )
-    assert await code_of(check_in_allowed(session, here.id, NOW)) == "checkin.not_open"
-    assert await code_of(check_in_allowed(session, here.id, START)) is None
-    assert await code_of(check_in_allowed(session, nowhere.id, START)) == "checkin.no_location"
+    by_location = CheckInMethod.location
+    assert await code_of(check_in_allowed(session, here.id, by_location, NOW)) == "checkin.not_open"
+    assert await code_of(check_in_allowed(session, here.id, by_location, START)) is None
+    assert await code_of(check_in_allowed(session, nowhere.id, by_location, START)) == (
+        "checkin.method_off"
+    )
+    assert await code_of(check_in_allowed(session, nowhere.id, CheckInMethod.code, START)) is None
     after = here.ends_at + timedelta(minutes=1)
-    assert await code_of(check_in_allowed(session, here.id, after)) == "checkin.closed"
+    assert await code_of(check_in_allowed(session, here.id, by_location, after)) == (
+        "checkin.closed"
+    )

@@ -1,0 +1,81 @@
+"""The audit trail: every change of a member's attendance, with who, when, what and why.
+
+Each operation that changes the record writes one AttendanceChange in its own
+transaction (`record_change`), with the member's outcome before and after, so the
+trail reads as a history and a secretary's correction never hides what it replaced.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.activities import Activity, Participation
+from models.attendance.record import Outcome, outcome_of
+from models.attendance.tables import REASON_MAX, AttendanceAction, AttendanceChange
+from models.errors import InvalidInput
+from models.members import Member
+from models.paging import Page, clamp
+
+
+def clean_reason(reason: str | None, *, required: bool) -> str | None:
+    """A reason as typed: spaces collapsed, 1-200 characters; InvalidInput reason.empty when
+    required and missing, reason.too_long."""
+    cleaned = " ".join((reason or "").split())
+    if not cleaned:
+        if required:
+            raise InvalidInput("reason", "reason.empty")
+        return None
+    if len(cleaned) > REASON_MAX:
+        raise InvalidInput("reason", "reason.too_long", detail=f"at most {REASON_MAX}")
+    return cleaned
+
+
+def record_change(
+    session: AsyncSession,
+    activity: Activity,
+    row: Participation,
+    action: AttendanceAction,
+    before: Outcome | None,
+    by: int | None,
+    now: datetime,
+    reason: str | None = None,
+) -> AttendanceChange:
+    """Append one change to the trail; `before` is outcome_of the row before the change."""
+    change = AttendanceChange(
+        activity_id=activity.id,
+        member_id=row.member_id,
+        action=action,
+        before=before.value if before else None,
+        after=_value(outcome_of(activity, row)),
+        reason=reason,
+        changed_by=by,
+        changed_at=now,
+    )
+    session.add(change)
+    return change
+
+
+def _value(outcome: Outcome | None) -> str | None:
+    return outcome.value if outcome else None
+
+
+async def changes_page(
+    session: AsyncSession, activity_id: int, page: int, size: int
+) -> Page[tuple[AttendanceChange, Member]]:
+    """The activity's trail, newest first, with each change's member."""
+    where = AttendanceChange.activity_id == activity_id
+    total = await session.scalar(select(func.count()).select_from(AttendanceChange).where(where))
+    page, pages = clamp(total or 0, page, size)
+    rows = await session.execute(
+        select(AttendanceChange, Member)
+        .join(Member, Member.id == AttendanceChange.member_id)
+        .where(where)
+        .order_by(AttendanceChange.changed_at.desc(), AttendanceChange.id.desc())
+        .offset((page - 1) * size)
+        .limit(size)
+    )
+    items = [(change, member) for change, member in rows.tuples()]
+    return Page(items, total or 0, page, pages, size)
