@@ -302,6 +302,7 @@ async def enter_code(
     row = await _record_check_in(session, activity, member, CheckInMethod.code, now)
     if attempts is not None:
         await session.delete(attempts)
+        await session.flush()
     return row
 
 
