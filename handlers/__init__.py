@@ -24,6 +24,7 @@ from telegram.ext import (
 
 from handlers import (
     account,
+    check_in_code,
     checkin,
     common,
     errors,
@@ -114,6 +115,7 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.ApproveLeave: leave.decide_pressed,
     b.DeclineLeave: leave.decide_pressed,
     b.AskCheckIn: checkin.checkin_pressed,
+    b.EnterCode: check_in_code.code_pressed,
     # /new
     b.NewKind: new_activity.kind_chosen,
     b.NewUnits: new_activity.units_page,

@@ -37,6 +37,7 @@ from views.buttons import (
     Button,
     CalendarFile,
     CancelSignUp,
+    EnterCode,
     EventsPage,
     OpenCard,
     ShowCard,
@@ -190,6 +191,18 @@ def _answer_buttons(
     return answer
 
 
+def _check_in_buttons(context: BotContext, view: MemberView) -> list[tuple[str, Button]]:
+    """The ways to check in that the activity's creator chose and the card can offer (the
+    QR code is scanned from the secretary's screen)."""
+    activity = view.activity
+    row: list[tuple[str, Button]] = []
+    if activity.check_in_by_location and activity.latitude is not None:
+        row.append((context.t("events.checkin_button"), AskCheckIn(activity.id)))
+    if activity.check_in_by_code:
+        row.append((context.t("checkin.code_button"), EnterCode(activity.id)))
+    return row
+
+
 def card_buttons(context: BotContext, view: MemberView) -> InlineKeyboardMarkup:
     activity, mine = view.activity, view.mine
     now = context.now()
@@ -202,8 +215,9 @@ def card_buttons(context: BotContext, view: MemberView) -> InlineKeyboardMarkup:
         status = mine.status if mine else None
         may_check_in = activity.mode is ActivityMode.expected or status in SEAT_STATUSES
         checked_in = mine is not None and mine.checked_in_at is not None
-        if check_in_open(activity, now) and may_check_in and not checked_in:
-            rows.append([(context.t("events.checkin_button"), AskCheckIn(activity.id))])
+        if check_in_open(activity, now) and (may_check_in or activity.walk_ins_allowed):
+            if not checked_in:
+                rows.append(_check_in_buttons(context, view))
     rows.append([(context.t("events.calendar_button"), CalendarFile(activity.id))])
     rows.append([(context.t("events.back_button"), EventsPage(1))])
     return keyboard(*rows)

@@ -401,6 +401,13 @@ class AskCheckIn(Button, key="ev:ci"):
 
 
 @dataclass(frozen=True)
+class EnterCode(Button, key="ev:code"):
+    """Check in with the code read out at the venue."""
+
+    activity_id: int
+
+
+@dataclass(frozen=True)
 class ApproveLeave(Button, key="lv:ok"):
     participation_id: int
 
