@@ -258,10 +258,30 @@ def _(message: ActivityAnnounced, language: str, zone: tzinfo) -> Rendered:
     )
 
 
+def check_in_ways(language: str, activity: Activity) -> str:
+    """How members check in at this activity, as its creator chose."""
+    ways = []
+    if activity.check_in_by_qr:
+        ways.append(t(language, "remind.way_qr"))
+    if activity.check_in_by_code:
+        ways.append(t(language, "remind.way_code"))
+    if activity.check_in_by_location and activity.latitude is not None:
+        ways.append(t(language, "remind.way_location"))
+    if not ways:
+        return t(language, "remind.check_in_roster")
+    return t(language, "remind.check_in_ways", ways=t(language, "remind.ways_joiner").join(ways))
+
+
 @render.register(ActivityReminder)
 def _(message: ActivityReminder, language: str, zone: tzinfo) -> Rendered:
     about = about_activity(language, message.activity, zone)
-    text = t(language, "remind.reminder", hours=message.hours, **about)
+    text = t(
+        language,
+        "remind.reminder",
+        hours=message.hours,
+        check_in=check_in_ways(language, message.activity),
+        **about,
+    )
     return text, _open_card(language, message.activity)
 
 

@@ -13,6 +13,15 @@ from tests.e2e.conftest import RunningBot, enrol, grant, meet, new_activity, see
 from tests.e2e.texts import said, t
 
 
+def _default_ways(language: str) -> str:
+    """How to check in where the creator kept the defaults: the QR code or the code."""
+    ways = t(language, "remind.way_qr") + t(language, "remind.ways_joiner")
+    return t(language, "remind.check_in_ways", ways=ways + t(language, "remind.way_code"))
+
+
+CHECK_IN_WAYS = {language: _default_ways(language) for language in ("zh", "en")}
+
+
 async def secretary_of(bot: RunningBot, unit: str, language: str = "en"):  # type: ignore[no-untyped-def]
     person = bot.emulator.user(f"Sec {unit}", language_code=language)
     await grant(bot.database, person, "secretary", unit)
@@ -184,10 +193,22 @@ async def test_announcements_reminders_nudges_and_the_secretary_told(bot: Runnin
     assert texts[0].startswith(silent) and "Zhao" in texts[0]
     reminder = await zhao.next_message()
     assert reminder.text == said(
-        "en", "remind.reminder", hours=24, title=title, when=when_en, place=place
+        "en",
+        "remind.reminder",
+        hours=24,
+        title=title,
+        when=when_en,
+        place=place,
+        check_in=CHECK_IN_WAYS["en"],
     )
     assert (await qian.next_message()).text == said(
-        "zh", "remind.reminder", hours=24, title=title, when=when_zh, place=place
+        "zh",
+        "remind.reminder",
+        hours=24,
+        title=title,
+        when=when_zh,
+        place=place,
+        check_in=CHECK_IN_WAYS["zh"],
     )
     await bot.runtime.scheduler.run_once()
     await secretary.expect_no_message(within=0.3)
@@ -351,7 +372,13 @@ async def test_members_who_blocked_the_bot_are_not_written_to(bot: RunningBot) -
     bot.clock.advance(timedelta(hours=4, minutes=1))  # the 1-hour reminder
     await bot.runtime.scheduler.run_once()
     reminder = said(
-        "en", "remind.reminder", hours=1, title="Lecture", when="Tue 10 Mar 2026, 14:30", place="—"
+        "en",
+        "remind.reminder",
+        hours=1,
+        title="Lecture",
+        when="Tue 10 Mar 2026, 14:30",
+        place="—",
+        check_in=CHECK_IN_WAYS["en"],
     )
     assert (await reachable.next_message()).text == reminder
     async with bot.database.sessions() as session:
