@@ -16,7 +16,7 @@ from telegram import Contact, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboard
 from handlers import checkin, events, reporting
 from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
-from handlers.record import totals_text, year_record
+from handlers.record import entry_lines, totals_text, year_record
 from handlers.ui import edit_or_say, say, send_file
 from models.account import close_question
 from models.activities import SHARE_PAYLOAD_PREFIX
@@ -291,6 +291,9 @@ def profile_card(context: BotContext, member: Member) -> str:
     )
 
 
+RECENT_SHOWN = 3  # past activities on /me
+
+
 async def show_me(update: Update, context: BotContext) -> None:
     """/me: the profile, the units, and what can be changed."""
     assert update.effective_user
@@ -317,9 +320,10 @@ async def show_me(update: Update, context: BotContext) -> None:
         )
     if not memberships:
         lines.append(context.t("profile.no_units"))
-    if memberships:  # this year's numbers; /record has the history
+    if memberships:  # this year's numbers and the latest; /record has all of it
         record, year = await year_record(context, member)
         lines += ["", totals_text(context, record, year)]
+        lines += await entry_lines(context, record.entries[:RECENT_SHOWN])
     rows = [
         [
             (context.t("profile.edit_name"), EditProfile(0)),

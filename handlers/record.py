@@ -10,7 +10,7 @@ from telegram import Update
 
 from handlers.context import BotContext
 from handlers.ui import edit_or_say, page_title
-from models.attendance import MemberRecord, member_record
+from models.attendance import MemberRecord, RecordEntry, member_record
 from models.members import Member, get_member
 from models.paging import page_of
 from views.buttons import RecordPage, pager_keyboard
@@ -50,6 +50,22 @@ def totals_text(context: BotContext, record: MemberRecord, year: int) -> str:
     )
 
 
+async def entry_lines(context: BotContext, entries: list[RecordEntry]) -> list[str]:
+    """One line per past activity: when, what, and what became of the member."""
+    lines = []
+    for entry in entries:
+        starts = entry.activity.starts_at.astimezone(await context.activity_zone(entry.activity))
+        lines.append(
+            context.t(
+                "events.record_line",
+                when=format_when(starts, context.language),
+                title=escape(entry.activity.title),
+                outcome=context.t(OUTCOME_KEYS[entry.outcome]),
+            )
+        )
+    return lines
+
+
 async def show_record(update: Update, context: BotContext, press: RecordPage) -> None:
     """/record: this year's totals, then the past activities, most recent first, a page at
     a time."""
@@ -65,16 +81,7 @@ async def show_record(update: Update, context: BotContext, press: RecordPage) ->
         "",
         page_title(context, context.t("events.record_entries", total=shown.total), shown),
     ]
-    for entry in shown.items:
-        starts = entry.activity.starts_at.astimezone(await context.activity_zone(entry.activity))
-        lines.append(
-            context.t(
-                "events.record_line",
-                when=format_when(starts, context.language),
-                title=escape(entry.activity.title),
-                outcome=context.t(OUTCOME_KEYS[entry.outcome]),
-            )
-        )
+    lines += await entry_lines(context, shown.items)
     if not record.entries:
         lines.append(context.t("events.record_empty"))
     edit_or_say(update, context, "\n".join(lines), pager_keyboard(shown, RecordPage))

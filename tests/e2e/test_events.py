@@ -639,11 +639,17 @@ async def test_record(bot: RunningBot, secretary: Person) -> None:
     def entry(when: str, title: str, outcome: str) -> str:
         return said("zh", "events.record_line", when=when, title=title, outcome=t("zh", outcome))
 
-    assert lines[-3:] == [
+    history = [
         entry("2026年3月10日（周二）10:00", "党课", "events.outcome.excused"),
         entry("2026年3月10日（周二）09:50", "支委会", "events.outcome.absent"),
         entry("2026年3月10日（周二）09:40", "社区志愿服务", "events.outcome.attended"),
     ]
+    assert lines[-3:] == history
+    # /me: the same numbers for this year, and the latest activities.
+    await wang.send("/me")
+    me = await wang.next_message()
+    assert said("zh", "events.record_title", **counts) in me.text
+    assert me.text.split("\n")[-3:] == history
 
 
 # --- bad input -----------------------------------------------------------------------------------
