@@ -42,6 +42,7 @@ from models.activities.audience import (
     affected_telegram_ids,
     audience_unit_ids,
     check_audience,
+    expected_count,
     expected_members,
     in_audience,
 )
@@ -182,6 +183,7 @@ __all__ = [
     "clean_title",
     "create_activity",
     "create_series",
+    "expected_count",
     "expected_members",
     "extend_all_series",
     "fill_seats",

@@ -5,7 +5,7 @@ The audience is the activity's unit, and with `include_subunits` every unit belo
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities.tables import Activity, ActivityMode, Participation, ParticipationStatus
@@ -53,6 +53,17 @@ async def expected_members(session: AsyncSession, activity: Activity) -> list[Me
         select(Member).where(Member.id.in_(active_here)).order_by(Member.real_name, Member.id)
     )
     return list(rows)
+
+
+async def expected_count(session: AsyncSession, activity: Activity) -> int:
+    """How many expected_members there are, counted by the database."""
+    units = await audience_unit_ids(session, activity)
+    count = await session.scalar(
+        select(func.count(func.distinct(Membership.member_id))).where(
+            Membership.status == MembershipStatus.active, Membership.org_unit_id.in_(units)
+        )
+    )
+    return count or 0
 
 
 async def affected_telegram_ids(session: AsyncSession, activity: Activity) -> list[int]:

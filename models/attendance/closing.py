@@ -26,12 +26,12 @@ from models.activities import (
     ActivityStatus,
     Participation,
     ParticipationStatus,
+    expected_count,
     expected_members,
     lock_activity,
 )
 from models.attendance.audit import record_change
 from models.attendance.record import Outcome, outcome_of
-from models.attendance.rows import participation_row
 from models.attendance.tables import AttendanceAction
 from models.members import Member
 from models.notifications import AbsenceNoted, RecordClosed, notify, notify_each
@@ -111,7 +111,7 @@ async def attendance_count(session: AsyncSession, activity: Activity) -> tuple[i
         )
     )
     if activity.mode is ActivityMode.expected:
-        expected = len(await expected_members(session, activity))
+        expected = await expected_count(session, activity)
     else:
         expected = (
             await session.scalar(
@@ -162,7 +162,7 @@ async def close_record(
             await session.scalars(select(Member).where(Member.id.in_(ids)).order_by(Member.id))
         )
     absent: list[Member] = []
-    for member in concerned:
+    for member in concerned:  # rows made and changed here, written in one flush at the end
         row = rows.get(member.id)
         before = outcome_of(activity, row)
         if before in (Outcome.attended, Outcome.excused, Outcome.made_up):
@@ -170,10 +170,17 @@ async def close_record(
         absent.append(member)
         if row is not None and row.status is ParticipationStatus.absent:
             continue  # marked absent already, by a secretary
-        row = await participation_row(session, activity, member.id, now)
+        if row is None:
+            row = Participation(
+                activity_id=activity.id,
+                member_id=member.id,
+                status=ParticipationStatus.absent,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
         row.status = ParticipationStatus.absent
         row.updated_at = now
-        await session.flush()
         record_change(session, activity, row, AttendanceAction.closed, before, None, now)
     activity.record_closed_at = now
     await session.flush()
