@@ -123,6 +123,12 @@ ERROR_MESSAGES: dict[str, str] = {
     "checkin.no_location": N_("error.checkin_no_place"),
     "checkin.method_invalid": N_("error.stale_button"),
     "checkin.too_far": N_("error.checkin_too_far"),
+    "checkin.location_needs_venue": N_("error.checkin_needs_venue"),
+    "checkin.token_invalid": N_("events.bad_link"),
+    "checkin.token_expired": N_("error.checkin_qr_expired"),
+    "radius.invalid": N_("error.radius_invalid"),
+    "check_out.not_for_kind": N_("error.stale_button"),
+    "walk_ins.not_for_series": N_("error.stale_button"),
     "made_up.not_missed": N_("error.stale_button"),
 }
 

@@ -47,9 +47,11 @@ from models.activities.audience import (
 )
 from models.activities.calendar_file import ics_for
 from models.activities.drafts import (
+    CHECK_IN_FIELDS,
     EDITABLE_FIELDS,
     ActivityDraft,
     check_draft_time,
+    check_location,
     clean_capacity,
     clean_description,
     clean_place,
@@ -134,6 +136,7 @@ from models.activities.tables import (
 __all__ = [
     "CANCEL_CUTOFF_MAX_HOURS",
     "CAPACITY_MAX",
+    "CHECK_IN_FIELDS",
     "DESCRIPTION_MAX",
     "EDITABLE_FIELDS",
     "EXPECTED_KINDS",
@@ -171,6 +174,7 @@ __all__ = [
     "cancel_signup",
     "check_audience",
     "check_draft_time",
+    "check_location",
     "check_open",
     "claim_seat",
     "clean_capacity",
