@@ -38,6 +38,7 @@ from handlers import (
     reporting,
     signup,
     staff,
+    venue,
 )
 from handlers.context import BotContext
 from handlers.ui import answer_press
@@ -127,6 +128,11 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.UntilStart: new_activity.until_start_chosen,
     b.NewPledge: new_activity.pledge_chosen,
     b.NewRepeat: new_activity.repeat_chosen,
+    b.VenueOfUnit: new_activity.venue_of_unit_chosen,
+    b.NoVenue: new_activity.no_venue_chosen,
+    b.CheckInToggle: venue.toggled,
+    b.CheckInRadius: venue.radius_chosen,
+    b.CheckInContinue: new_activity.checkin_done,
     b.SkipStep: new_activity.step_skipped,
     b.Publish: new_activity.published,
     b.Discard: new_activity.discarded,
@@ -138,6 +144,9 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.CheckInQr: manage.send_qr,
     b.ShareQr: manage.send_qr,
     b.ChangeActivity: manage.ask_change,
+    b.UnitPlace: manage.unit_place_chosen,
+    b.CheckInSettings: manage.ask_settings,
+    b.SaveCheckIn: manage.settings_saved,
     b.AskCancelActivity: manage.confirm_cancel,
     b.CancelActivity: manage.cancel_confirmed,
 }

@@ -1,6 +1,7 @@
 """/activities: a secretary's activities with their counts; for one of them, who signed up,
 the waitlist, leave requests, who has not answered, the QR codes, changing the time or
-place, cancelling. The domain (models.activities) checks the permission on every
+place (typed, or the venue's location), the check-in settings (the screen of /new, from
+handlers.venue), cancelling. The domain (models.activities) checks the permission on every
 read and write, and tells everyone concerned of a change.
 """
 
@@ -9,12 +10,20 @@ from __future__ import annotations
 from functools import partial
 from html import escape
 
-from telegram import Update
+from telegram import Location, ReplyKeyboardRemove, Update
 
 from handlers.checkin import checkin_payload
 from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
 from handlers.ui import edit_or_say, page_title, say, send_file
+from handlers.venue import (
+    activity_data,
+    ask_for_venue,
+    settings_lines,
+    settings_of,
+    settings_step,
+    venue_keyboard,
+)
 from models.activities import (
     Activity,
     ActivityCounts,
@@ -42,12 +51,15 @@ from views.buttons import (
     CancelActivity,
     ChangeActivity,
     CheckInQr,
+    CheckInSettings,
     DeclineLeave,
     ManageActivity,
     ManagePage,
     PeoplePage,
+    SaveCheckIn,
     ShareQr,
     StaleButton,
+    UnitPlace,
     keyboard,
     pager,
     short,
@@ -131,6 +143,7 @@ async def show_activity(update: Update, context: BotContext, press: ManageActivi
         context.t("manage.line.unit", unit=escape(unit_display_name(unit, context.language))),
         context.t("manage.line.time", when=when),
         context.t("manage.line.place", place=escape(activity.place or "—")),
+        *settings_lines(context, activity_data(activity)),
         _counts_text(context, counts),
     ]
     a = activity.id
@@ -151,6 +164,7 @@ async def show_activity(update: Update, context: BotContext, press: ManageActivi
             (context.t("manage.change_time"), ChangeActivity(a, 1)),
             (context.t("manage.change_place"), ChangeActivity(a, 2)),
         ],
+        [(context.t("manage.checkin_settings"), CheckInSettings(a))],
         [(context.t("manage.cancel_activity"), AskCancelActivity(a))],
     ]
     if activity.status is ActivityStatus.cancelled:
@@ -240,7 +254,14 @@ async def ask_new_time(update: Update, context: BotContext, state: State) -> Non
 
 
 async def ask_new_place(update: Update, context: BotContext, state: State) -> None:
-    say(update, context, context.t("manage.ask_new_place"))
+    """A typed place, the venue's location, or the unit's location where it has one."""
+    activity = await _managed(update, context, state.data["activity_id"])
+    unit = await get_unit(context.session, activity.org_unit_id)
+    choices = []
+    if unit.latitude is not None:
+        name = unit_display_name(unit, context.language)
+        choices.append([(short(context.t("venue.use_unit", unit=name)), UnitPlace(activity.id))])
+    ask_for_venue(update, context, context.t("manage.ask_new_place"), choices)
 
 
 async def save_change(update: Update, context: BotContext, state: State, text: str) -> None:
@@ -259,14 +280,93 @@ async def save_change(update: Update, context: BotContext, state: State, text: s
     me = update.effective_user.id
     result = await update_activity(context.session, activity.id, me, context.now(), **changes)
     await CHANGE.end(context, me)
-    say(update, context, context.t("manage.changed", count=len(result.affected_telegram_ids)))
+    # The place's question showed the share-location keyboard: gone with the answer.
+    markup = ReplyKeyboardRemove() if state.step.name == "place" else None
+    say(
+        update,
+        context,
+        context.t("manage.changed", count=len(result.affected_telegram_ids)),
+        markup,
+    )
+
+
+async def place_located(
+    update: Update, context: BotContext, state: State, location: Location
+) -> None:
+    await _set_venue(update, context, state, location.latitude, location.longitude)
+
+
+async def unit_place_chosen(update: Update, context: BotContext, press: UnitPlace) -> None:
+    assert update.effective_user
+    state = await CHANGE.require(context, update.effective_user.id, "place")
+    if state.data["activity_id"] != press.activity_id:
+        raise StaleButton(press.activity_id)
+    activity = await _managed(update, context, press.activity_id)
+    unit = await get_unit(context.session, activity.org_unit_id)
+    if unit.latitude is None:
+        raise StaleButton("the unit has no location")
+    await _set_venue(update, context, state, unit.latitude, unit.longitude)
+
+
+async def _set_venue(
+    update: Update, context: BotContext, state: State, latitude: float, longitude: float
+) -> None:
+    """The venue's coordinates (checked by the domain); members are not told of them."""
+    assert update.effective_user
+    me = update.effective_user.id
+    result = await update_activity(
+        context.session,
+        state.data["activity_id"],
+        me,
+        context.now(),
+        latitude=latitude,
+        longitude=longitude,
+    )
+    await CHANGE.end(context, me)
+    activity = result.activity
+    key = "manage.venue_saved" if activity.check_in_by_location else "manage.venue_saved_off"
+    text = context.t(key, metres=activity.check_in_radius_m)
+    say(update, context, text, ReplyKeyboardRemove())
+
+
+# --- the check-in settings -----------------------------------------------------------------------
+
+
+async def ask_settings(update: Update, context: BotContext, press: CheckInSettings) -> None:
+    activity = await _managed(update, context, press.activity_id)
+    await CHANGE.ask(update, context, "checkin", activity_data(activity))
+
+
+async def settings_saved(update: Update, context: BotContext, press: SaveCheckIn) -> str:
+    """Saved through the domain, which checks them; members are not told (they are not
+    shown how check-in works)."""
+    assert update.effective_user
+    me = update.effective_user.id
+    state = await CHANGE.require(context, me, "checkin")
+    if state.data["activity_id"] != press.activity_id:
+        raise StaleButton(press.activity_id)
+    result = await update_activity(
+        context.session, press.activity_id, me, context.now(), **settings_of(state.data)
+    )
+    await CHANGE.end(context, me)
+    lines = [context.t("manage.checkin_saved", title=escape(result.activity.title))]
+    lines += settings_lines(context, activity_data(result.activity))
+    edit_or_say(update, context, "\n".join(lines))
+    return context.t("manage.checkin_saved_note")
 
 
 CHANGE = Conversation(
     "change",
     [
         Step("time", ask_new_time, on_text=save_change),
-        Step("place", ask_new_place, on_text=save_change),
+        Step(
+            "place",
+            ask_new_place,
+            on_text=save_change,
+            on_location=place_located,
+            keyboard=venue_keyboard,
+        ),
+        settings_step(lambda data: SaveCheckIn(data["activity_id"]), "checkin_settings.save"),
     ],
 )
 

@@ -1,9 +1,11 @@
 """/new: a secretary schedules a meeting or an event, one question at a time, then a preview.
 
 The questions are the steps of NEW below, in order; a step this kind of activity does
-not need is passed over. What has been answered is the conversation's data, so a
-half-written activity survives a restart. Every value is checked by the domain
-(models.activities) as it is typed, and again when the activity is published.
+not need is passed over (the venue's location when the place was given as a location).
+The venue and the check-in settings are asked as handlers.venue asks them. What has been
+answered is the conversation's data, so a half-written activity survives a restart. Every
+value is checked by the domain (models.activities) as it is typed, and again when the
+activity is published.
 """
 
 from __future__ import annotations
@@ -12,11 +14,18 @@ from datetime import date, datetime, time, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Location, ReplyKeyboardRemove, Update
 
 from handlers.context import BotContext
 from handlers.conversation import Ask, Conversation, Data, State, Step
 from handlers.ui import edit_or_say, say
+from handlers.venue import (
+    ask_for_venue,
+    settings_lines,
+    settings_of,
+    settings_step,
+    venue_keyboard,
+)
 from models.activities import (
     EXPECTED_KINDS,
     ActivityDraft,
@@ -25,6 +34,7 @@ from models.activities import (
     PledgeKind,
     RecurrenceRule,
     check_draft_time,
+    check_location,
     clean_capacity,
     clean_description,
     clean_place,
@@ -36,6 +46,7 @@ from models.org import get_unit, unit_display_name
 from models.permissions import Permission
 from models.staff import staff_unit, staff_units
 from views.buttons import (
+    CheckInContinue,
     Discard,
     NewDay,
     NewDuration,
@@ -46,12 +57,15 @@ from views.buttons import (
     NewUnit,
     NewUnits,
     NoCapacityLimit,
+    NoVenue,
     Publish,
     SkipStep,
     StaleButton,
     UntilStart,
+    VenueOfUnit,
     choice_keyboard,
     keyboard,
+    short,
 )
 from views.dates import format_day, format_span, format_when, parse_when
 from views.labels import ACTIVITY_KIND_KEYS, PLEDGE_CHOICE_KEYS
@@ -108,10 +122,13 @@ def _asker(key: str, skip: bool = False) -> Ask:
     """A question that is a text to type (with a Skip button where it may be left out)."""
 
     async def ask(update: Update, context: BotContext, state: State) -> None:
-        markup = keyboard([(context.t("new.skip"), SkipStep(state.step.name))]) if skip else None
-        say(update, context, context.t(key), markup)
+        say(update, context, context.t(key), _skip(context, state) if skip else None)
 
     return ask
+
+
+def _skip(context: BotContext, state: State) -> InlineKeyboardMarkup:
+    return keyboard([(context.t("new.skip"), SkipStep(state.step.name))])
 
 
 async def _zone(context: BotContext, data: Data) -> ZoneInfo:
@@ -152,6 +169,16 @@ async def ask_repeat(update: Update, context: BotContext, state: State) -> None:
     say(update, context, context.t("new.ask_repeat"), keyboard(*rows))
 
 
+async def ask_venue(update: Update, context: BotContext, state: State) -> None:
+    """The venue's location (for check-in by location): shared, the unit's, or none."""
+    unit = await get_unit(context.session, state.data["unit_id"])
+    choices = [[(context.t("venue.none"), NoVenue())]]
+    if unit.latitude is not None:
+        name = unit_display_name(unit, context.language)
+        choices.insert(0, [(short(context.t("venue.use_unit", unit=name)), VenueOfUnit())])
+    ask_for_venue(update, context, context.t("new.ask_venue"), choices)
+
+
 def _date_picker(context: BotContext, today: date) -> InlineKeyboardMarkup:
     """The next fortnight, a week a row: a companion to typing the date."""
     days = [today + timedelta(days=n) for n in range(PICKER_DAYS)]
@@ -180,6 +207,9 @@ def draft_fields(data: Data) -> ActivityDraft:
         signup_deadline=moment("signup_deadline"),
         capacity=data.get("capacity"),
         pledge_kind=data.get("pledge", PledgeKind.none),
+        latitude=data.get("latitude"),
+        longitude=data.get("longitude"),
+        **settings_of(data),
     )
 
 
@@ -199,6 +229,7 @@ async def ask_preview(update: Update, context: BotContext, state: State) -> None
             when=format_span(fields.starts_at, fields.ends_at, zone, context.language),
         ),
         context.t("manage.line.place", place=escape(fields.place or "—")),
+        *settings_lines(context, state.data),
     ]
     if fields.description:
         lines.append(escape(fields.description[:300]))
@@ -238,6 +269,30 @@ async def save_typed(update: Update, context: BotContext, state: State, text: st
     await next_question(update, context, state)
 
 
+async def place_located(
+    update: Update, context: BotContext, state: State, location: Location
+) -> None:
+    """A location shared for the place: kept, and the place's name asked still."""
+    assert update.effective_user
+    _set_venue(state.data, location.latitude, location.longitude)
+    await NEW.save(context, update.effective_user.id, state)
+    say(update, context, context.t("new.place_located"), _skip(context, state))
+
+
+async def venue_shared(
+    update: Update, context: BotContext, state: State, location: Location
+) -> None:
+    _set_venue(state.data, location.latitude, location.longitude)
+    say(update, context, context.t("venue.saved"), ReplyKeyboardRemove())
+    await next_question(update, context, state)
+
+
+def _set_venue(data: Data, latitude: float | None, longitude: float | None) -> None:
+    """The venue's coordinates into the data, once the domain accepts them."""
+    check_location(latitude, longitude)
+    data["latitude"], data["longitude"] = latitude, longitude
+
+
 def _set_time(context: BotContext, data: Data, step: str, moment: datetime) -> None:
     """A start, end or deadline into the data, once the domain accepts it."""
     starts_at = datetime.fromisoformat(data["starts_at"]) if "starts_at" in data else None
@@ -253,6 +308,8 @@ def _needed(step: str, data: Data) -> bool:
         return kind is ActivityKind.tree_planting
     if step == "repeat":
         return kind in EXPECTED_KINDS
+    if step == "venue":
+        return "latitude" not in data
     return True
 
 
@@ -369,6 +426,31 @@ async def repeat_chosen(update: Update, context: BotContext, press: NewRepeat) -
     await next_question(update, context, state)
 
 
+async def venue_of_unit_chosen(update: Update, context: BotContext, press: VenueOfUnit) -> None:
+    state = await _state(update, context, "venue")
+    unit = await get_unit(context.session, state.data["unit_id"])
+    if unit.latitude is None:
+        raise StaleButton("the unit has no location")
+    _set_venue(state.data, unit.latitude, unit.longitude)
+    name = escape(unit_display_name(unit, context.language))
+    say(update, context, context.t("venue.unit_used", unit=name), ReplyKeyboardRemove())
+    await next_question(update, context, state)
+
+
+async def no_venue_chosen(update: Update, context: BotContext, press: NoVenue) -> None:
+    state = await _state(update, context, "venue")
+    _set_venue(state.data, None, None)
+    say(update, context, context.t("venue.none_chosen"), ReplyKeyboardRemove())
+    await next_question(update, context, state)
+
+
+async def checkin_done(update: Update, context: BotContext, press: CheckInContinue) -> None:
+    """The settings screen becomes what was chosen; then the preview."""
+    state = await _state(update, context, "checkin")
+    edit_or_say(update, context, "\n".join(settings_lines(context, state.data)))
+    await next_question(update, context, state)
+
+
 async def step_skipped(update: Update, context: BotContext, press: SkipStep) -> None:
     state = await _state(update, context, press.step)
     await next_question(update, context, state)
@@ -413,12 +495,26 @@ NEW = Conversation(
         Step("title", _asker("new.ask_title"), on_text=save_typed),
         Step("start", ask_start, on_text=save_typed),
         Step("end", ask_end, on_text=save_typed),
-        Step("place", _asker("new.ask_place", skip=True), on_text=save_typed),
+        Step(
+            "place",
+            _asker("new.ask_place", skip=True),
+            on_text=save_typed,
+            on_location=place_located,
+        ),
+        Step(
+            "venue",
+            ask_venue,
+            on_location=venue_shared,
+            hint="new.venue_hint",
+            reask=True,
+            keyboard=venue_keyboard,
+        ),
         Step("description", _asker("new.ask_description", skip=True), on_text=save_typed),
         Step("capacity", ask_capacity, on_text=save_typed),
         Step("deadline", ask_deadline, on_text=save_typed),
         Step("pledge", ask_pledge),
         Step("repeat", ask_repeat),
+        settings_step(lambda data: CheckInContinue(), "checkin_settings.continue"),
         Step("preview", ask_preview),
     ],
 )

@@ -18,6 +18,10 @@ EXAMPLES = [
     b.SkipStep("place"),
     b.Publish(),
     b.ConfirmForget(),
+    b.CheckInToggle(0, "check_out", True),
+    b.CheckInToggle(2**63 - 1, "walk_ins", False),
+    b.CheckInRadius(12, 1000),
+    b.SaveCheckIn(5),
 ]
 
 

@@ -476,6 +476,36 @@ class SkipStep(Button, key="org:skip"):
 
 
 @dataclass(frozen=True)
+class VenueOfUnit(Button, key="org:vu"):
+    """The venue is where the activity's unit is (its coordinates from the org file)."""
+
+
+@dataclass(frozen=True)
+class NoVenue(Button, key="org:nv"):
+    pass
+
+
+@dataclass(frozen=True)
+class CheckInToggle(Button, key="org:ct"):
+    """One check-in setting turned on or off (handlers.venue); also on the management card."""
+
+    activity_id: int  # 0: the activity being written in /new
+    setting: str  # a key of handlers.venue.TOGGLES
+    on: bool
+
+
+@dataclass(frozen=True)
+class CheckInRadius(Button, key="org:cr"):
+    activity_id: int  # 0: the activity being written in /new
+    metres: int  # the radius it sets: the next of handlers.venue.RADII
+
+
+@dataclass(frozen=True)
+class CheckInContinue(Button, key="org:cc"):
+    pass
+
+
+@dataclass(frozen=True)
 class Publish(Button, key="org:pub"):
     pass
 
@@ -525,6 +555,23 @@ class ShareQr(Button, key="org:sq"):
 class ChangeActivity(Button, key="org:ed"):
     activity_id: int
     field: int
+
+
+@dataclass(frozen=True)
+class UnitPlace(Button, key="org:edu"):
+    """Change place: the venue is where the activity's unit is."""
+
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class CheckInSettings(Button, key="org:cis"):
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class SaveCheckIn(Button, key="org:cisv"):
+    activity_id: int
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,11 @@ from models.activities.audience import (
 )
 from models.activities.calendar_file import ics_for
 from models.activities.drafts import (
+    CHECK_IN_FIELDS,
     EDITABLE_FIELDS,
     ActivityDraft,
     check_draft_time,
+    check_location,
     clean_capacity,
     clean_description,
     clean_place,
@@ -136,6 +138,7 @@ from models.activities.tables import (
 __all__ = [
     "CANCEL_CUTOFF_MAX_HOURS",
     "CAPACITY_MAX",
+    "CHECK_IN_FIELDS",
     "DESCRIPTION_MAX",
     "EDITABLE_FIELDS",
     "EXPECTED_KINDS",
@@ -174,6 +177,7 @@ __all__ = [
     "cancel_signup",
     "check_audience",
     "check_draft_time",
+    "check_location",
     "check_open",
     "claim_seat",
     "clean_capacity",

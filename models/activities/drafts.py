@@ -51,6 +51,15 @@ class ActivityDraft:
 
 
 EDITABLE_FIELDS = frozenset(f.name for f in fields(ActivityDraft)) - {"kind"}
+# How members check in: chosen by the activity's creator, not shown to members.
+CHECK_IN_FIELDS = (
+    "check_in_by_qr",
+    "check_in_by_code",
+    "check_in_by_location",
+    "check_in_radius_m",
+    "check_out_required",
+    "walk_ins_allowed",
+)
 
 
 # Longer typed numbers are refused unread: int() of a long string is slow, and past
@@ -143,8 +152,9 @@ def _aware(value: datetime, name: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _check_location(latitude: float | None, longitude: float | None) -> None:
-    """Both coordinates within range, or neither; else InvalidInput location.invalid."""
+def check_location(latitude: float | None, longitude: float | None) -> None:
+    """Both coordinates within range, or neither; else InvalidInput location.invalid.
+    Also for a location shared before the rest of the draft is known."""
     for name, value, limit in (
         ("latitude", latitude, 90),
         ("longitude", longitude, 180),
@@ -216,7 +226,7 @@ def validate_draft(
         deadline = None
     elif capacity is not None:
         capacity = _check_capacity(capacity)
-    _check_location(draft.latitude, draft.longitude)
+    check_location(draft.latitude, draft.longitude)
     _check_check_in(draft, kind)
     _check_cancel_cutoff(draft.cancel_cutoff_hours)
     title, description, place = clean_texts(draft.title, draft.description, draft.place)

@@ -11,7 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities.audience import affected_telegram_ids
-from models.activities.drafts import EDITABLE_FIELDS, ActivityDraft, validate_draft
+from models.activities.drafts import (
+    CHECK_IN_FIELDS,
+    EDITABLE_FIELDS,
+    ActivityDraft,
+    validate_draft,
+)
 from models.activities.locking import check_open, lock_activity
 from models.activities.signup import fill_seats
 from models.activities.tables import CHECK_IN_CODE_DIGITS, Activity, ActivityStatus
@@ -23,6 +28,9 @@ from models.permissions import Permission, require
 
 # A change or cancellation this close to the start cannot wait for the end of quiet hours.
 URGENT_WITHIN = timedelta(hours=24)
+# What members are not shown of an activity (the map pin, how check-in works): a change
+# of these alone is not worth a message to everyone.
+UNSEEN_FIELDS = frozenset({"latitude", "longitude", *CHECK_IN_FIELDS})
 
 
 async def _unused_share_code(session: AsyncSession) -> str:
@@ -89,7 +97,8 @@ class ActivityUpdate:
     activity: Activity
     # field → (old, new), only for fields whose value changed.
     changed: dict[str, tuple[Any, Any]]
-    # Everyone signed up, waitlisted or expected: tell them what changed.
+    # Everyone signed up, waitlisted or expected, told what changed: nobody when nothing
+    # they are shown changed.
     affected_telegram_ids: list[int]
     # Waitlisted members who got a seat because capacity grew: tell them.
     promoted: list[Member] = field(default_factory=list)
@@ -102,7 +111,8 @@ async def update_activity(
     now: datetime,
     **changes: Any,
 ) -> ActivityUpdate:
-    """Edit fields (any of ActivityDraft's but kind); returns what changed and whom to tell.
+    """Edit fields (any of ActivityDraft's but kind); returns what changed and whom it told
+    (members are told only of what they are shown: not of UNSEEN_FIELDS).
 
     InvalidInput as for creating (a new start must be in the future), "capacity.below_taken"
     when fewer seats than members signed up; InvalidState activity.cancelled / finished.
@@ -134,7 +144,8 @@ async def update_activity(
         activity.updated_at = now
     await session.flush()
     promoted = await fill_seats(session, activity, now) if "capacity" in changed else []
-    affected = await affected_telegram_ids(session, activity)
+    seen = set(changed) - UNSEEN_FIELDS
+    affected = await affected_telegram_ids(session, activity) if seen else []
     unit = await get_unit(session, activity.org_unit_id)
     urgent = activity.starts_at - now < URGENT_WITHIN
     notify_each(session, affected, ActivityChanged(activity), unit, urgent=urgent)

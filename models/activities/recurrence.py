@@ -201,10 +201,13 @@ async def publish_draft(
     now: datetime,
 ) -> list[Activity]:
     """What /new publishes: one activity, or a series (repeating as the draft's start does,
-    in the unit's time zone `zone`) with its first months of occurrences."""
+    in the unit's time zone `zone`) with its first months of occurrences. A series has no
+    walk-ins (InvalidInput walk_ins.not_for_series): it does not store them."""
     fields = validate_draft(draft, now)
     if repeat is None:
         return [await create_activity(session, creator_telegram_id, unit_id, fields, now)]
+    if fields.walk_ins_allowed:
+        raise InvalidInput("walk_ins_allowed", "walk_ins.not_for_series")
     local_start = fields.starts_at.astimezone(zone)
     rule_day = {
         RecurrenceRule.weekly: local_start.weekday(),

@@ -56,11 +56,17 @@ async def test_scheduling_a_theme_day_in_chinese(bot: RunningBot) -> None:
     await secretary.press(t("zh", "new.duration_hours", hours=2))
     assert (await secretary.next_message()).text == said("zh", "new.ask_place")
     await secretary.send("万达广场党群服务站")
+    await secretary.next_message()  # the venue's location?
+    await secretary.next_message()
+    await secretary.press(t("zh", "venue.none"))
+    await secretary.next_message()
     await secretary.next_message()  # description?
     await secretary.press(t("zh", "new.skip"))
     repeat = await secretary.next_message()
     assert [t("zh", "new.repeat.once")] in repeat.buttons
     await secretary.press(t("zh", "new.repeat.once"))
+    assert (await secretary.next_message()).text == said("zh", "checkin_settings.title")
+    await secretary.press(t("zh", "checkin_settings.continue"))
     preview = await secretary.next_message()
     assert "三月主题党日" in preview.text and "2026年3月12日（周四）09:00–11:00" in preview.text
     await secretary.press(t("zh", "new.publish"))
@@ -98,6 +104,10 @@ async def test_scheduling_volunteering_in_english_with_bad_input(bot: RunningBot
     await secretary.next_message()  # time read back
     await secretary.next_message()  # place?
     await secretary.send("Huaduhui square")
+    await secretary.next_message()  # the venue's location?
+    await secretary.next_message()
+    await secretary.press(t("en", "venue.none"))
+    await secretary.next_message()
     await secretary.next_message()  # description?
     await secretary.send("d" * 5000)
     assert (await secretary.next_message()).text == said("en", "error.description_too_long")
@@ -109,6 +119,8 @@ async def test_scheduling_volunteering_in_english_with_bad_input(bot: RunningBot
     await secretary.send("12")
     await secretary.next_message()  # deadline?
     await secretary.press(t("en", "new.until_start"))
+    await secretary.next_message()  # the check-in settings
+    await secretary.press(t("en", "checkin_settings.continue"))
     preview = await secretary.next_message()
     assert said("en", "manage.line.capacity", capacity=12) in preview.text
     assert "Sat 14 Mar 2026, 09:00–12:00" in preview.text
@@ -136,10 +148,16 @@ async def test_a_monthly_theme_day_repeats_on_the_last_friday(bot: RunningBot) -
     await secretary.press(t("en", "new.duration_hours", hours=2))
     await secretary.next_message()
     await secretary.press(t("en", "new.skip"))
+    await secretary.next_message()  # the venue's location?
+    await secretary.next_message()
+    await secretary.press(t("en", "venue.none"))
+    await secretary.next_message()
     await secretary.next_message()
     await secretary.press(t("en", "new.skip"))
     await secretary.next_message()
     await secretary.press(t("en", "new.repeat.last_friday"))
+    await secretary.next_message()  # the check-in settings
+    await secretary.press(t("en", "checkin_settings.continue"))
     await secretary.next_message()
     await secretary.press(t("en", "new.publish"))
     published = (await secretary.next_event()).message.text
