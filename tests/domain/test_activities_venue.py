@@ -145,7 +145,7 @@ async def test_changing_what_members_are_not_shown_tells_nobody(
     assert moved.affected_telegram_ids == [900]
     (told,) = take_pending(session)
     assert told.recipient == 900 and isinstance(told.message, ActivityChanged)
-    assert activity.check_in_radius_m == 300 and activity.check_in_by_location
+    assert activity.check_in_radius_m == 300 and not activity.check_in_by_location
 
     with pytest.raises(InvalidInput) as caught:
         await update_activity(session, activity.id, SECRETARY, NOW, latitude=None, longitude=None)
