@@ -115,7 +115,9 @@ async def test_a_series_takes_no_walk_ins_as_it_could_not_keep_them(
 async def test_changing_what_members_are_not_shown_tells_nobody(
     session: AsyncSession, wanda: OrgUnit
 ) -> None:
-    activity = await create_activity(session, SECRETARY, wanda.id, draft(capacity=5), NOW)
+    activity = await create_activity(
+        session, SECRETARY, wanda.id, draft(capacity=5, check_in_by_location=False), NOW
+    )
     member = await active_member(session, wanda, 900)
     await sign_up(session, activity.id, member, NOW)
     take_pending(session)
@@ -123,7 +125,7 @@ async def test_changing_what_members_are_not_shown_tells_nobody(
     settings = {
         "check_in_by_qr": False,
         "check_in_by_code": False,
-        "check_in_by_location": False,  # on in the draft
+        "check_in_by_location": True,
         "check_in_radius_m": 1000,
         "check_out_required": True,
         "walk_ins_allowed": True,
@@ -145,7 +147,7 @@ async def test_changing_what_members_are_not_shown_tells_nobody(
     assert moved.affected_telegram_ids == [900]
     (told,) = take_pending(session)
     assert told.recipient == 900 and isinstance(told.message, ActivityChanged)
-    assert activity.check_in_radius_m == 300 and not activity.check_in_by_location
+    assert activity.check_in_radius_m == 300 and activity.check_in_by_location
 
     with pytest.raises(InvalidInput) as caught:
         await update_activity(session, activity.id, SECRETARY, NOW, latitude=None, longitude=None)
