@@ -147,7 +147,6 @@ ERROR_MESSAGES: dict[str, str] = {
     "attendance.own_record": N_("error.attendance_own_record"),
     "attendance.unchanged": N_("error.attendance_unchanged"),
     "activity.not_tree_planting": N_("error.stale_button"),
-    "walk_ins.not_for_series": N_("error.stale_button"),
 }
 
 

@@ -87,13 +87,11 @@ def activity_data(activity: Activity) -> Data:
 
 def offered(setting: str, data: Mapping[str, Any]) -> bool:
     """Whether the screen shows this toggle: location only with the venue's location,
-    check-out only for service, walk-ins not for a series (it does not keep them)."""
+    check-out only for service."""
     if setting == "location":
         return data.get("latitude") is not None
     if setting == "check_out":
         return ActivityKind(data["kind"]) in SERVICE_KINDS
-    if setting == "walk_ins":
-        return not data.get("repeat")
     return setting in TOGGLES
 
 

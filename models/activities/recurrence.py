@@ -47,6 +47,7 @@ class SeriesDraft:
     check_in_by_code: bool = True
     check_in_by_location: bool = False
     check_in_radius_m: int = CHECK_IN_RADIUS_DEFAULT_M
+    walk_ins_allowed: bool = False
 
 
 # Carried from a series to each of its occurrences as they are.
@@ -55,6 +56,7 @@ SERIES_CHECK_IN_FIELDS = (
     "check_in_by_code",
     "check_in_by_location",
     "check_in_radius_m",
+    "walk_ins_allowed",
 )
 
 
@@ -201,13 +203,10 @@ async def publish_draft(
     now: datetime,
 ) -> list[Activity]:
     """What /new publishes: one activity, or a series (repeating as the draft's start does,
-    in the unit's time zone `zone`) with its first months of occurrences. A series has no
-    walk-ins (InvalidInput walk_ins.not_for_series): it does not store them."""
+    in the unit's time zone `zone`) with its first months of occurrences."""
     fields = validate_draft(draft, now)
     if repeat is None:
         return [await create_activity(session, creator_telegram_id, unit_id, fields, now)]
-    if fields.walk_ins_allowed:
-        raise InvalidInput("walk_ins_allowed", "walk_ins.not_for_series")
     local_start = fields.starts_at.astimezone(zone)
     rule_day = {
         RecurrenceRule.weekly: local_start.weekday(),

@@ -137,6 +137,7 @@ class ActivitySeries(Base):
     check_in_by_code: Mapped[bool] = mapped_column(default=True)
     check_in_by_location: Mapped[bool] = mapped_column(default=False)
     check_in_radius_m: Mapped[int] = mapped_column(Integer, default=CHECK_IN_RADIUS_DEFAULT_M)
+    walk_ins_allowed: Mapped[bool] = mapped_column(default=False)
     rule: Mapped[RecurrenceRule] = mapped_column(_stored_enum(RecurrenceRule, "recurrence_rule"))
     # Weekday (0 = Monday) for weekly, day of month (1-31) for monthly_day, else NULL.
     rule_day: Mapped[int | None] = mapped_column(Integer)

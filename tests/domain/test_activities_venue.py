@@ -92,24 +92,19 @@ async def test_a_repeating_meeting_carries_the_venue_and_settings_to_every_occur
         assert not activity.walk_ins_allowed and not activity.check_out_required
 
 
-async def test_a_series_takes_no_walk_ins_as_it_could_not_keep_them(
+async def test_a_series_keeps_walk_ins_for_every_occurrence(
     session: AsyncSession, wanda: OrgUnit
 ) -> None:
-    with pytest.raises(InvalidInput) as caught:
-        await publish_draft(
-            session,
-            SECRETARY,
-            wanda.id,
-            draft(MEETING, walk_ins_allowed=True),
-            RecurrenceRule.weekly,
-            ZONE,
-            NOW,
-        )
-    assert caught.value.code == "walk_ins.not_for_series"
-    (once,) = await publish_draft(
-        session, SECRETARY, wanda.id, draft(MEETING, walk_ins_allowed=True), None, ZONE, NOW
+    occurrences = await publish_draft(
+        session,
+        SECRETARY,
+        wanda.id,
+        draft(MEETING, walk_ins_allowed=True),
+        RecurrenceRule.weekly,
+        ZONE,
+        NOW,
     )
-    assert once.walk_ins_allowed
+    assert len(occurrences) > 1 and all(a.walk_ins_allowed for a in occurrences)
 
 
 async def test_changing_what_members_are_not_shown_tells_nobody(

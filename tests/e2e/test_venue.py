@@ -231,7 +231,8 @@ async def test_a_repeating_theme_day_carries_the_venue_to_every_occurrence(
     await secretary.press(t("en", "new.repeat.last_friday"))
     screen = await settings_screen(secretary)
     labels = [label for row in screen for label in row]
-    assert mark("en", "checkin_settings.walk_ins", False) not in labels  # a series keeps none
+    assert mark("en", "checkin_settings.walk_ins", False) in labels
+    await pressed(secretary, mark("en", "checkin_settings.walk_ins", False))
     await pressed(secretary, mark("en", "checkin_settings.qr", True))
     await pressed(secretary, said("en", "checkin_settings.radius", metres=300))
     preview = await publish(secretary)
@@ -242,6 +243,7 @@ async def test_a_repeating_theme_day_carries_the_venue_to_every_occurrence(
         assert (activity.latitude, activity.longitude) == INCUBATOR
         assert activity.check_in_by_location and activity.check_in_radius_m == 500
         assert not activity.check_in_by_qr and activity.check_in_by_code
+        assert activity.walk_ins_allowed
 
 
 async def test_no_venue_location_leaves_check_in_by_location_out(bot: RunningBot) -> None:

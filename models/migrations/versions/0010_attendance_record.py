@@ -78,6 +78,7 @@ def upgrade() -> None:
     with op.batch_alter_table("activity_series", schema=None) as batch_op:
         for column in _check_in_columns():
             batch_op.add_column(column)
+        batch_op.add_column(_flag("walk_ins_allowed", False))
     with op.batch_alter_table("activities", schema=None) as batch_op:
         for column in _check_in_columns():
             batch_op.add_column(column)
@@ -130,6 +131,7 @@ def upgrade() -> None:
     with op.batch_alter_table("activity_series", schema=None) as batch_op:
         for column in _check_in_columns():
             batch_op.alter_column(column.name, server_default=None)
+        batch_op.alter_column("walk_ins_allowed", server_default=None)
 
     with op.batch_alter_table("participations", schema=None) as batch_op:
         batch_op.add_column(_when("checked_out_at"))
@@ -250,6 +252,7 @@ def downgrade() -> None:
             batch_op.drop_column(name)
     with op.batch_alter_table("activity_series", schema=None) as batch_op:
         for name in (
+            "walk_ins_allowed",
             "check_in_radius_m",
             "check_in_by_location",
             "check_in_by_code",
