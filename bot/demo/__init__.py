@@ -402,6 +402,9 @@ async def _build(session: AsyncSession, now: datetime, ids: dict[str, int]) -> N
             place=TREE_PLANTING_PLACE,
             capacity=TREE_PLANTING_CAPACITY,
             pledge_kind=PledgeKind.saplings,
+            # Saplings planted are counted as each leaves; neighbours may join on the day.
+            check_out_required=True,
+            walk_ins_allowed=True,
         ),
         now,
     )
@@ -421,6 +424,7 @@ async def _build(session: AsyncSession, now: datetime, ids: dict[str, int]) -> N
             place=TRAFFIC_PLACE,
             latitude=wanda.latitude,
             longitude=wanda.longitude,
+            check_in_by_location=True,
             capacity=TRAFFIC_CAPACITY,
         ),
         now,
@@ -445,6 +449,7 @@ async def _build(session: AsyncSession, now: datetime, ids: dict[str, int]) -> N
             place=THEME_DAY_PLACE,
             latitude=haibin.latitude,
             longitude=haibin.longitude,
+            check_in_by_location=True,
         ),
     )
     theme_days: list[Activity] = await generate_occurrences(
