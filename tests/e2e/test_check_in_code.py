@@ -59,6 +59,12 @@ async def test_checking_in_with_the_code_read_out(bot: RunningBot, secretary: Pe
     assert row.check_in_method is CheckInMethod.code
     async with bot.database.sessions() as session:  # the right code cleared the wrong one
         assert await session.scalar(select(CodeAttempts)) is None
+    await wang.send("/record")  # under way, and already in the record
+    attended = t("zh", "events.outcome.attended")
+    assert any(
+        "支部党员大会" in line and line.endswith(attended)
+        for line in (await wang.next_message()).text.split("\n")
+    )
 
     # Wrong codes in a row: after the third the member waits, then it works again.
     await open_card(zhao, "支部党员大会")
