@@ -147,6 +147,12 @@ ERROR_MESSAGES: dict[str, str] = {
     "attendance.own_record": N_("error.attendance_own_record"),
     "attendance.unchanged": N_("error.attendance_unchanged"),
     "activity.not_tree_planting": N_("error.stale_button"),
+    # Check-in screens
+    "screen.not_found": N_("error.not_found"),
+    "screen.closed": N_("error.screen_closed"),
+    "screen.qr_off": N_("error.screen_qr_off"),
+    "screen.no_check_out": N_("error.stale_button"),
+    "screen.check_out_over": N_("error.screen_check_out_over"),
 }
 
 
