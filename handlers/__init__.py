@@ -35,6 +35,7 @@ from handlers import (
     profile,
     record,
     reporting,
+    screens,
     signup,
     staff,
 )
@@ -114,6 +115,9 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.ApproveLeave: leave.decide_pressed,
     b.DeclineLeave: leave.decide_pressed,
     b.AskCheckIn: checkin.checkin_pressed,
+    b.ConfirmCheckIn: checkin.check_in_confirmed,
+    b.ConfirmCheckOut: checkin.check_out_confirmed,
+    b.AskCheckOut: checkin.check_out_pressed,
     # /new
     b.NewKind: new_activity.kind_chosen,
     b.NewUnits: new_activity.units_page,
@@ -133,11 +137,14 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.ManageActivity: manage.show_activity,
     b.ActivityPeople: manage.show_people,
     b.PeoplePage: manage.show_people_page,
-    b.CheckInQr: manage.send_qr,
     b.ShareQr: manage.send_qr,
+    b.OpenScreen: screens.open_pressed,
     b.ChangeActivity: manage.ask_change,
     b.AskCancelActivity: manage.confirm_cancel,
     b.CancelActivity: manage.cancel_confirmed,
+    # check-in screens
+    b.RefreshScreen: screens.refresh_pressed,
+    b.CloseScreen: screens.close_pressed,
 }
 
 

@@ -119,7 +119,6 @@ from models.attendance.screens import (
     screen_closes_at,
     screen_count,
     screen_shown,
-    screen_token,
     screens_due,
 )
 from models.attendance.tables import (
@@ -228,7 +227,6 @@ __all__ = [
     "screen_closes_at",
     "screen_count",
     "screen_shown",
-    "screen_token",
     "screens_due",
     "service_hours",
     "signed_token",

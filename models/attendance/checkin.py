@@ -355,12 +355,19 @@ def _check_out_state(
 
 
 async def check_out_allowed(
-    session: AsyncSession, activity_id: int, member: Member, now: datetime
+    session: AsyncSession,
+    activity_id: int,
+    member: Member,
+    now: datetime,
+    token: Token | None = None,
 ) -> Activity:
-    """The activity, if the member can check out of it now (before asking for the saplings
-    or a confirmation); the refusals of check_out otherwise."""
+    """The activity, if the member can check out of it now (by `token`), before the
+    saplings or a confirmation are asked for; the refusals of check_out otherwise."""
     activity = await get_activity(session, activity_id)
-    _check_out_state(activity, member, await participation_of(session, activity.id, member.id), now)
+    row = await participation_of(session, activity.id, member.id)
+    _check_out_state(activity, member, row, now)
+    if token is not None:
+        check_token(activity.id, token, ScreenPurpose.check_out, now)
     return activity
 
 

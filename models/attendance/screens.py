@@ -83,11 +83,6 @@ def new_code(
     return Code(token, token.expires_at - life / 2)
 
 
-def screen_token(secret: str, screen: CheckInScreen) -> Token:
-    """The token the screen shows now."""
-    return make_token(secret, screen.activity_id, screen.purpose, screen.token_expires_at)
-
-
 def screen_closes_at(activity: Activity, purpose: ScreenPurpose) -> datetime:
     """The end of the screen's window: the end of check-in, or of check-out."""
     if purpose is ScreenPurpose.check_out:
@@ -251,11 +246,13 @@ async def mark_refreshed(
 async def close_screen(
     session: AsyncSession, screen_id: int, now: datetime, by: int | None = None
 ) -> CheckInScreen:
-    """The screen is closed: by a manager of its activity (`by`), or by the bot (None) when
-    its window ended or its message is gone. Closing a closed screen changes nothing."""
-    screen = await _screen(session, screen_id)
+    """The screen is closed: by a manager of its activity (`by`; InvalidState screen.closed
+    when it is closed already), or by the bot (None) when its window ended or its message
+    is gone, which changes nothing on a closed screen."""
     if by is not None:
-        await managed_activity(session, by, screen.activity_id)
+        screen, _ = await managed_screen(session, by, screen_id)
+    else:
+        screen = await _screen(session, screen_id)
     if screen.closed_at is None:
         screen.closed_at = now
         await session.flush()

@@ -29,7 +29,6 @@ from models.attendance import (
     open_screen,
     screen_count,
     screen_shown,
-    screen_token,
     screens_due,
 )
 from models.errors import DomainError, PermissionDenied
@@ -120,7 +119,7 @@ async def test_a_manager_opens_a_screen_in_the_window(
     assert opened.token.expires_at == screen.token_expires_at == expires
     assert screen.refresh_due_at == expires - timedelta(seconds=QR_SECONDS / 2)
     assert screen.closes_at == meeting.ends_at
-    assert opened.token == screen_token(CHECK_IN_SECRET, screen)
+    assert opened.token == make_token(CHECK_IN_SECRET, meeting.id, IN, screen.token_expires_at)
     assert opened.token.payload.startswith(f"qi_{meeting.id}_")
     assert opened.replaced == []
 
@@ -142,9 +141,11 @@ async def test_only_managers_of_the_activity_open_or_close_screens(
     closed = await close_screen(session, screen.id, START, by=SECRETARY)
     assert closed.closed_at == START
     again = await close_screen(session, screen.id, START + timedelta(minutes=1))
-    assert again.closed_at == START  # closing twice changes nothing
+    assert again.closed_at == START  # the bot closing it again changes nothing
     with refused("screen.closed"):
         await managed_screen(session, SECRETARY, screen.id)
+    with refused("screen.closed"):  # a second press of Close
+        await close_screen(session, screen.id, START, by=SECRETARY)
 
 
 async def test_the_windows_of_the_two_screens(
@@ -220,7 +221,7 @@ async def test_what_each_screen_needs_and_when(
     await mark_refreshed(session, screen.id, due.count, code)
     assert screen.token_expires_at == half + timedelta(seconds=QR_SECONDS)
     assert screen.refresh_due_at == half + timedelta(seconds=QR_SECONDS / 2)
-    assert screen_token(CHECK_IN_SECRET, screen) == code.token
+    assert make_token(CHECK_IN_SECRET, meeting.id, IN, screen.token_expires_at) == code.token
     assert await screens_due(session, half + timedelta(seconds=29)) == []
 
     (due,) = await screens_due(session, meeting.ends_at)
