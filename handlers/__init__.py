@@ -36,6 +36,7 @@ from handlers import (
     profile,
     record,
     reporting,
+    screens,
     signup,
     staff,
     venue,
@@ -117,6 +118,9 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.DeclineLeave: leave.decide_pressed,
     b.AskCheckIn: checkin.checkin_pressed,
     b.EnterCode: check_in_code.code_pressed,
+    b.ConfirmCheckIn: checkin.check_in_confirmed,
+    b.ConfirmCheckOut: checkin.check_out_confirmed,
+    b.AskCheckOut: checkin.check_out_pressed,
     # /new
     b.NewKind: new_activity.kind_chosen,
     b.NewUnits: new_activity.units_page,
@@ -141,14 +145,17 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.ManageActivity: manage.show_activity,
     b.ActivityPeople: manage.show_people,
     b.PeoplePage: manage.show_people_page,
-    b.CheckInQr: manage.send_qr,
     b.ShareQr: manage.send_qr,
+    b.OpenScreen: screens.open_pressed,
     b.ChangeActivity: manage.ask_change,
     b.UnitPlace: manage.unit_place_chosen,
     b.CheckInSettings: manage.ask_settings,
     b.SaveCheckIn: manage.settings_saved,
     b.AskCancelActivity: manage.confirm_cancel,
     b.CancelActivity: manage.cancel_confirmed,
+    # check-in screens
+    b.RefreshScreen: screens.refresh_pressed,
+    b.CloseScreen: screens.close_pressed,
 }
 
 

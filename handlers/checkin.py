@@ -1,30 +1,69 @@
-"""签到: checking in at the venue, by sharing one's location or scanning the venue's QR code.
+"""签到 and 签退 by the member: the rotating QR code of the secretary's check-in screen, the
+location, and check-out (the check-out screen's code, or the card's button).
 
-Deep link: /start c_<share code> (the venue's QR code) checks the member in. Whether
-check-in is open, and near enough, is the domain's (models.attendance).
+Deep links: /start qi_… and /start qo_… (a screen's code, models.attendance.tokens)
+ask the member to confirm, after the strict checks at the scan (check_scan); the
+confirmation checks in (or out) when pressed in the member's own chat. At a tree
+planting the member is asked first how many saplings they planted. /start c_<share
+code>, the fixed code of earlier versions, no longer checks in (a photo of it worked
+from anywhere): it says where check-in is now and shows the card. Whether check-in is
+open, and near enough, is the domain's (models.attendance).
 """
 
 from __future__ import annotations
 
 from html import escape
 
-from telegram import KeyboardButton, Location, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import (
+    KeyboardButton,
+    Location,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 
 from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
-from handlers.events import show_card
-from handlers.ui import say, say_to
-from models.activities import CheckInMethod, activity_by_share_code, get_activity
-from models.attendance import check_in, check_in_allowed
+from handlers.events import send_card, show_card
+from handlers.ui import edit_or_say, say, say_to
+from models.activities import (
+    Activity,
+    ActivityKind,
+    CheckInMethod,
+    Participation,
+    activity_by_share_code,
+    get_activity,
+)
+from models.attendance import (
+    ScreenPurpose,
+    check_in,
+    check_in_allowed,
+    check_out,
+    check_out_allowed,
+    check_scan,
+    read_token,
+    service_hours,
+    signed_token,
+    typed_saplings,
+)
 from models.errors import NotFound
-from models.members import active_member, member_of
-from views.buttons import AskCheckIn
+from models.members import Member, member_of
+from views.buttons import (
+    AskCheckIn,
+    AskCheckOut,
+    ConfirmCheckIn,
+    ConfirmCheckOut,
+    StaleButton,
+    keyboard,
+)
+from views.dates import format_hours
 
-PAYLOAD_PREFIX = "c_"
-
-
-def checkin_payload(share_code: str) -> str:
-    return f"{PAYLOAD_PREFIX}{share_code}"
+OLD_PAYLOAD_PREFIX = "c_"  # the fixed check-in code of earlier versions
+CONFIRMS = {
+    ScreenPurpose.check_in: (ConfirmCheckIn, "checkin.confirm", "checkin.confirm_button"),
+    ScreenPurpose.check_out: (ConfirmCheckOut, "checkout.confirm", "checkout.confirm_button"),
+}
 
 
 def location_keyboard(context: BotContext) -> ReplyKeyboardMarkup:
@@ -84,20 +123,145 @@ CHECKIN = Conversation(
 )
 
 
-async def check_in_by_qr(update: Update, context: BotContext, payload: str) -> None:
-    """/start c_<share code>: the venue's QR code, scanned on site."""
+# --- the screen's code -------------------------------------------------------------------------
+
+
+async def scanned(update: Update, context: BotContext, payload: str) -> None:
+    """/start qi_… or qo_…: a screen's code, scanned with the phone's camera. Refusals
+    (forged, expired, not open, not expected) come now, before a confirmation is offered."""
     assert update.effective_user
+    token = read_token(context.services.check_in_secret, payload)
+    member = await member_of(context.session, update.effective_user.id)
+    activity = await check_scan(context.session, token, member, context.now())
+    button, text_key, button_key = CONFIRMS[token.purpose]
+    expires = int(token.expires_at.timestamp())
+    markup = keyboard([(context.t(button_key), button(activity.id, expires, token.signature))])
+    say(update, context, context.t(text_key, title=escape(activity.title)), markup)
+
+
+def _in_own_chat(update: Update, context: BotContext) -> None:
+    """A confirmation counts as the bot sent it, in the member's own chat with the bot: one
+    forwarded, or pressed by someone else where it was sent, is stale."""
+    query, user = update.callback_query, update.effective_user
+    assert query and user
+    message = query.message
+    if (
+        not isinstance(message, Message)
+        or message.chat.id != user.id
+        or message.forward_origin is not None
+        or message.from_user is None
+        or message.from_user.id != context.bot.id
+    ):
+        raise StaleButton("a confirmation pressed outside the member's own chat")
+
+
+async def check_in_confirmed(update: Update, context: BotContext, press: ConfirmCheckIn) -> None:
+    _in_own_chat(update, context)
+    assert update.effective_user
+    token = signed_token(
+        context.services.check_in_secret,
+        press.activity_id,
+        ScreenPurpose.check_in,
+        press.expires,
+        press.signature,
+    )
+    member = await member_of(context.session, update.effective_user.id)
+    await check_in(
+        context.session, press.activity_id, member, CheckInMethod.qr, context.now(), token=token
+    )
+    title = escape((await get_activity(context.session, press.activity_id)).title)
+    edit_or_say(update, context, context.t("events.checked_in", title=title))
+    await send_card(update, context, press.activity_id)
+
+
+async def check_out_confirmed(update: Update, context: BotContext, press: ConfirmCheckOut) -> None:
+    _in_own_chat(update, context)
+    assert update.effective_user
+    token = signed_token(
+        context.services.check_in_secret,
+        press.activity_id,
+        ScreenPurpose.check_out,
+        press.expires,
+        press.signature,
+    )
+    member = await member_of(context.session, update.effective_user.id)
+    activity = await check_out_allowed(
+        context.session, press.activity_id, member, context.now(), token
+    )
+    await _check_out(update, context, activity, member)
+
+
+# --- check-out ----------------------------------------------------------------------------------
+
+
+async def check_out_pressed(update: Update, context: BotContext, press: AskCheckOut) -> None:
+    """The card's Check out."""
+    assert update.effective_user
+    member = await member_of(context.session, update.effective_user.id)
+    activity = await check_out_allowed(context.session, press.activity_id, member, context.now())
+    await _check_out(update, context, activity, member)
+
+
+async def _check_out(
+    update: Update, context: BotContext, activity: Activity, member: Member
+) -> None:
+    """Checked out at once, or (a tree planting) once the saplings are said. The answer is
+    recorded without the code: it was checked when the confirmation was pressed, and typing
+    a number may take longer than a code's grace."""
+    if activity.kind is ActivityKind.tree_planting:
+        await CHECKOUT.ask(update, context, "saplings", {"activity_id": activity.id})
+        return
+    row = await check_out(context.session, activity.id, member, context.now())
+    await _checked_out(update, context, activity, row)
+
+
+async def _checked_out(
+    update: Update, context: BotContext, activity: Activity, row: Participation
+) -> None:
+    hours = format_hours(service_hours(activity, row))
+    lines = [context.t("checkout.done", title=escape(activity.title), hours=hours)]
+    if row.saplings_planted is not None:
+        lines.append(context.t("checkout.saplings_done", saplings=row.saplings_planted))
+    edit_or_say(update, context, "\n".join(lines))
+    await send_card(update, context, activity.id)
+
+
+async def ask_saplings(update: Update, context: BotContext, state: State) -> None:
+    assert update.effective_user
+    activity = await get_activity(context.session, state.data["activity_id"])
+    text = context.t("checkout.ask_saplings", title=escape(activity.title))
+    say_to(context, update.effective_user.id, text)
+
+
+async def save_saplings(update: Update, context: BotContext, state: State, text: str) -> None:
+    """Not a whole number keeps the question open; see handlers.errors."""
+    assert update.effective_user
+    me = update.effective_user.id
+    saplings = typed_saplings(text)
+    member = await member_of(context.session, me)
+    activity_id = state.data["activity_id"]
+    row = await check_out(context.session, activity_id, member, context.now(), saplings=saplings)
+    await CHECKOUT.end(context, me)
+    await _checked_out(update, context, await get_activity(context.session, activity_id), row)
+
+
+CHECKOUT = Conversation(
+    "checkout",
+    [Step("saplings", ask_saplings, on_text=save_saplings, hint="error.saplings_invalid")],
+)
+
+
+# --- the fixed code of earlier versions ---------------------------------------------------------
+
+
+async def old_link(update: Update, context: BotContext, payload: str) -> None:
+    """/start c_<share code>: check-in is by the screen's code now; the card, to see why."""
     try:
         activity = await activity_by_share_code(
-            context.session, payload.removeprefix(PAYLOAD_PREFIX)
+            context.session, payload.removeprefix(OLD_PAYLOAD_PREFIX)
         )
     except NotFound:
         say(update, context, context.t("events.bad_link"))
         return
-    member = await active_member(context.session, update.effective_user.id)
-    if member is None:
-        say(update, context, context.t("events.not_member"))
-        return
-    await check_in(context.session, activity.id, member, CheckInMethod.qr, context.now())
-    say(update, context, context.t("events.checked_in", title=escape(activity.title)))
+    say(update, context, context.t("checkin.scan_the_screen"))
     await show_card(update, context, activity.id)

@@ -16,6 +16,7 @@ from models.activities import Activity
 from models.db import SessionFactory
 from models.org import OrgUnit, get_unit, unit_timezone
 from views import i18n
+from views.files import deep_link
 from views.i18n import Defaults
 
 SERVICES_KEY = "services"
@@ -82,4 +83,4 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
     def link(self, payload: str) -> str:
         """A t.me link that opens this bot with /start `payload`."""
-        return f"https://t.me/{self.bot.username}?start={payload}"
+        return deep_link(self.bot.username, payload)

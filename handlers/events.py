@@ -1,7 +1,8 @@
 """Activities, the member's side: /events, the activity's card, its calendar file, its link.
 
 The card's buttons lead to handlers.signup (sign up, cancel, attend), handlers.leave
-(请假) and handlers.checkin (签到). Deep link: /start a_<share code> opens the card.
+(请假) and handlers.checkin (签到, and 签退 where the activity asks for it). Deep link:
+/start a_<share code> opens the card.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from models.activities import (
     share_payload,
     upcoming_for_member,
 )
-from models.attendance import check_in_open
+from models.attendance import check_in_open, check_out_open
 from models.errors import NotFound
 from models.members import active_member, get_member
 from models.org import unit_display_name
 from views.buttons import (
     AskCheckIn,
+    AskCheckOut,
     AskLeave,
     Attend,
     Button,
@@ -218,6 +220,8 @@ def card_buttons(context: BotContext, view: MemberView) -> InlineKeyboardMarkup:
         if check_in_open(activity, now) and (may_check_in or activity.walk_ins_allowed):
             if not checked_in:
                 rows.append(_check_in_buttons(context, view))
+    if activity.check_out_required and check_out_open(activity, mine, now):
+        rows.append([(context.t("events.checkout_button"), AskCheckOut(activity.id))])
     rows.append([(context.t("events.calendar_button"), CalendarFile(activity.id))])
     rows.append([(context.t("events.back_button"), EventsPage(1))])
     return keyboard(*rows)
@@ -242,11 +246,16 @@ async def card_pressed(update: Update, context: BotContext, press: ShowCard) -> 
     await show_card(update, context, press.activity_id)
 
 
+async def send_card(update: Update, context: BotContext, activity_id: int) -> None:
+    """The card as a new message, below what the pressed message became."""
+    assert update.effective_user
+    text, markup = await render_card(update, context, activity_id)
+    say_to(context, update.effective_user.id, text, markup)
+
+
 async def card_sent_anew(update: Update, context: BotContext, press: OpenCard) -> None:
     """From a notice: the notice stays, the card comes as a new message."""
-    assert update.effective_user
-    text, markup = await render_card(update, context, press.activity_id)
-    say_to(context, update.effective_user.id, text, markup)
+    await send_card(update, context, press.activity_id)
 
 
 async def open_shared(update: Update, context: BotContext, payload: str) -> None:

@@ -1,8 +1,9 @@
 """/activities: a secretary's activities with their counts; for one of them, who signed up,
-the waitlist, leave requests, who has not answered, the QR codes, changing the time or
-place (typed, or the venue's location), the check-in settings (the screen of /new, from
-handlers.venue), cancelling. The domain (models.activities) checks the permission on every
-read and write, and tells everyone concerned of a change.
+the waitlist, leave requests, who has not answered, the check-in and check-out screens
+(handlers.screens), the share QR code, changing the time or place (typed, or the venue's
+location), the check-in settings (the screen of /new, from handlers.venue), cancelling. The
+domain (models.activities) checks the permission on every read and write, and tells
+everyone concerned of a change.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from html import escape
 
 from telegram import Location, ReplyKeyboardRemove, Update
 
-from handlers.checkin import checkin_payload
 from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
 from handlers.ui import edit_or_say, page_title, say, send_file
@@ -50,11 +50,11 @@ from views.buttons import (
     Button,
     CancelActivity,
     ChangeActivity,
-    CheckInQr,
     CheckInSettings,
     DeclineLeave,
     ManageActivity,
     ManagePage,
+    OpenScreen,
     PeoplePage,
     SaveCheckIn,
     ShareQr,
@@ -147,6 +147,7 @@ async def show_activity(update: Update, context: BotContext, press: ManageActivi
         _counts_text(context, counts),
     ]
     a = activity.id
+    check_in_screen = (context.t("manage.checkin_screen"), OpenScreen(a, False))
     rows: list[list[tuple[str, Button]]] = [
         [
             (context.t(LIST_KEYS[1]), ActivityPeople(a, 1)),
@@ -157,9 +158,14 @@ async def show_activity(update: Update, context: BotContext, press: ManageActivi
             (context.t("manage.list.no_answer"), ActivityPeople(a, NO_ANSWER)),
         ],
         [
-            (context.t("manage.checkin_qr"), CheckInQr(a)),
+            *([check_in_screen] if activity.check_in_by_qr else []),
             (context.t("manage.share_qr"), ShareQr(a)),
         ],
+        (
+            [(context.t("manage.checkout_screen"), OpenScreen(a, True))]
+            if activity.check_out_required
+            else []
+        ),
         [
             (context.t("manage.change_time"), ChangeActivity(a, 1)),
             (context.t("manage.change_place"), ChangeActivity(a, 2)),
@@ -226,17 +232,13 @@ async def show_people_page(update: Update, context: BotContext, press: PeoplePag
     edit_or_say(update, context, "\n".join(lines), keyboard(*rows))
 
 
-async def send_qr(update: Update, context: BotContext, press: CheckInQr | ShareQr) -> None:
-    """A QR code of the activity's link: to share it (opens the card), or to show at the
-    venue (checks the member in)."""
+async def send_qr(update: Update, context: BotContext, press: ShareQr) -> None:
+    """A QR code of the activity's link, to share it: it opens the card. (Check-in is by
+    the check-in screen's code, which changes: handlers.screens.)"""
     activity = await _managed(update, context, press.activity_id)
-    checkin = isinstance(press, CheckInQr)
-    payload = checkin_payload(activity.share_code) if checkin else share_payload(activity)
-    link = context.link(payload)
-    caption_key = "manage.checkin_caption" if checkin else "manage.share_caption"
-    caption = context.t(caption_key, title=escape(activity.title), link=link)
-    name = f"{'check-in' if checkin else 'activity'}-{activity.id}.png"
-    send_file(update, context, qr_png(link), name, caption, photo=True)
+    link = context.link(share_payload(activity))
+    caption = context.t("manage.share_caption", title=escape(activity.title), link=link)
+    send_file(update, context, qr_png(link), f"activity-{activity.id}.png", caption, photo=True)
 
 
 # --- changing the time or place ------------------------------------------------------------------

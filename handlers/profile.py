@@ -20,6 +20,7 @@ from handlers.record import entry_lines, totals_text, year_record
 from handlers.ui import edit_or_say, say, send_file
 from models.account import close_question
 from models.activities import SHARE_PAYLOAD_PREFIX
+from models.attendance import TOKEN_PREFIX
 from models.members import (
     Member,
     MembershipStatus,
@@ -252,15 +253,19 @@ async def edit_pressed(update: Update, context: BotContext, press: EditProfile) 
 
 async def start(update: Update, context: BotContext) -> None:
     """/start, with or without a payload: a reporting point (r_<invite>), an activity's
-    share link (a_<code>) or its venue check-in code (c_<code>)."""
+    share link (a_<code>), a check-in screen's code (qi_…, qo_…), or the fixed check-in
+    code of earlier versions (c_<code>)."""
     assert update.effective_user
     payload = context.args[0] if context.args else None
     user = update.effective_user
     if payload is not None and payload.startswith(SHARE_PAYLOAD_PREFIX):
         await events.open_shared(update, context, payload)
         return
-    if payload is not None and payload.startswith(checkin.PAYLOAD_PREFIX):
-        await checkin.check_in_by_qr(update, context, payload)
+    if payload is not None and payload.startswith(TOKEN_PREFIX):
+        await checkin.scanned(update, context, payload)
+        return
+    if payload is not None and payload.startswith(checkin.OLD_PAYLOAD_PREFIX):
+        await checkin.old_link(update, context, payload)
         return
     member = await get_member(context.session, user.id)
     invited = payload is not None and await reporting.remember_invite(update, context, payload)

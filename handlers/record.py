@@ -14,7 +14,7 @@ from models.attendance import MemberRecord, RecordEntry, member_record
 from models.members import Member, get_member
 from models.paging import page_of
 from views.buttons import RecordPage, pager_keyboard
-from views.dates import format_when
+from views.dates import format_hours, format_when
 from views.labels import OUTCOME_KEYS
 
 # A line is a time, a title (at most 100) and an outcome: at most about 250 UTF-16 units.
@@ -45,7 +45,7 @@ def totals_text(context: BotContext, record: MemberRecord, year: int) -> str:
         absent=totals.absent,
         made_up=totals.made_up,
         rate="—" if rate is None else f"{rate:.0%}",
-        hours=format(round(totals.volunteer_hours, 1), "g"),
+        hours=format_hours(totals.volunteer_hours),
         saplings=totals.saplings_planted,
     )
 

@@ -6,6 +6,7 @@ what the handler changed is saved; a handler never calls the Bot API itself.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from html import escape, unescape
@@ -15,6 +16,7 @@ from telegram import (
     ForceReply,
     InlineKeyboardMarkup,
     InputFile,
+    InputMediaPhoto,
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -147,6 +149,12 @@ ERROR_MESSAGES: dict[str, str] = {
     "attendance.own_record": N_("error.attendance_own_record"),
     "attendance.unchanged": N_("error.attendance_unchanged"),
     "activity.not_tree_planting": N_("error.stale_button"),
+    # Check-in screens
+    "screen.not_found": N_("error.not_found"),
+    "screen.closed": N_("error.screen_closed"),
+    "screen.qr_off": N_("error.screen_qr_off"),
+    "screen.no_check_out": N_("error.stale_button"),
+    "screen.check_out_over": N_("error.screen_check_out_over"),
 }
 
 
@@ -230,16 +238,67 @@ def send_file(
     caption: str,
     *,
     photo: bool = False,
+    markup: InlineKeyboardMarkup | None = None,
+    sent: Callable[[Message], Awaitable[None]] | None = None,
 ) -> None:
-    """A document (or a photo: QR codes), in the person's own chat with the bot."""
+    """A document (or a photo: QR codes), in the person's own chat with the bot; `sent`
+    is given the message once it is there (a screen keeps its id, to edit it later)."""
     assert update.effective_user
     chat_id = update.effective_user.id
-    send = context.bot.send_photo if photo else context.bot.send_document
-    context.work.reply(
-        lambda: send(
-            chat_id, InputFile(body, filename=filename), caption=caption, parse_mode=ParseMode.HTML
+    send_method = context.bot.send_photo if photo else context.bot.send_document
+
+    async def send() -> None:
+        message = await send_method(
+            chat_id,
+            InputFile(body, filename=filename),
+            caption=caption,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
         )
-    )
+        if sent is not None:
+            await sent(message)
+
+    context.work.reply(send)
+
+
+def edit_caption(
+    context: BotContext,
+    chat_id: int,
+    message_id: int,
+    caption: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Replace the caption (and buttons) of a photo of ours; one that is gone is let be."""
+
+    async def edit() -> None:
+        with contextlib.suppress(BadRequest):  # deleted, or not modified
+            await context.bot.edit_message_caption(
+                chat_id=chat_id,
+                message_id=message_id,
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+
+    context.work.reply(edit)
+
+
+def edit_photo(
+    context: BotContext,
+    chat_id: int,
+    message_id: int,
+    media: InputMediaPhoto,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Replace a photo of ours (and its caption and buttons); one that is gone is let be."""
+
+    async def edit() -> None:
+        with contextlib.suppress(BadRequest):
+            await context.bot.edit_message_media(
+                media, chat_id=chat_id, message_id=message_id, reply_markup=markup
+            )
+
+    context.work.reply(edit)
 
 
 # --- lists longer than one message ----------------------------------------------------------

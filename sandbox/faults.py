@@ -23,6 +23,7 @@ class FaultAction:
     description: str = ""
     delay: float = 0.0
     deliver: bool = False
+    retry_after: int | None = None  # a 429's parameters.retry_after
 
 
 class Faults:
@@ -43,10 +44,17 @@ class Faults:
         self._actions: list[FaultAction] = []
 
     def fail_next(
-        self, method: str, count: int = 1, status: int = 500, description: str | None = None
+        self,
+        method: str,
+        count: int = 1,
+        status: int = 500,
+        description: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
+        """`retry_after`: a 429 that says how long to wait, as Telegram's do."""
         desc = description or ("Internal Server Error" if status == 500 else "Bad Gateway")
-        self._actions.append(FaultAction("fail", method.lower(), count, status, desc))
+        action = FaultAction("fail", method.lower(), count, status, desc, retry_after=retry_after)
+        self._actions.append(action)
 
     def slow_next(self, method: str, count: int = 1, delay_seconds: float = 1.0) -> None:
         self._actions.append(FaultAction("slow", method.lower(), count, delay=delay_seconds))

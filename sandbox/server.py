@@ -135,7 +135,8 @@ class HttpServer(Core):
         for a in actions:
             if a.kind == "fail":
                 self.fault_log.append(Violation(method, raw, a.description, a.status))
-                return error_response(a.status, a.description)
+                wait = {"retry_after": a.retry_after} if a.retry_after is not None else None
+                return error_response(a.status, a.description, wait)
         drop = next((a for a in actions if a.kind == "drop"), None)
         if drop is not None:
             if drop.deliver:

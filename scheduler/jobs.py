@@ -12,13 +12,23 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
 from models import inbox, outbox
+from models.account import languages
 from models.activities import Activity, extend_all_series
 from models.attendance import (
     ANNOUNCE_AHEAD,
+    DueScreen,
+    ScreenAction,
+    close_screen,
     due_reminders,
     mark_nudged,
+    mark_refreshed,
+    new_code,
     reachable_audience,
+    screens_due,
     to_announce,
     unanswered_after_nudge,
     unanswered_for_nudge,
@@ -33,6 +43,9 @@ from models.notifications import (
 )
 from models.org import OrgUnit, get_unit, unit_timezone
 from models.staff import digest_for, reviewers_of, staff_home_units
+from scheduler.ratelimit import OWN_RETRY
+from views.i18n import pick_language
+from views.screens import closed_caption, screen_caption, screen_keyboard, screen_media
 
 if TYPE_CHECKING:
     from scheduler.service import JobContext
@@ -164,3 +177,94 @@ async def enqueue_digests(context: JobContext) -> None:
                 session,
                 Notification(telegram_id, digest, unit, dedup_key=key, expires_at=end_of_day),
             )
+
+
+# --- check-in screens -----------------------------------------------------------------------------
+
+
+async def refresh_screens(context: JobContext) -> None:
+    """Every open check-in screen that needs it: a new code, a new count, or its last
+    caption when its window ended. One pass at a time (the scheduled one, a test's, the
+    sandbox's catch-up), each screen on its own, at most one edit per screen a pass."""
+    async with context.screens_pass:
+        now = context.clock.now()
+        async with context.sessions() as session:
+            due = await screens_due(session, now)
+            chosen = await languages(session, sorted({item.screen.opened_by for item in due}))
+        default = context.settings.defaults.language
+        for item in due:
+            language = pick_language(*chosen.get(item.screen.opened_by, (None, None)), default)
+            try:
+                await _edit_screen(context, item, language, now)
+            except Exception:
+                log.exception(
+                    "check-in screen %s: not refreshed; the next pass tries again", item.screen.id
+                )
+
+
+async def _edit_screen(context: JobContext, item: DueScreen, language: str, now: datetime) -> None:
+    """One edit of one screen, then what it shows is recorded. A message gone or no longer
+    editable (400, 403) closes the screen; a 429 waits for the next pass."""
+    screen, activity, settings = item.screen, item.activity, context.settings
+    purpose, count, of = screen.purpose, item.count, item.of
+    code = None
+    try:
+        if screen.message_id is None:
+            pass  # never shown (its send failed): closed without a word
+        elif item.action is ScreenAction.close:
+            caption = closed_caption(language, activity, purpose, count, of, ended=True)
+            await context.bot.edit_message_caption(
+                chat_id=screen.chat_id,
+                message_id=screen.message_id,
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                rate_limit_args=OWN_RETRY,  # type: ignore[call-arg]
+            )
+        else:
+            caption = screen_caption(language, activity, purpose, count, of, settings.qr_seconds)
+            markup = screen_keyboard(language, screen.id)
+            if item.action is ScreenAction.refresh:
+                code = new_code(
+                    settings.check_in_secret, activity.id, purpose, now, settings.qr_seconds
+                )
+                await context.bot.edit_message_media(
+                    screen_media(context.bot.username, code.token, caption),
+                    chat_id=screen.chat_id,
+                    message_id=screen.message_id,
+                    reply_markup=markup,
+                    rate_limit_args=OWN_RETRY,  # type: ignore[call-arg]
+                )
+            else:
+                await context.bot.edit_message_caption(
+                    chat_id=screen.chat_id,
+                    message_id=screen.message_id,
+                    caption=caption,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    rate_limit_args=OWN_RETRY,  # type: ignore[call-arg]
+                )
+    except RetryAfter as exc:
+        log.warning(
+            "check-in screen %s: Telegram asked to wait %s s; the next pass tries again",
+            screen.id,
+            exc.retry_after,
+        )
+        return
+    except (BadRequest, Forbidden) as exc:
+        if "not modified" not in exc.message.lower():
+            log.info(
+                "check-in screen %s closed: its message cannot be edited (%s)",
+                screen.id,
+                exc.message,
+            )
+            async with context.sessions.begin() as session:
+                await close_screen(session, screen.id, now)
+            return
+    except TelegramError as exc:  # the network: the next pass tries again
+        log.warning("check-in screen %s: not refreshed (%s)", screen.id, exc.message)
+        return
+    async with context.sessions.begin() as session:
+        if item.action is ScreenAction.close:
+            await close_screen(session, screen.id, now)
+        else:
+            await mark_refreshed(session, screen.id, count, code)

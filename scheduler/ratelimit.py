@@ -14,7 +14,8 @@ The same object is python-telegram-bot's rate limiter (`Application.builder()
   when it meets a 429 it waits the time Telegram gave and goes again: never lost;
   other requests (answering a press, editing) pass at once, retried the same way;
 - the sender paces its own messages (`wait`) and handles their 429s itself (the
-  outbox row is retried later), so its requests carry `rate_limit_args=PACED`.
+  outbox row is retried later), so its requests carry `rate_limit_args=PACED`;
+- the check-in screens' edits handle their 429s themselves too (`OWN_RETRY`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 LATE_TOLERANCE = 0.010
 # `rate_limit_args` of the sender's requests: already paced; a 429 is the sender's to handle.
 PACED = {"paced": True}
+# ...of the check-in screens' edits (scheduler.jobs.refresh_screens): not messages, so not
+# paced; a 429 is about that one message, which waits for the job's next pass, alone.
+OWN_RETRY = {"own_retry": True}
 REPLY_ATTEMPTS = 5  # a reply that meets 429 this many times in a row is given up
 # Bot API methods that do not post a message, though their names start with "send".
 NOT_MESSAGES = {"sendChatAction", "sendInvoice"}
@@ -147,6 +151,8 @@ class RateLimiter(BaseRateLimiter[dict[str, Any]]):
             except RetryAfter as exc:
                 self.pause(_seconds(exc.retry_after))
                 raise
+        if rate_limit_args == OWN_RETRY:
+            return await callback(*args, **kwargs)
         chat_id = data.get("chat_id")
         paced = posts_a_message(endpoint) and isinstance(chat_id, int)
         for attempt in range(1, REPLY_ATTEMPTS + 1):

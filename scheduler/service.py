@@ -38,6 +38,12 @@ log = logging.getLogger(__name__)
 
 LEADER_CHECK_SECONDS = 15  # a dead leader is replaced within this (plus its TCP time-out)
 SCAN_SECONDS = 30
+# Check-in screens: a pass every 5 seconds, one pass at a time, at most one edit per screen
+# a pass, so no screen is edited more often than every 5 seconds. Telegram publishes no
+# limit for edits; editing one message about once a second or more draws 429s, and a group
+# takes 20 messages a minute. 12 edits a minute stays under both, and the count on a screen
+# lags a check-in by 5 seconds at most (a new code is due only every qr_seconds / 2).
+SCREEN_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ class JobContext:
     clock: Clock
     settings: SchedulerSettings
     sender: Sender
+    # One pass over the check-in screens at a time (jobs.refresh_screens).
+    screens_pass: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @asynccontextmanager
     async def work(self) -> AsyncIterator[AsyncSession]:
@@ -127,6 +135,12 @@ class SchedulerService:
             _until_term_ends, "interval", seconds=SCAN_SECONDS, args=[jobs.scan, self.context]
         )
         scheduler.add_job(_until_term_ends, "interval", hours=6, args=[jobs.prune, self.context])
+        scheduler.add_job(
+            _until_term_ends,
+            "interval",
+            seconds=SCREEN_SECONDS,
+            args=[jobs.refresh_screens, self.context],
+        )
         scheduler.start()
         self._scheduler = scheduler
         self._term = term
@@ -143,11 +157,18 @@ class SchedulerService:
         await jobs.scan(self.context)
         return await self.sender.send_due(term)
 
+    async def refresh_screens_once(self) -> None:
+        """Tests: one pass over the check-in screens (the edits are done when it returns)."""
+        term = await self.leadership.try_acquire()
+        assert term is not None, "another process leads the scheduler"
+        await jobs.refresh_screens(self.context)
+
     async def catch_up(self) -> None:
-        """The clock jumped (the sandbox): what fell due is found and sent now, not at the
-        next scan."""
+        """The clock jumped (the sandbox): what fell due is found and sent now, and the
+        check-in screens are brought up to the new time, not at the next scan."""
         if self._scheduler is not None:
             await jobs.scan(self.context)
+            await jobs.refresh_screens(self.context)
             self.wake()
 
     async def _stop_work(self) -> None:

@@ -408,6 +408,32 @@ class EnterCode(Button, key="ev:code"):
 
 
 @dataclass(frozen=True)
+class ConfirmCheckIn(Button, key="ev:qi"):
+    """The confirmation of a scanned check-in code: the token's parts (signed_token checks
+    them), so that a forged activity or expiry does not pass."""
+
+    activity_id: int
+    expires: int  # unix seconds
+    signature: str
+
+
+@dataclass(frozen=True)
+class ConfirmCheckOut(Button, key="ev:qo"):
+    """The confirmation of a scanned check-out code, as ConfirmCheckIn."""
+
+    activity_id: int
+    expires: int
+    signature: str
+
+
+@dataclass(frozen=True)
+class AskCheckOut(Button, key="ev:co"):
+    """The card's Check out."""
+
+    activity_id: int
+
+
+@dataclass(frozen=True)
 class ApproveLeave(Button, key="lv:ok"):
     participation_id: int
 
@@ -542,8 +568,11 @@ class PeoplePage(Button, key="org:lsp"):
 
 
 @dataclass(frozen=True)
-class CheckInQr(Button, key="org:qr"):
+class OpenScreen(Button, key="org:scr"):
+    """The check-in screen (or the check-out screen) of the activity."""
+
     activity_id: int
+    check_out: bool
 
 
 @dataclass(frozen=True)
@@ -582,3 +611,16 @@ class AskCancelActivity(Button, key="org:cx"):
 @dataclass(frozen=True)
 class CancelActivity(Button, key="org:cxy"):
     activity_id: int
+
+
+# --- check-in screens (handlers.screens) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefreshScreen(Button, key="scr:new"):
+    screen_id: int
+
+
+@dataclass(frozen=True)
+class CloseScreen(Button, key="scr:x"):
+    screen_id: int

@@ -197,3 +197,8 @@ def format_wait(delta: timedelta, language: str) -> str:
     """How long until something ("2 hours", "30秒"), rounded to its largest unit (Babel)."""
     seconds = max(1, round(delta.total_seconds()))
     return format_timedelta(timedelta(seconds=seconds), threshold=1.5, locale=language)
+
+
+def format_hours(hours: float) -> str:
+    """Volunteer hours as people read them: to a tenth, without a trailing .0 (2.5, 3)."""
+    return format(round(hours, 1), "g")

@@ -11,6 +11,11 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 
+def deep_link(bot_username: str, payload: str) -> str:
+    """The t.me link (what our QR codes hold) that opens the bot with /start `payload`."""
+    return f"https://t.me/{bot_username}?start={payload}"
+
+
 def qr_png(link: str) -> bytes:
     """A QR code big enough to print for a reporting point and scan from a metre away."""
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=12, border=4)

@@ -164,11 +164,15 @@ def _check_location(activity: Activity, latitude: float | None, longitude: float
         raise CheckInTooFar(distance, activity.check_in_radius_m)
 
 
-async def _admit(
+async def admission(
     session: AsyncSession, activity: Activity, member: Member, row: Participation | None
 ) -> bool:
-    """Whether the member checks in as a walk-in (True), as expected or signed up (False);
-    InvalidState when neither is allowed."""
+    """Whether the member would check in as a walk-in (True) or as expected or signed up
+    (False); InvalidState checkin.already, checkin.not_signed_up or
+    activity.not_in_audience when they may not. Asked before a confirmation is offered,
+    too, so nobody is asked to confirm what would be refused (a full activity aside)."""
+    if row is not None and row.checked_in_at is not None:
+        raise InvalidState("checkin.already")
     if member.forgotten_at is not None:
         raise InvalidState("activity.not_in_audience", f"member {member.id}")
     if activity.mode is ActivityMode.signup:
@@ -176,8 +180,6 @@ async def _admit(
             return False
         if not activity.walk_ins_allowed:
             raise InvalidState("checkin.not_signed_up", f"member {member.id}")
-        if not await claim_seat(session, activity):
-            raise InvalidState("activity.full", f"activity {activity.id}")
         return True
     if await in_audience(session, activity, member.id):
         return False
@@ -197,9 +199,9 @@ async def _record_check_in(
 ) -> Participation:
     """The check-in itself, once the method's own check passed; the activity is locked."""
     row = await participation_of(session, activity.id, member.id)
-    if row is not None and row.checked_in_at is not None:
-        raise InvalidState("checkin.already")
-    walk_in = await _admit(session, activity, member, row)
+    walk_in = await admission(session, activity, member, row)
+    if walk_in and activity.mode is ActivityMode.signup and not await claim_seat(session, activity):
+        raise InvalidState("activity.full", f"activity {activity.id}")
     before = outcome_of(activity, row)
     row = await participation_row(session, activity, member.id, now)
     row.status = ParticipationStatus.attending
@@ -321,6 +323,16 @@ def check_out_open(activity: Activity, row: Participation | None, now: datetime)
     )
 
 
+def typed_saplings(text: str) -> int:
+    """Saplings planted as a person typed them; InvalidInput saplings.invalid."""
+    count = typed_whole_number(text)
+    if count is None:
+        raise InvalidInput("saplings", "saplings.invalid", detail="not a whole number")
+    result = clean_saplings(count)
+    assert result is not None
+    return result
+
+
 def clean_saplings(count: int | None) -> int | None:
     """Saplings planted: a whole number 0..SAPLINGS_MAX (None: not said)."""
     if count is None:
@@ -328,6 +340,36 @@ def clean_saplings(count: int | None) -> int | None:
     if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= SAPLINGS_MAX:
         raise InvalidInput("saplings", "saplings.invalid", detail=f"0..{SAPLINGS_MAX}")
     return count
+
+
+def _check_out_state(
+    activity: Activity, member: Member, row: Participation | None, now: datetime
+) -> None:
+    if activity.status is ActivityStatus.cancelled:
+        raise InvalidState("activity.cancelled", f"activity {activity.id}")
+    if row is None or row.checked_in_at is None:
+        raise InvalidState("checkout.not_checked_in", f"member {member.id}")
+    if row.checked_out_at is not None:
+        raise InvalidState("checkout.already")
+    if now > activity.ends_at + CHECK_OUT_CLOSES_AFTER:
+        raise InvalidState("checkout.closed", f"activity {activity.id}")
+
+
+async def check_out_allowed(
+    session: AsyncSession,
+    activity_id: int,
+    member: Member,
+    now: datetime,
+    token: Token | None = None,
+) -> Activity:
+    """The activity, if the member can check out of it now (by `token`), before the
+    saplings or a confirmation are asked for; the refusals of check_out otherwise."""
+    activity = await get_activity(session, activity_id)
+    row = await participation_of(session, activity.id, member.id)
+    _check_out_state(activity, member, row, now)
+    if token is not None:
+        check_token(activity.id, token, ScreenPurpose.check_out, now)
+    return activity
 
 
 async def check_out(
@@ -347,17 +389,11 @@ async def check_out(
     """
     saplings = clean_saplings(saplings)
     activity = await lock_activity(session, activity_id)
-    if activity.status is ActivityStatus.cancelled:
-        raise InvalidState("activity.cancelled", f"activity {activity.id}")
+    row = await participation_of(session, activity.id, member.id)
+    _check_out_state(activity, member, row, now)
+    assert row is not None
     if token is not None:
         check_token(activity.id, token, ScreenPurpose.check_out, now)
-    row = await participation_of(session, activity.id, member.id)
-    if row is None or row.checked_in_at is None:
-        raise InvalidState("checkout.not_checked_in", f"member {member.id}")
-    if row.checked_out_at is not None:
-        raise InvalidState("checkout.already")
-    if now > activity.ends_at + CHECK_OUT_CLOSES_AFTER:
-        raise InvalidState("checkout.closed", f"activity {activity.id}")
     before = outcome_of(activity, row)
     row.checked_out_at = row.updated_at = now
     if saplings is not None and activity.kind is ActivityKind.tree_planting:
