@@ -37,6 +37,7 @@ from models.activities import (
 )
 from models.attendance import (
     ScreenPurpose,
+    Token,
     check_in,
     check_in_allowed,
     check_out,
@@ -155,16 +156,18 @@ def _in_own_chat(update: Update, context: BotContext) -> None:
         raise StaleButton("a confirmation pressed outside the member's own chat")
 
 
+def _pressed_token(
+    context: BotContext, press: ConfirmCheckIn | ConfirmCheckOut, purpose: ScreenPurpose
+) -> Token:
+    """The scanned token a confirmation button carries, its signature checked again."""
+    secret = context.services.check_in_secret
+    return signed_token(secret, press.activity_id, purpose, press.expires, press.signature)
+
+
 async def check_in_confirmed(update: Update, context: BotContext, press: ConfirmCheckIn) -> None:
     _in_own_chat(update, context)
     assert update.effective_user
-    token = signed_token(
-        context.services.check_in_secret,
-        press.activity_id,
-        ScreenPurpose.check_in,
-        press.expires,
-        press.signature,
-    )
+    token = _pressed_token(context, press, ScreenPurpose.check_in)
     member = await member_of(context.session, update.effective_user.id)
     await check_in(
         context.session, press.activity_id, member, CheckInMethod.qr, context.now(), token=token
@@ -177,13 +180,7 @@ async def check_in_confirmed(update: Update, context: BotContext, press: Confirm
 async def check_out_confirmed(update: Update, context: BotContext, press: ConfirmCheckOut) -> None:
     _in_own_chat(update, context)
     assert update.effective_user
-    token = signed_token(
-        context.services.check_in_secret,
-        press.activity_id,
-        ScreenPurpose.check_out,
-        press.expires,
-        press.signature,
-    )
+    token = _pressed_token(context, press, ScreenPurpose.check_out)
     member = await member_of(context.session, update.effective_user.id)
     activity = await check_out_allowed(
         context.session, press.activity_id, member, context.now(), token
