@@ -147,6 +147,13 @@ ERROR_MESSAGES: dict[str, str] = {
     "attendance.own_record": N_("error.attendance_own_record"),
     "attendance.unchanged": N_("error.attendance_unchanged"),
     "activity.not_tree_planting": N_("error.stale_button"),
+    # The roster and the record (the secretary reads these about a member)
+    "attendance.already_checked_in": N_("error.attendance_already_checked_in"),
+    "attendance.not_checked_in": N_("error.attendance_not_checked_in"),
+    "attendance.already_checked_out": N_("error.attendance_already_checked_out"),
+    "attendance.not_missed": N_("error.attendance_not_missed"),
+    "attendance.not_signed_up": N_("error.attendance_not_signed_up"),
+    "activity.not_over": N_("error.activity_not_over"),
 }
 
 

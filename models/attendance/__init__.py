@@ -18,6 +18,7 @@ The modules, each re-exported here (`from models.attendance import X`):
 - corrections: the secretary's roster check-in, corrections, check-out, saplings, 补学;
 - closing: closing the record at the end, the live count, the quorum;
 - audit: the trail of every change;
+- roll_call: whom the record is about, for the secretary's roster;
 - record: member_record, a member's outcomes and totals;
 - reminders: due_reminders and the nudges, for the scheduler;
 - tables: AttendanceChange, CodeAttempts, CheckInScreen.
@@ -32,7 +33,7 @@ from models.attendance.answers import (
     request_leave,
     respond_attend,
 )
-from models.attendance.audit import changes_page, clean_reason, record_change
+from models.attendance.audit import TrailEntry, changes_page, clean_reason, record_change
 from models.attendance.checkin import (
     CHECK_OUT_CLOSES_AFTER,
     CODE_FREE_FAILURES,
@@ -66,12 +67,17 @@ from models.attendance.closing import (
     records_to_close,
 )
 from models.attendance.corrections import (
+    CORRECTED_TO,
     Correction,
     correct_attendance,
+    correction_allowed,
     decide_made_up,
+    made_up_allowed,
     mark_made_up,
+    planting_allowed,
     record_planted,
     report_made_up,
+    report_made_up_allowed,
     reported_made_up,
     roster_check_in,
     roster_check_out,
@@ -96,6 +102,7 @@ from models.attendance.reminders import (
     unanswered_after_nudge,
     unanswered_for_nudge,
 )
+from models.attendance.roll_call import RollEntry, roll_call, roll_entry
 from models.attendance.rows import (
     participation_row,
     require_expected,
@@ -122,6 +129,7 @@ __all__ = [
     "CLOSE_WITHIN",
     "CODE_FREE_FAILURES",
     "CONFIRM_GRACE",
+    "CORRECTED_TO",
     "DEFAULT_OFFSETS",
     "EARTH_RADIUS_M",
     "LEAVE_REASON_MAX",
@@ -140,9 +148,11 @@ __all__ = [
     "Quorum",
     "RecordEntry",
     "Reminder",
+    "RollEntry",
     "ScreenPurpose",
     "Token",
     "Totals",
+    "TrailEntry",
     "WrongCode",
     "attendance_count",
     "changes_page",
@@ -159,6 +169,7 @@ __all__ = [
     "close_record",
     "code_retry_at",
     "correct_attendance",
+    "correction_allowed",
     "decide_leave",
     "decide_made_up",
     "distance_m",
@@ -166,6 +177,7 @@ __all__ = [
     "enter_code",
     "get_participation",
     "leave_allowed",
+    "made_up_allowed",
     "make_token",
     "mark_made_up",
     "mark_nudged",
@@ -173,6 +185,7 @@ __all__ = [
     "method_enabled",
     "outcome_of",
     "participation_row",
+    "planting_allowed",
     "quorum_needed",
     "quorum_of",
     "quorums_at_risk",
@@ -182,10 +195,13 @@ __all__ = [
     "record_planted",
     "records_to_close",
     "report_made_up",
+    "report_made_up_allowed",
     "reported_made_up",
     "request_leave",
     "require_expected",
     "respond_attend",
+    "roll_call",
+    "roll_entry",
     "roster_check_in",
     "roster_check_out",
     "service_hours",
