@@ -1,7 +1,8 @@
 """/activities: a secretary's activities with their counts; for one of them, who signed up,
 the waitlist, leave requests, who has not answered, the QR codes, changing the time or
-place, cancelling. The domain (models.activities) checks the permission on every
-read and write, and tells everyone concerned of a change.
+place, cancelling, the roster and the audit trail (handlers.roster). The domain
+(models.activities) checks the permission on every read and write, and tells everyone
+concerned of a change.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from telegram import Update
 from handlers.checkin import checkin_payload
 from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
+from handlers.roster import management_rows, quorum_lines
 from handlers.ui import edit_or_say, page_title, say, send_file
 from models.activities import (
     Activity,
@@ -132,6 +134,7 @@ async def show_activity(update: Update, context: BotContext, press: ManageActivi
         context.t("manage.line.time", when=when),
         context.t("manage.line.place", place=escape(activity.place or "—")),
         _counts_text(context, counts),
+        *await quorum_lines(context, activity),
     ]
     a = activity.id
     rows: list[list[tuple[str, Button]]] = [
@@ -153,6 +156,7 @@ async def show_activity(update: Update, context: BotContext, press: ManageActivi
         ],
         [(context.t("manage.cancel_activity"), AskCancelActivity(a))],
     ]
+    rows.append(management_rows(context, activity))
     if activity.status is ActivityStatus.cancelled:
         lines.append(context.t("manage.cancelled"))
         rows = rows[:2]

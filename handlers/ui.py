@@ -205,6 +205,8 @@ def edit_or_say(
         return
 
     async def edit() -> None:
+        if _shows_already(query.message, text, markup):
+            return  # Telegram refuses an edit that changes nothing (a refusal's fresh card)
         try:
             await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
         except BadRequest as exc:
@@ -213,6 +215,12 @@ def edit_or_say(
                 await send_message(context, update.effective_chat.id, text, markup)
 
     context.work.reply(edit)
+
+
+def _shows_already(message: object, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """Whether the message reads `text` (HTML) with these buttons already."""
+    shown = getattr(message, "text", None)
+    return shown == plain(text).strip() and getattr(message, "reply_markup", None) == markup
 
 
 def show(

@@ -102,7 +102,7 @@ from models.attendance.reminders import (
     unanswered_after_nudge,
     unanswered_for_nudge,
 )
-from models.attendance.roll_call import RollEntry, roll_call, roll_entry
+from models.attendance.roll_call import RollEntry, roll_call
 from models.attendance.rows import (
     participation_row,
     require_expected,
@@ -201,7 +201,6 @@ __all__ = [
     "require_expected",
     "respond_attend",
     "roll_call",
-    "roll_entry",
     "roster_check_in",
     "roster_check_out",
     "service_hours",

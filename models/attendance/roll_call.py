@@ -20,7 +20,6 @@ from models.activities import (
     participations_of,
 )
 from models.attendance.record import Outcome, outcome_of
-from models.errors import NotFound
 from models.members import Member
 
 
@@ -50,11 +49,3 @@ async def roll_call(session: AsyncSession, activity: Activity) -> list[RollEntry
 
 def _by_name(member: Member) -> tuple[str, int]:
     return member.real_name or "", member.id
-
-
-async def roll_entry(session: AsyncSession, activity: Activity, member_id: int) -> RollEntry:
-    """One member's line of the roster; NotFound member.not_found when they are not on it."""
-    for entry in await roll_call(session, activity):
-        if entry.member.id == member_id:
-            return entry
-    raise NotFound("member.not_found", f"member {member_id} is not on activity {activity.id}")
