@@ -9,6 +9,7 @@ have their own tests); what is tested here is done through the emulator.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from models.attendance import AttendanceChange, respond_attend, roster_check_in
 from models.members import Member
 from sandbox.person import Person
 from sandbox.state import ChatMessage
+from scheduler import jobs
 from tests.e2e.conftest import THURSDAY_9AM, RunningBot, grant, meet, new_activity, seed_org
 from tests.e2e.test_events import member, settle
 from tests.e2e.texts import said, said_page, t
@@ -390,6 +392,45 @@ async def test_closing_the_record_and_make_up_study(bot: RunningBot, secretary: 
     trail = (await secretary.next_event()).message
     assert trail.text.startswith(said_page("zh", "roll.trail_title", 1, 2, title=title, count=7))
     assert said("zh", "roll.by_bot") in trail.text
+
+
+async def test_a_record_that_fails_to_close_spares_the_others(
+    bot: RunningBot,
+    secretary: Person,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    wang = await member(bot, "王小明", secretary)
+    start = bot.clock.now() + timedelta(minutes=20)
+    broken = await new_activity(bot, secretary, "支委会", start, hours=1, kind="committee_meeting")
+    fine = await new_activity(bot, secretary, "党小组会", start, hours=1, kind="group_meeting")
+    await settle(bot, secretary, wang)
+    close_record = jobs.close_record
+
+    async def failing(session, activity_id, now):  # type: ignore[no-untyped-def]
+        if activity_id == broken.id:
+            raise RuntimeError("the record could not be closed")
+        return await close_record(session, activity_id, now)
+
+    monkeypatch.setattr(jobs, "close_record", failing)
+    bot.clock.advance(timedelta(hours=2))
+    with caplog.at_level(logging.ERROR):
+        await bot.runtime.scheduler.run_once()
+    assert f"closing the record of activity {broken.id} failed" in caplog.text
+    when = "2026年3月10日（周二）09:50"
+    heads = [
+        said("zh", "record.closed_title", title=title, when=when)
+        for title in ("支委会", "党小组会")
+    ]
+    texts = [m.text for m in await drain(secretary)]
+    assert [h for h in heads if any(x.startswith(h) for x in texts)] == [heads[1]]
+    assert await rows_of(bot, broken) == {}
+    assert (await rows_of(bot, fine))["王小明"].status is ParticipationStatus.absent
+
+    monkeypatch.undo()  # the next scan closes it
+    await bot.runtime.scheduler.run_once()
+    assert [m.text.startswith(heads[0]) for m in await drain(secretary)] == [True]
+    assert (await rows_of(bot, broken))["王小明"].status is ParticipationStatus.absent
 
 
 # --- the quorum of a general meeting ----------------------------------------------------------
