@@ -1,8 +1,10 @@
 """点名: whom an activity's record is about, for the secretary's roster and a member's card.
 
 At organisational life that is everyone expected, at a sign-up activity whoever holds a
-seat from signing up; after them whoever else checked in (walk-ins). Read it after
-checking that the reader manages the activity (models.activities.managed_activity).
+seat from signing up; after them whoever else has a record there: walk-ins, and anyone
+checked in or marked by a secretary who is expected no more (a correction never takes a
+member off the roster). Read it after checking that the reader manages the activity
+(models.activities.managed_activity).
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ from models.activities import (
     Activity,
     ActivityMode,
     Participation,
+    ParticipationStatus,
     expected_members,
     participations_of,
 )
 from models.attendance.record import Outcome, outcome_of
 from models.members import Member
+
+# Statuses only the record gives (a secretary, or closing it), beside checking in.
+RECORDED = frozenset(
+    {ParticipationStatus.absent, ParticipationStatus.excused, ParticipationStatus.made_up}
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,11 @@ async def roll_call(session: AsyncSession, activity: Activity) -> list[RollEntry
         seated = [r for r in rows.values() if r.status in SEAT_STATUSES and not r.walk_in]
         members = sorted((r.member for r in seated), key=_by_name)
     listed = {member.id for member in members}
-    others = [r.member for r in rows.values() if r.checked_in_at and r.member_id not in listed]
+    others = [
+        r.member
+        for r in rows.values()
+        if r.member_id not in listed and (r.checked_in_at or r.walk_in or r.status in RECORDED)
+    ]
     return [
         RollEntry(member, rows.get(member.id), outcome_of(activity, rows.get(member.id)))
         for member in [*members, *sorted(others, key=_by_name)]

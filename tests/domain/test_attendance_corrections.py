@@ -461,10 +461,17 @@ async def test_the_roster_lists_who_is_concerned(
     assert [e.member.real_name for e in roll] == [f"成员{i}" for i in range(7)] + ["访客"]
     assert [e.outcome for e in roll[:2]] == [Outcome.absent, Outcome.unconfirmed]
     assert roll[-1].row is not None and roll[-1].row.walk_in
+    # Marked absent, the walk-in stays on the roster (their card is drawn after it).
+    await correct_attendance(session, meeting.id, visitor.id, SECRETARY, "absent", "走了", DURING)
+    last = (await roll_call(session, meeting))[-1]
+    assert (last.member.id, last.outcome) == (visitor.id, Outcome.absent)
 
     event = await _create(session, units, draft(), capacity=1)
     await sign_up(session, event.id, members[3], NOW)
     await sign_up(session, event.id, members[4], NOW)  # waitlisted: holds no seat
+    assert [e.member.id for e in await roll_call(session, event)] == [members[3].id]
+    await sign_up(session, event.id, members[5], NOW)  # waitlisted too
+    await cancel_signup(session, event.id, members[5], NOW)
     assert [e.member.id for e in await roll_call(session, event)] == [members[3].id]
 
 
