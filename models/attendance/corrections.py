@@ -323,7 +323,10 @@ async def _check_report(
     row = await participation_of(session, activity.id, member.id)
     if row is None:
         await check_audience(session, activity, member)
-    if outcome_of(activity, row) is not Outcome.absent:
+    outcome = outcome_of(activity, row)
+    if outcome is Outcome.made_up:
+        raise InvalidState("made_up.already_decided", f"member {member.id}")
+    if outcome is not Outcome.absent:
         raise InvalidState("made_up.not_missed", f"member {member.id}")
     if row is not None and row.made_up_reported_at is not None:
         raise InvalidState("made_up.already_reported")
@@ -347,7 +350,7 @@ async def report_made_up(
     characters); the unit's secretaries are asked to confirm.
 
     InvalidState activity.not_expected, activity.not_over, made_up.not_missed (they
-    were there, excused or it is made up already), made_up.already_reported.
+    were there or excused), made_up.already_reported, made_up.already_decided (made up).
     """
     cleaned = clean_reason(note, required=True)
     activity = await lock_activity(session, activity_id)

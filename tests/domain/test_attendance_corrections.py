@@ -522,7 +522,7 @@ async def test_make_up_reported_and_decided(
         "made_up.already_decided"
     )
     assert await code_of(report_made_up_allowed(session, meeting.id, wang, AFTER)) == (
-        "made_up.not_missed"
+        "made_up.already_decided"
     )
     record = await member_record(session, wang, AFTER)
     assert [e.outcome for e in record.entries] == [Outcome.made_up]

@@ -350,6 +350,9 @@ async def test_closing_the_record_and_make_up_study(bot: RunningBot, secretary: 
     await other.next_event()
     assert cards[other.id].text.endswith(said("en", "record.made_up_card_confirmed"))
     assert (await rows_of(bot, lecture))["王小明"].status is ParticipationStatus.made_up
+    await wang.press(t("zh", "record.made_up_button"), message=note)  # once more, made up now
+    answer = await wang.answer_of_last_press()
+    assert answer.show_alert and answer.text == said("zh", "error.made_up_already_decided")
     await wang.expect_no_message(within=0.2)
 
     await wang.send("/record")
