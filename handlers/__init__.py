@@ -31,11 +31,13 @@ from handlers import (
     events,
     input,
     leave,
+    made_up,
     manage,
     new_activity,
     profile,
     record,
     reporting,
+    roster,
     screens,
     signup,
     staff,
@@ -156,6 +158,18 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     # check-in screens
     b.RefreshScreen: screens.refresh_pressed,
     b.CloseScreen: screens.close_pressed,
+    # the roster and the record
+    b.RollCallPage: roster.show_roll,
+    b.AttendanceCard: roster.card_pressed,
+    b.RosterCheckIn: roster.check_in_pressed,
+    b.AskCorrection: roster.correction_pressed,
+    b.RosterCheckOut: roster.check_out_pressed,
+    b.AskSaplings: roster.saplings_pressed,
+    b.AskMarkMadeUp: roster.made_up_pressed,
+    b.TrailPage: roster.show_trail,
+    b.AskReportMadeUp: made_up.report_pressed,
+    b.ConfirmMadeUp: made_up.decide_pressed,
+    b.DeclineMadeUp: made_up.decide_pressed,
 }
 
 

@@ -1,9 +1,9 @@
 """/activities: a secretary's activities with their counts; for one of them, who signed up,
 the waitlist, leave requests, who has not answered, the check-in and check-out screens
 (handlers.screens), the share QR code, changing the time or place (typed, or the venue's
-location), the check-in settings (the screen of /new, from handlers.venue), cancelling. The
-domain (models.activities) checks the permission on every read and write, and tells
-everyone concerned of a change.
+location), the check-in settings (the screen of /new, from handlers.venue), cancelling,
+the roster and the audit trail (handlers.roster). The domain (models.activities) checks
+the permission on every read and write, and tells everyone concerned of a change.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from telegram import Location, ReplyKeyboardRemove, Update
 
 from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
+from handlers.roster import management_rows, quorum_lines
 from handlers.ui import edit_or_say, page_title, say, send_file
 from handlers.venue import (
     activity_data,
@@ -145,6 +146,7 @@ async def show_activity(update: Update, context: BotContext, press: ManageActivi
         context.t("manage.line.place", place=escape(activity.place or "—")),
         *settings_lines(context, activity_data(activity)),
         _counts_text(context, counts),
+        *await quorum_lines(context, activity),
     ]
     a = activity.id
     check_in_screen = (context.t("manage.checkin_screen"), OpenScreen(a, False))
@@ -173,6 +175,7 @@ async def show_activity(update: Update, context: BotContext, press: ManageActivi
         [(context.t("manage.checkin_settings"), CheckInSettings(a))],
         [(context.t("manage.cancel_activity"), AskCancelActivity(a))],
     ]
+    rows.append(management_rows(context, activity))
     if activity.status is ActivityStatus.cancelled:
         lines.append(context.t("manage.cancelled"))
         rows = rows[:2]

@@ -155,6 +155,13 @@ ERROR_MESSAGES: dict[str, str] = {
     "screen.qr_off": N_("error.screen_qr_off"),
     "screen.no_check_out": N_("error.stale_button"),
     "screen.check_out_over": N_("error.screen_check_out_over"),
+    # The roster and the record (the secretary reads these about a member)
+    "attendance.already_checked_in": N_("error.attendance_already_checked_in"),
+    "attendance.not_checked_in": N_("error.attendance_not_checked_in"),
+    "attendance.already_checked_out": N_("error.attendance_already_checked_out"),
+    "attendance.not_missed": N_("error.attendance_not_missed"),
+    "attendance.not_signed_up": N_("error.attendance_not_signed_up"),
+    "activity.not_over": N_("error.activity_not_over"),
 }
 
 
@@ -206,6 +213,8 @@ def edit_or_say(
         return
 
     async def edit() -> None:
+        if _shows_already(query.message, text, markup):
+            return  # Telegram refuses an edit that changes nothing (a refusal's fresh card)
         try:
             await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
         except BadRequest as exc:
@@ -214,6 +223,12 @@ def edit_or_say(
                 await send_message(context, update.effective_chat.id, text, markup)
 
     context.work.reply(edit)
+
+
+def _shows_already(message: object, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """Whether the message reads `text` (HTML) with these buttons already."""
+    shown = getattr(message, "text", None)
+    return shown == plain(text).strip() and getattr(message, "reply_markup", None) == markup
 
 
 def show(

@@ -22,12 +22,15 @@ from models.attendance import (
     ANNOUNCE_AHEAD,
     DueScreen,
     ScreenAction,
+    close_record,
     close_screen,
     due_reminders,
     mark_nudged,
     mark_refreshed,
     new_code,
+    quorums_at_risk,
     reachable_audience,
+    records_to_close,
     screens_due,
     to_announce,
     unanswered_after_nudge,
@@ -38,6 +41,7 @@ from models.notifications import (
     ActivityReminder,
     AnswerNudge,
     Notification,
+    QuorumAtRisk,
     SilentMembers,
     notify,
 )
@@ -63,6 +67,8 @@ async def scan(context: JobContext) -> None:
         enqueue_announcements,
         enqueue_reminders,
         enqueue_nudges,
+        close_records,
+        warn_quorums,
         enqueue_digests,
     )
     try:
@@ -105,7 +111,7 @@ async def enqueue_announcements(context: JobContext) -> None:
                     notify(session, _about_activity(telegram_id, message, unit, key))
 
 
-AboutActivity = ActivityAnnounced | ActivityReminder | AnswerNudge | SilentMembers
+AboutActivity = ActivityAnnounced | ActivityReminder | AnswerNudge | SilentMembers | QuorumAtRisk
 
 
 def _about_activity(
@@ -155,6 +161,38 @@ async def enqueue_nudges(context: JobContext) -> None:
             for secretary in await reviewers_of(session, unit.id):
                 key = f"unanswered:{activity.id}:{secretary}"
                 notify(session, _about_activity(secretary, message, unit, key))
+
+
+async def close_records(context: JobContext) -> None:
+    """Each ended activity's record closed (the secretaries get the summary, absent members
+    their note), each in its own unit of work: one that fails spares the others, and the
+    next scan tries it again."""
+    now = context.clock.now()
+    async with context.work() as session:
+        ended = await records_to_close(session, now)
+    for activity_id in ended:
+        try:
+            async with context.work() as session:
+                await close_record(session, activity_id, now)
+        except Exception:
+            log.exception(
+                "closing the record of activity %s failed; the next scan tries again", activity_id
+            )
+
+
+async def warn_quorums(context: JobContext) -> None:
+    """The day before a general meeting that too few will attend, its secretaries hear of
+    it once each."""
+    now = context.clock.now()
+    async with context.work() as session:
+        for activity, quorum in await quorums_at_risk(session, now):
+            unit = await get_unit(session, activity.org_unit_id)
+            keys = {s: f"quorum:{activity.id}:{s}" for s in await reviewers_of(session, unit.id)}
+            done = await outbox.existing_keys(session, list(keys.values()))
+            message = QuorumAtRisk(activity, quorum.attending, quorum.expected, quorum.needed)
+            for secretary, key in keys.items():
+                if key not in done:
+                    notify(session, _about_activity(secretary, message, unit, key))
 
 
 async def enqueue_digests(context: JobContext) -> None:

@@ -624,3 +624,80 @@ class RefreshScreen(Button, key="scr:new"):
 @dataclass(frozen=True)
 class CloseScreen(Button, key="scr:x"):
     screen_id: int
+
+
+# --- the roster and the record (handlers.roster, handlers.made_up) ------------------------------
+
+
+@dataclass(frozen=True)
+class RollCallPage(Button, key="att:ro"):
+    """点名: the activity's roster, a page of it."""
+
+    activity_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class AttendanceCard(Button, key="att:m"):
+    """One member's attendance at the activity, with what the secretary may do."""
+
+    activity_id: int
+    member_id: int
+
+
+@dataclass(frozen=True)
+class RosterCheckIn(Button, key="att:ci"):
+    activity_id: int
+    member_id: int
+
+
+@dataclass(frozen=True)
+class AskCorrection(Button, key="att:fix"):
+    activity_id: int
+    member_id: int
+    correction: str  # models.attendance.Correction
+
+
+@dataclass(frozen=True)
+class RosterCheckOut(Button, key="att:co"):
+    activity_id: int
+    member_id: int
+
+
+@dataclass(frozen=True)
+class AskSaplings(Button, key="att:sap"):
+    activity_id: int
+    member_id: int
+
+
+@dataclass(frozen=True)
+class AskMarkMadeUp(Button, key="att:mu"):
+    """The secretary records a member's make-up study directly."""
+
+    activity_id: int
+    member_id: int
+
+
+@dataclass(frozen=True)
+class TrailPage(Button, key="att:log"):
+    """The activity's audit trail, a page of it."""
+
+    activity_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class AskReportMadeUp(Button, key="mu:rep"):
+    """On the note of absence: the member reports their make-up study."""
+
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class ConfirmMadeUp(Button, key="mu:ok"):
+    participation_id: int
+
+
+@dataclass(frozen=True)
+class DeclineMadeUp(Button, key="mu:no"):
+    participation_id: int

@@ -5,8 +5,8 @@ Literal keys (not f-strings), so that the catalog test sees each one.
 
 from __future__ import annotations
 
-from models.activities import ActivityKind, ParticipationStatus, PledgeKind
-from models.attendance import Outcome
+from models.activities import ActivityKind, CheckInMethod, ParticipationStatus, PledgeKind
+from models.attendance import AttendanceAction, Correction, Outcome
 from models.members import MembershipStatus, MemberType, RosterFilter
 from models.permissions import Role
 
@@ -80,3 +80,45 @@ ROSTER_FILTER_KEYS = {
 }
 
 ROLE_KEYS = {Role.secretary: "role.secretary", Role.organizer: "role.organizer"}
+
+# The roster (点名): a member's state at the activity, as the secretary reads it.
+ROLL_STATUS_KEYS = {
+    ParticipationStatus.signed_up: "roll.status.signed_up",
+    ParticipationStatus.waitlisted: "roll.status.waitlisted",
+    ParticipationStatus.cancelled: "roll.status.cancelled",
+    ParticipationStatus.expected: "roll.status.expected",
+    ParticipationStatus.attending: "roll.status.attending",
+    ParticipationStatus.leave_requested: "roll.status.leave_requested",
+    ParticipationStatus.excused: "roll.status.excused",
+    ParticipationStatus.leave_declined: "roll.status.leave_declined",
+    ParticipationStatus.absent: "roll.status.absent",
+    ParticipationStatus.made_up: "roll.status.made_up",
+}
+
+CHECK_IN_METHOD_KEYS = {
+    CheckInMethod.qr: "roll.method.qr",
+    CheckInMethod.location: "roll.method.location",
+    CheckInMethod.code: "roll.method.code",
+    CheckInMethod.secretary: "roll.method.secretary",
+}
+
+CORRECTION_KEYS = {
+    Correction.present: "roll.mark_present",
+    Correction.absent: "roll.mark_absent",
+    Correction.excused: "roll.mark_excused",
+}
+
+TRAIL_ACTION_KEYS = {
+    AttendanceAction.checked_in: "roll.action.checked_in",
+    AttendanceAction.walked_in: "roll.action.walked_in",
+    AttendanceAction.roster: "roll.action.roster",
+    AttendanceAction.present: "roll.action.present",
+    AttendanceAction.absent: "roll.action.absent",
+    AttendanceAction.excused: "roll.action.excused",
+    AttendanceAction.checked_out: "roll.action.checked_out",
+    AttendanceAction.planted: "roll.action.planted",
+    AttendanceAction.made_up_reported: "roll.action.made_up_reported",
+    AttendanceAction.made_up: "roll.action.made_up",
+    AttendanceAction.made_up_declined: "roll.action.made_up_declined",
+    AttendanceAction.closed: "roll.action.closed",
+}

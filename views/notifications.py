@@ -51,7 +51,11 @@ from models.permissions import Role
 from views.buttons import (
     ApproveLeave,
     ApproveReport,
+    AskReportMadeUp,
+    ConfirmMadeUp,
     DeclineLeave,
+    DeclineMadeUp,
+    ManageActivity,
     OpenCard,
     RejectReport,
     ShowCard,
@@ -115,6 +119,12 @@ def _unit(unit: OrgUnit, language: str) -> str:
 
 def _open_card(language: str, activity: Activity) -> InlineKeyboardMarkup:
     return keyboard([(t(language, "manage.open_card"), ShowCard(activity.id))])
+
+
+def _manage(language: str, activity: Activity) -> InlineKeyboardMarkup:
+    """For secretaries: the activity's management card (its roster, its trail), also once
+    it is over and /activities lists it no more."""
+    return keyboard([(t(language, "manage.open_card"), ManageActivity(activity.id))])
 
 
 def _open_anew(language: str, activity: Activity) -> InlineKeyboardMarkup:
@@ -309,7 +319,8 @@ def _(message: SilentMembers, language: str, zone: tzinfo) -> Rendered:
 @render.register(AbsenceNoted)
 def _(message: AbsenceNoted, language: str, zone: tzinfo) -> Rendered:
     text = t(language, "record.absence_noted", **about_activity(language, message.activity, zone))
-    return text, None
+    button = AskReportMadeUp(message.activity.id)
+    return text, keyboard([(t(language, "record.made_up_button"), button)])
 
 
 def made_up_card_text(
@@ -324,12 +335,21 @@ def made_up_card_text(
     )
 
 
+def made_up_buttons(language: str, participation: Participation) -> InlineKeyboardMarkup:
+    return keyboard(
+        [
+            (t(language, "record.confirm_made_up_button"), ConfirmMadeUp(participation.id)),
+            (t(language, "record.decline_made_up_button"), DeclineMadeUp(participation.id)),
+        ]
+    )
+
+
 @render.register(MadeUpReported)
 def _(message: MadeUpReported, language: str, zone: tzinfo) -> Rendered:
     text = made_up_card_text(
         message.participation, message.activity, message.member, language, zone
     )
-    return text, None
+    return text, made_up_buttons(language, message.participation)
 
 
 @render.register(MadeUpDecided)
@@ -362,7 +382,7 @@ def _(message: RecordClosed, language: str, zone: tzinfo) -> Rendered:
         reached = message.present >= message.quorum_needed
         key = "record.quorum_reached" if reached else "record.quorum_missed"
         lines.append(t(language, key, needed=message.quorum_needed, present=message.present))
-    return "\n".join(lines), _open_card(language, message.activity)
+    return "\n".join(lines), _manage(language, message.activity)
 
 
 @render.register(QuorumAtRisk)
@@ -375,7 +395,7 @@ def _(message: QuorumAtRisk, language: str, zone: tzinfo) -> Rendered:
         needed=message.needed,
         **about_activity(language, message.activity, zone),
     )
-    return text, _open_card(language, message.activity)
+    return text, _manage(language, message.activity)
 
 
 # --- the digest ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ The modules, each re-exported here (`from models.attendance import X`):
 - closing: closing the record at the end, the live count, the quorum;
 - screens: the secretary's check-in and check-out screens, and the scan of their codes;
 - audit: the trail of every change;
+- roll_call: whom the record is about, for the secretary's roster;
 - record: member_record, a member's outcomes and totals;
 - reminders: due_reminders and the nudges, for the scheduler;
 - tables: AttendanceChange, CodeAttempts, CheckInScreen.
@@ -33,7 +34,7 @@ from models.attendance.answers import (
     request_leave,
     respond_attend,
 )
-from models.attendance.audit import changes_page, clean_reason, record_change
+from models.attendance.audit import TrailEntry, changes_page, clean_reason, record_change
 from models.attendance.checkin import (
     CHECK_OUT_CLOSES_AFTER,
     CODE_FREE_FAILURES,
@@ -70,12 +71,17 @@ from models.attendance.closing import (
     records_to_close,
 )
 from models.attendance.corrections import (
+    CORRECTED_TO,
     Correction,
     correct_attendance,
+    correction_allowed,
     decide_made_up,
+    made_up_allowed,
     mark_made_up,
+    planting_allowed,
     record_planted,
     report_made_up,
+    report_made_up_allowed,
     reported_made_up,
     roster_check_in,
     roster_check_out,
@@ -100,6 +106,7 @@ from models.attendance.reminders import (
     unanswered_after_nudge,
     unanswered_for_nudge,
 )
+from models.attendance.roll_call import RollEntry, roll_call
 from models.attendance.rows import (
     participation_row,
     require_expected,
@@ -144,6 +151,7 @@ __all__ = [
     "CLOSE_WITHIN",
     "CODE_FREE_FAILURES",
     "CONFIRM_GRACE",
+    "CORRECTED_TO",
     "DEFAULT_OFFSETS",
     "EARTH_RADIUS_M",
     "LEAVE_REASON_MAX",
@@ -166,10 +174,12 @@ __all__ = [
     "Quorum",
     "RecordEntry",
     "Reminder",
+    "RollEntry",
     "ScreenAction",
     "ScreenPurpose",
     "Token",
     "Totals",
+    "TrailEntry",
     "WrongCode",
     "admission",
     "attendance_count",
@@ -191,6 +201,7 @@ __all__ = [
     "close_screen",
     "code_retry_at",
     "correct_attendance",
+    "correction_allowed",
     "decide_leave",
     "decide_made_up",
     "distance_m",
@@ -198,6 +209,7 @@ __all__ = [
     "enter_code",
     "get_participation",
     "leave_allowed",
+    "made_up_allowed",
     "make_token",
     "managed_screen",
     "mark_made_up",
@@ -209,6 +221,7 @@ __all__ = [
     "open_screen",
     "outcome_of",
     "participation_row",
+    "planting_allowed",
     "quorum_needed",
     "quorum_of",
     "quorums_at_risk",
@@ -218,10 +231,12 @@ __all__ = [
     "record_planted",
     "records_to_close",
     "report_made_up",
+    "report_made_up_allowed",
     "reported_made_up",
     "request_leave",
     "require_expected",
     "respond_attend",
+    "roll_call",
     "roster_check_in",
     "roster_check_out",
     "screen_closes_at",

@@ -7,10 +7,12 @@ trail reads as a history and a secretary's correction never hides what it replac
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.activities import Activity, Participation
 from models.attendance.record import Outcome, outcome_of
@@ -62,20 +64,38 @@ def _value(outcome: Outcome | None) -> str | None:
     return outcome.value if outcome else None
 
 
+@dataclass(frozen=True)
+class TrailEntry:
+    change: AttendanceChange
+    member: Member  # whose attendance changed
+    # Who changed it, when they have a member profile (a secretary may have none); for
+    # changed_by None it was the bot (closing the record).
+    changed_by: Member | None
+
+
 async def changes_page(
-    session: AsyncSession, activity_id: int, page: int, size: int
-) -> Page[tuple[AttendanceChange, Member]]:
-    """The activity's trail, newest first, with each change's member."""
-    where = AttendanceChange.activity_id == activity_id
-    total = await session.scalar(select(func.count()).select_from(AttendanceChange).where(where))
+    session: AsyncSession,
+    activity_id: int,
+    page: int,
+    size: int,
+    member_id: int | None = None,
+) -> Page[TrailEntry]:
+    """The activity's trail (or one member's part of it), newest first. Read it after
+    checking that the reader manages the activity."""
+    where = [AttendanceChange.activity_id == activity_id]
+    if member_id is not None:
+        where.append(AttendanceChange.member_id == member_id)
+    total = await session.scalar(select(func.count()).select_from(AttendanceChange).where(*where))
     page, pages = clamp(total or 0, page, size)
+    changer = aliased(Member)
     rows = await session.execute(
-        select(AttendanceChange, Member)
+        select(AttendanceChange, Member, changer)
         .join(Member, Member.id == AttendanceChange.member_id)
-        .where(where)
+        .outerjoin(changer, changer.telegram_id == AttendanceChange.changed_by)
+        .where(*where)
         .order_by(AttendanceChange.changed_at.desc(), AttendanceChange.id.desc())
         .offset((page - 1) * size)
         .limit(size)
     )
-    items = [(change, member) for change, member in rows.tuples()]
+    items = [TrailEntry(change, member, by) for change, member, by in rows]
     return Page(items, total or 0, page, pages, size)

@@ -4,7 +4,9 @@ When an activity ends the scheduler closes its record (`close_record`): at
 organisational life whoever is expected and neither checked in, excused nor made up
 is absent, and is told they can report make-up study (补学); at a sign-up activity a
 seat holder who never checked in is absent (a no-show). The unit's secretaries get
-the summary in one message. Corrections remain possible afterwards, with a reason.
+the summary in one message: of those expected (or holding a seat from signing up), how
+many were present, excused and absent; walk-ins are counted apart. Corrections remain
+possible afterwards, with a reason.
 
 Quorum (支部党员大会): more than half of the members expected must attend for the
 general meeting's decisions to stand.
@@ -157,7 +159,7 @@ async def close_record(
     if activity.mode is ActivityMode.expected:
         concerned = await expected_members(session, activity)
     else:
-        ids = [m for m, row in rows.items() if row.status in SEAT_STATUSES]
+        ids = [m for m, row in rows.items() if row.status in SEAT_STATUSES and not row.walk_in]
         concerned = list(
             await session.scalars(select(Member).where(Member.id.in_(ids)).order_by(Member.id))
         )
@@ -184,18 +186,19 @@ async def close_record(
         record_change(session, activity, row, AttendanceAction.closed, before, None, now)
     activity.record_closed_at = now
     await session.flush()
-    checked_in = [row for row in rows.values() if row.checked_in_at is not None]
-    present_ids = {row.member_id for row in checked_in}
-    excused = sum(
-        1 for member in concerned if outcome_of(activity, rows.get(member.id)) is Outcome.excused
-    )
+    outcomes = [outcome_of(activity, rows.get(member.id)) for member in concerned]
+    concerned_ids = {member.id for member in concerned}
     quorum = await quorum_of(session, activity)
     summary = RecordClosed(
         activity,
-        present=len(present_ids),
-        excused=excused,
+        present=outcomes.count(Outcome.attended),
+        excused=outcomes.count(Outcome.excused),
         absent=tuple(m.real_name or "—" for m in absent),
-        walk_ins=sum(1 for row in checked_in if row.walk_in),
+        walk_ins=sum(
+            1
+            for row in rows.values()
+            if row.checked_in_at is not None and row.member_id not in concerned_ids
+        ),
         expected=len(concerned),
         quorum_needed=quorum.needed if quorum is not None else None,
     )

@@ -4,7 +4,10 @@ check-out and saplings on their behalf, and make-up study (补学).
 Every operation here checks manage_activities on the activity's unit, locks the
 activity's row (so two secretaries correcting one record at once take turns, and
 each sees what the other did), and writes one change to the audit trail. A
-correction always has a reason; nobody corrects their own record.
+correction always has a reason; nobody corrects their own record. The refusals speak of
+the member (attendance.*), not of "you": a secretary reads them. An operation that asks
+something first (a reason, a number, what was studied) has an `…_allowed` check that
+refuses before the question what the operation would refuse after it.
 """
 
 from __future__ import annotations
@@ -26,11 +29,12 @@ from models.activities import (
     ParticipationStatus,
     check_audience,
     claim_seat,
+    get_activity,
     lock_activity,
     participation_of,
 )
 from models.attendance.audit import clean_reason, record_change
-from models.attendance.checkin import clean_saplings
+from models.attendance.checkin import CheckInNotOpen, clean_saplings
 from models.attendance.record import Outcome, outcome_of
 from models.attendance.rows import participation_row, require_expected
 from models.attendance.tables import AttendanceAction
@@ -47,16 +51,25 @@ class Correction(enum.StrEnum):
     excused = "excused"
 
 
-async def _locked_for_secretary(
-    session: AsyncSession, activity_id: int, secretary: int, now: datetime
+# The outcome each correction makes.
+CORRECTED_TO = {
+    Correction.present: Outcome.attended,
+    Correction.absent: Outcome.absent,
+    Correction.excused: Outcome.excused,
+}
+
+
+async def _for_secretary(
+    session: AsyncSession, activity_id: int, secretary: int, now: datetime, *, lock: bool = True
 ) -> Activity:
-    """The activity, locked, if `secretary` manages it and its check-in has opened."""
-    activity = await lock_activity(session, activity_id)
+    """The activity (locked, unless only checking), if `secretary` manages it, it is not
+    cancelled and its check-in has opened (CheckInNotOpen says when)."""
+    activity = await (lock_activity if lock else get_activity)(session, activity_id)
     await require(session, secretary, Permission.manage_activities, activity.org_unit_id)
     if activity.status is ActivityStatus.cancelled:
         raise InvalidState("activity.cancelled", f"activity {activity_id}")
     if now < activity.check_in_opens_at:
-        raise InvalidState("checkin.not_open", f"activity {activity_id}")
+        raise CheckInNotOpen(activity.check_in_opens_at)
     return activity
 
 
@@ -106,16 +119,17 @@ async def roster_check_in(
     """The secretary checks in a member who has no phone with them, from the roster: while
     check-in is open, no reason needed. After that it is a correction (with a reason).
 
-    InvalidState checkin.not_open, checkin.closed, checkin.already, activity.cancelled,
-    activity.not_in_audience, activity.full; PermissionDenied; NotFound member.not_found.
+    InvalidState checkin.not_open (CheckInNotOpen), checkin.closed,
+    attendance.already_checked_in, activity.cancelled, activity.not_in_audience,
+    activity.full; PermissionDenied; NotFound member.not_found.
     """
-    activity = await _locked_for_secretary(session, activity_id, secretary, now)
+    activity = await _for_secretary(session, activity_id, secretary, now)
     if now > activity.ends_at or activity.record_closed_at is not None:
         raise InvalidState("checkin.closed", f"activity {activity_id}")
     member = await _member(session, member_id)
     row = await participation_of(session, activity_id, member_id)
     if row is not None and row.checked_in_at is not None:
-        raise InvalidState("checkin.already")
+        raise InvalidState("attendance.already_checked_in", f"member {member_id}")
     await _ensure_place(session, activity, member, row)
     before = outcome_of(activity, row)
     row = await participation_row(session, activity, member_id, now)
@@ -127,6 +141,53 @@ async def roster_check_in(
     await session.flush()
     record_change(session, activity, row, AttendanceAction.roster, before, secretary, now)
     return row
+
+
+async def _check_correction(
+    session: AsyncSession,
+    activity: Activity,
+    member: Member,
+    secretary: int,
+    correction: Correction,
+) -> tuple[Participation | None, Outcome | None]:
+    """What a correction refuses besides the reason; the member's row and outcome."""
+    if member.telegram_id == secretary:
+        raise InvalidState("attendance.own_record", f"member {member.id}")
+    if correction is Correction.excused:
+        require_expected(activity)
+    row = await participation_of(session, activity.id, member.id)
+    before = outcome_of(activity, row)
+    if before is CORRECTED_TO[correction]:
+        raise InvalidState("attendance.unchanged", f"already {before}")
+    if correction is Correction.absent and before is None:
+        # At a sign-up activity only a seat holder can be absent (and absent holds the seat).
+        raise InvalidState("attendance.not_signed_up", f"member {member.id}")
+    return row, before
+
+
+def _correction(correction: Correction | str) -> Correction:
+    try:
+        return Correction(correction)
+    except ValueError:
+        raise InvalidInput("correction", "correction.invalid") from None
+
+
+async def correction_allowed(
+    session: AsyncSession,
+    activity_id: int,
+    member_id: int,
+    secretary: int,
+    correction: Correction | str,
+    now: datetime,
+) -> Activity:
+    """The activity, if `secretary` may make this correction now (before the reason is
+    asked for); the refusals of correct_attendance otherwise."""
+    correction = _correction(correction)
+    activity = await _for_secretary(session, activity_id, secretary, now, lock=False)
+    await _check_correction(
+        session, activity, await _member(session, member_id), secretary, correction
+    )
+    return activity
 
 
 async def correct_attendance(
@@ -143,30 +204,16 @@ async def correct_attendance(
 
     InvalidInput reason.empty / reason.too_long, correction.invalid; InvalidState
     attendance.own_record (a secretary's own record is someone else's to correct),
-    attendance.unchanged, activity.not_expected (excused: sign-up activities have no
+    attendance.unchanged, attendance.not_signed_up (absent from a sign-up activity
+    without a seat), activity.not_expected (excused: sign-up activities have no
     leave), checkin.not_open, activity.cancelled, activity.not_in_audience,
     activity.full; PermissionDenied; NotFound member.not_found.
     """
-    try:
-        correction = Correction(correction)
-    except ValueError:
-        raise InvalidInput("correction", "correction.invalid") from None
+    correction = _correction(correction)
     cleaned = clean_reason(reason, required=True)
-    activity = await _locked_for_secretary(session, activity_id, secretary, now)
+    activity = await _for_secretary(session, activity_id, secretary, now)
     member = await _member(session, member_id)
-    if member.telegram_id == secretary:
-        raise InvalidState("attendance.own_record", f"member {member_id}")
-    if correction is Correction.excused:
-        require_expected(activity)
-    row = await participation_of(session, activity_id, member_id)
-    before = outcome_of(activity, row)
-    wanted = {
-        Correction.present: Outcome.attended,
-        Correction.absent: Outcome.absent,
-        Correction.excused: Outcome.excused,
-    }[correction]
-    if before is wanted:
-        raise InvalidState("attendance.unchanged", f"already {wanted}")
+    row, before = await _check_correction(session, activity, member, secretary, correction)
     if correction is Correction.present:
         await _ensure_place(session, activity, member, row)
     elif row is None:
@@ -194,14 +241,13 @@ async def roster_check_out(
     saplings: int | None = None,
 ) -> Participation:
     """The secretary checks a member out (at the end, at the latest: hours never run past it),
-    with the saplings they planted. InvalidState checkout.not_checked_in, checkout.already."""
+    with the saplings they planted. InvalidState attendance.not_checked_in,
+    attendance.already_checked_out."""
     saplings = clean_saplings(saplings)
-    activity = await _locked_for_secretary(session, activity_id, secretary, now)
-    row = await participation_of(session, activity_id, member_id)
-    if row is None or row.checked_in_at is None:
-        raise InvalidState("checkout.not_checked_in", f"member {member_id}")
+    activity = await _for_secretary(session, activity_id, secretary, now)
+    row = await _checked_in_row(session, activity_id, member_id)
     if row.checked_out_at is not None:
-        raise InvalidState("checkout.already")
+        raise InvalidState("attendance.already_checked_out", f"member {member_id}")
     before = outcome_of(activity, row)
     row.checked_out_at = min(now, activity.ends_at)
     if saplings is not None and activity.kind is ActivityKind.tree_planting:
@@ -210,6 +256,31 @@ async def roster_check_out(
     await session.flush()
     record_change(session, activity, row, AttendanceAction.checked_out, before, secretary, now)
     return row
+
+
+async def _checked_in_row(session: AsyncSession, activity_id: int, member_id: int) -> Participation:
+    row = await participation_of(session, activity_id, member_id)
+    if row is None or row.checked_in_at is None:
+        raise InvalidState("attendance.not_checked_in", f"member {member_id}")
+    return row
+
+
+async def _check_planting(
+    session: AsyncSession, activity: Activity, member_id: int
+) -> Participation:
+    if activity.kind is not ActivityKind.tree_planting:
+        raise InvalidState("activity.not_tree_planting", f"activity {activity.id}")
+    return await _checked_in_row(session, activity.id, member_id)
+
+
+async def planting_allowed(
+    session: AsyncSession, activity_id: int, member_id: int, secretary: int, now: datetime
+) -> Activity:
+    """The activity, if the secretary may record the member's saplings now (before the
+    number is asked for); the refusals of record_planted otherwise."""
+    activity = await _for_secretary(session, activity_id, secretary, now, lock=False)
+    await _check_planting(session, activity, member_id)
+    return activity
 
 
 async def record_planted(
@@ -221,14 +292,10 @@ async def record_planted(
     now: datetime,
 ) -> Participation:
     """The saplings a member planted at a tree planting, as the secretary counted them.
-    InvalidState activity.not_tree_planting, checkout.not_checked_in (not there)."""
+    InvalidState activity.not_tree_planting, attendance.not_checked_in (not there)."""
     count = clean_saplings(saplings)
-    activity = await _locked_for_secretary(session, activity_id, secretary, now)
-    if activity.kind is not ActivityKind.tree_planting:
-        raise InvalidState("activity.not_tree_planting", f"activity {activity_id}")
-    row = await participation_of(session, activity_id, member_id)
-    if row is None or row.checked_in_at is None:
-        raise InvalidState("checkout.not_checked_in", f"member {member_id}")
+    activity = await _for_secretary(session, activity_id, secretary, now)
+    row = await _check_planting(session, activity, member_id)
     before = outcome_of(activity, row)
     row.saplings_planted = count
     row.updated_at = now
@@ -241,28 +308,54 @@ async def record_planted(
 # --- make-up study (补学) ---------------------------------------------------------------------
 
 
+def _check_over(activity: Activity, now: datetime) -> None:
+    """Make-up study is for organisational life that is over."""
+    require_expected(activity)
+    if now < activity.ends_at:
+        raise InvalidState("activity.not_over", f"activity {activity.id}")
+
+
+async def _check_report(
+    session: AsyncSession, activity: Activity, member: Member, now: datetime
+) -> Participation | None:
+    """What report_made_up refuses besides the note; the member's row."""
+    _check_over(activity, now)
+    row = await participation_of(session, activity.id, member.id)
+    if row is None:
+        await check_audience(session, activity, member)
+    outcome = outcome_of(activity, row)
+    if outcome is Outcome.made_up:
+        raise InvalidState("made_up.already_decided", f"member {member.id}")
+    if outcome is not Outcome.absent:
+        raise InvalidState("made_up.not_missed", f"member {member.id}")
+    if row is not None and row.made_up_reported_at is not None:
+        raise InvalidState("made_up.already_reported")
+    return row
+
+
+async def report_made_up_allowed(
+    session: AsyncSession, activity_id: int, member: Member, now: datetime
+) -> Activity:
+    """The activity, if the member may report make-up study for it now (before asking what
+    they studied); the refusals of report_made_up otherwise."""
+    activity = await get_activity(session, activity_id)
+    await _check_report(session, activity, member, now)
+    return activity
+
+
 async def report_made_up(
     session: AsyncSession, activity_id: int, member: Member, note: str, now: datetime
 ) -> Participation:
     """The member says they made up for a meeting they missed (what they studied, 1-200
     characters); the unit's secretaries are asked to confirm.
 
-    InvalidState activity.not_expected, activity.not_started, made_up.not_missed (they
-    were there, excused or it is made up already), made_up.already_reported.
+    InvalidState activity.not_expected, activity.not_over, made_up.not_missed (they
+    were there or excused), made_up.already_reported, made_up.already_decided (made up).
     """
     cleaned = clean_reason(note, required=True)
     activity = await lock_activity(session, activity_id)
-    require_expected(activity)
-    if now < activity.ends_at:
-        raise InvalidState("activity.not_started", f"activity {activity_id}")
-    row = await participation_of(session, activity_id, member.id)
-    if row is None:
-        await check_audience(session, activity, member)
-    if outcome_of(activity, row) is not Outcome.absent:
-        raise InvalidState("made_up.not_missed", f"member {member.id}")
+    await _check_report(session, activity, member, now)
     row = await participation_row(session, activity, member.id, now)
-    if row.made_up_reported_at is not None:
-        raise InvalidState("made_up.already_reported")
     before = outcome_of(activity, row)
     if row.status is not ParticipationStatus.absent:  # no answer, or leave declined
         row.status = ParticipationStatus.absent
@@ -296,7 +389,7 @@ async def decide_made_up(
     row = await session.get(Participation, participation_id)
     if row is None:
         raise NotFound("participation.not_found", f"no participation {participation_id}")
-    activity = await _locked_for_secretary(session, row.activity_id, secretary, now)
+    activity = await _for_secretary(session, row.activity_id, secretary, now)
     await session.refresh(row)
     member = await _member(session, row.member_id)
     if member.telegram_id == secretary:
@@ -316,6 +409,31 @@ async def decide_made_up(
     return row
 
 
+async def _check_mark(
+    session: AsyncSession, activity: Activity, member: Member, secretary: int, now: datetime
+) -> Participation | None:
+    """What mark_made_up refuses besides what was studied; the member's row."""
+    _check_over(activity, now)
+    if member.telegram_id == secretary:
+        raise InvalidState("attendance.own_record", f"member {member.id}")
+    row = await participation_of(session, activity.id, member.id)
+    if row is None:
+        await check_audience(session, activity, member)
+    if outcome_of(activity, row) is not Outcome.absent:
+        raise InvalidState("attendance.not_missed", f"member {member.id}")
+    return row
+
+
+async def made_up_allowed(
+    session: AsyncSession, activity_id: int, member_id: int, secretary: int, now: datetime
+) -> Activity:
+    """The activity, if the secretary may record the member's make-up study now (before
+    asking what was studied); the refusals of mark_made_up otherwise."""
+    activity = await _for_secretary(session, activity_id, secretary, now, lock=False)
+    await _check_mark(session, activity, await _member(session, member_id), secretary, now)
+    return activity
+
+
 async def mark_made_up(
     session: AsyncSession,
     activity_id: int,
@@ -325,22 +443,13 @@ async def mark_made_up(
     now: datetime,
 ) -> Participation:
     """补学 recorded by the secretary directly (the member told them in person), with what
-    was studied. InvalidState activity.not_expected, activity.not_started,
-    made_up.not_missed, attendance.own_record."""
+    was studied. InvalidState activity.not_expected, activity.not_over,
+    attendance.not_missed, attendance.own_record."""
     cleaned = clean_reason(reason, required=True)
-    activity = await _locked_for_secretary(session, activity_id, secretary, now)
-    require_expected(activity)
-    if now < activity.ends_at:
-        raise InvalidState("activity.not_started", f"activity {activity_id}")
+    activity = await _for_secretary(session, activity_id, secretary, now)
     member = await _member(session, member_id)
-    if member.telegram_id == secretary:
-        raise InvalidState("attendance.own_record", f"member {member_id}")
-    row = await participation_of(session, activity_id, member_id)
-    if row is None:
-        await check_audience(session, activity, member)
+    row = await _check_mark(session, activity, member, secretary, now)
     before = outcome_of(activity, row)
-    if before is not Outcome.absent:
-        raise InvalidState("made_up.not_missed", f"member {member_id}")
     row = await participation_row(session, activity, member_id, now)
     row.status = ParticipationStatus.made_up
     row.made_up_reported_at = None

@@ -25,10 +25,11 @@ from handlers import events, manage
 from handlers.manage import LEAVE_PAGE, PEOPLE_PAGE
 from handlers.record import ENTRIES_PAGE
 from handlers.reporting import PENDING_PAGE
+from handlers.roster import ROLL_PAGE, TRAIL_PAGE
 from handlers.staff import ROSTER_PAGE, UNREACHABLE_PAGE
 from models import outbox
 from models.activities import TITLE_MAX, sign_up
-from models.attendance import request_leave
+from models.attendance import correct_attendance, request_leave
 from models.attendance.answers import LEAVE_REASON_MAX
 from models.attendance.reminders import ANNOUNCE_AHEAD
 from models.members import (
@@ -363,6 +364,61 @@ async def test_who_has_not_answered_shows_all_500(bot: RunningBot) -> None:
     pages = await read_people(secretary, "manage.list.no_answer", CROWD)
     assert len(pages) == math.ceil(CROWD / PEOPLE_PAGE)
     each_once(names, pages)
+
+
+async def test_an_activitys_roster_and_its_trail_show_all_500(bot: RunningBot) -> None:
+    """Each member corrected by a secretary of the longest name, with the longest reason;
+    one of them three times, after asking for leave with the longest reason: their card
+    holds all of that."""
+    secretary, names, meeting = await activity_of_500(bot, kind="general_meeting")
+    reason = EMOJI * LEAVE_REASON_MAX
+    members = [member async for _, member in each_member(bot)]
+    chief, busy = members[0], members[1]
+    assert chief.telegram_id is not None
+    async with bot.database.sessions.begin() as session:
+        await grant_role_to(session, chief.telegram_id)
+        await request_leave(session, meeting, busy, reason, bot.clock.now())
+    bot.clock.set(UNANNOUNCED + timedelta(minutes=10))  # under way
+    async with bot.database.sessions.begin() as session:
+        now, by = bot.clock.now(), chief.telegram_id
+        for member in members[1:]:
+            await correct_attendance(session, meeting, member.id, by, "present", reason, now)
+        for correction in ("absent", "excused"):
+            await correct_attendance(session, meeting, busy.id, by, correction, reason, now)
+
+    activities = await reply(secretary, "/activities")
+    await turned(secretary, activities, activities.buttons[0][0])  # the activity
+    await turned(secretary, activities, t("en", "roll.open"))
+    roster = await every_page(secretary, activities)
+    assert len(roster) == math.ceil(CROWD / ROLL_PAGE)
+    titled(roster, lambda page, n: said_page("en", "roll.title", page, n, title=TITLE, count=CROWD))
+    each_once(names, roster)
+    assert sum(len(page.labels()) for page in roster) == CROWD + len(roster)  # and Back
+
+    # The busy member's card: their leave, and their three changes.
+    card = await forged(secretary, activities, f"att:m:{meeting}:{busy.id}")  # its button
+    assert card.text.count(reason) == 4  # the leave, and three changes
+    assert said("en", "roll.card_changes", count=3) in card.text
+
+    await turned(secretary, activities, t("en", "roll.back"))
+    await turned(secretary, activities, t("en", "button.back"))
+    await turned(secretary, activities, t("en", "roll.trail"))
+    trail = await every_page(secretary, activities)
+    changes = CROWD - 1 + 2
+    assert len(trail) == math.ceil(changes / TRAIL_PAGE)
+    values = {"title": TITLE, "count": changes}
+    titled(trail, lambda page, n: said_page("en", "roll.trail_title", page, n, **values))
+    everything = "\n".join(page.text for page in trail)
+    assert everything.count(names[0]) == changes  # who made each change
+    assert everything.count(names[1]) == 3
+    each_once(names[2:], trail)
+
+
+async def grant_role_to(session: AsyncSession, telegram_id: int) -> None:
+    from models.permissions import Role, grant_role
+
+    unit = await unit_by_code(session, "longest")
+    await grant_role(session, telegram_id, Role.secretary, unit.id, None)
 
 
 # --- reports waiting for approval ---------------------------------------------------------------

@@ -209,6 +209,11 @@ async def test_announcements_reminders_nudges_and_the_secretary_told(bot: Runnin
     # the names follow, in any order
     silent = said("en", "remind.unanswered", title=title, when=when_en, count=2, names="")
     assert texts[0].startswith(silent) and "Zhao" in texts[0]
+    # A general meeting nobody has said they will attend: its quorum is at risk.
+    warning = said(
+        "en", "record.quorum_at_risk", title=title, when=when_en, attending=0, expected=2, needed=2
+    )
+    assert (await secretary.next_message()).text == warning
     reminder = await zhao.next_message()
     assert reminder.text == said(
         "en",
