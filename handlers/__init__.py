@@ -144,6 +144,7 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.Discard: new_activity.discarded,
     # managing activities
     b.ManagePage: manage.show_list,
+    b.PastActivities: manage.show_list,
     b.ManageActivity: manage.show_activity,
     b.ActivityPeople: manage.show_people,
     b.PeoplePage: manage.show_people_page,

@@ -41,6 +41,7 @@ from models.activities import (
     share_payload,
     update_activity,
 )
+from models.attendance import ScreenPurpose, screen_closes_at
 from models.members import Member
 from models.org import get_unit, unit_display_name
 from models.paging import Page, page_of
@@ -56,6 +57,7 @@ from views.buttons import (
     ManageActivity,
     ManagePage,
     OpenScreen,
+    PastActivities,
     PeoplePage,
     SaveCheckIn,
     ShareQr,
@@ -107,23 +109,40 @@ def _counts_text(context: BotContext, counts: ActivityCounts) -> str:
     )
 
 
-async def show_list(update: Update, context: BotContext, press: ManagePage) -> None:
+async def show_list(
+    update: Update, context: BotContext, press: ManagePage | PastActivities
+) -> None:
+    """The coming activities (or the ended ones, whose records are corrected from there),
+    a page at a time, each a button to its management card."""
     assert update.effective_user
+    past = isinstance(press, PastActivities)
     result = await managed_activities(
-        context.session, update.effective_user.id, context.now(), press.page, PAGE_SIZE
+        context.session, update.effective_user.id, context.now(), press.page, PAGE_SIZE, past
+    )
+    other = (
+        (context.t("manage.coming_button"), ManagePage(1))
+        if past
+        else (context.t("manage.past_button"), PastActivities(1))
     )
     if not result.items:
-        edit_or_say(update, context, context.t("manage.none"))
+        nothing = "manage.none_past" if past else "manage.none"
+        edit_or_say(update, context, context.t(nothing), keyboard([other]))
         return
-    lines = [page_title(context, context.t("manage.list_title", total=result.total), result)]
+    title_key = "manage.past_title" if past else "manage.list_title"
+    title = context.t(title_key, total=result.total)
+    lines = [page_title(context, title, result)]
     rows: list[list[tuple[str, Button]]] = []
     for counts in result.items:
         activity = counts.activity
         starts = activity.starts_at.astimezone(await context.activity_zone(activity))
         when = format_when(starts, context.language)
         lines.append(f"• {when} {escape(activity.title)} — {_counts_text(context, counts)}")
-        rows.append([(short(f"{when[-5:]} {activity.title}"), ManageActivity(activity.id))])
-    rows.append(pager(result, ManagePage))
+        label = f"{when[-5:]} {activity.title}"
+        if past:  # the latest first, over months: the date says which
+            label = f"{starts:%m-%d} {activity.title}"
+        rows.append([(short(label), ManageActivity(activity.id))])
+    rows.append(pager(result, PastActivities if past else ManagePage))
+    rows.append([other])
     edit_or_say(update, context, "\n".join(lines), keyboard(*rows))
 
 
@@ -150,6 +169,11 @@ async def show_activity(update: Update, context: BotContext, press: ManageActivi
     ]
     a = activity.id
     check_in_screen = (context.t("manage.checkin_screen"), OpenScreen(a, False))
+    check_out_row: list[tuple[str, Button]] = (
+        [(context.t("manage.checkout_screen"), OpenScreen(a, True))]
+        if activity.check_out_required
+        else []
+    )
     rows: list[list[tuple[str, Button]]] = [
         [
             (context.t(LIST_KEYS[1]), ActivityPeople(a, 1)),
@@ -163,11 +187,7 @@ async def show_activity(update: Update, context: BotContext, press: ManageActivi
             *([check_in_screen] if activity.check_in_by_qr else []),
             (context.t("manage.share_qr"), ShareQr(a)),
         ],
-        (
-            [(context.t("manage.checkout_screen"), OpenScreen(a, True))]
-            if activity.check_out_required
-            else []
-        ),
+        check_out_row,
         [
             (context.t("manage.change_time"), ChangeActivity(a, 1)),
             (context.t("manage.change_place"), ChangeActivity(a, 2)),
@@ -179,6 +199,13 @@ async def show_activity(update: Update, context: BotContext, press: ManageActivi
     if activity.status is ActivityStatus.cancelled:
         lines.append(context.t("manage.cancelled"))
         rows = rows[:2]
+    elif context.now() >= activity.ends_at:  # over: its lists and its record, no changes
+        lines.append(context.t("events.card_over"))
+        check_out = [row for row in rows if OpenScreen(a, True) in [b for _, b in row]]
+        still_out = (
+            check_out if screen_closes_at(activity, ScreenPurpose.check_out) > context.now() else []
+        )
+        rows = [*rows[:2], management_rows(context, activity), *still_out]
     edit_or_say(update, context, "\n".join(lines), keyboard(*rows))
 
 

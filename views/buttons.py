@@ -550,6 +550,13 @@ class ManagePage(Button, key="org:pg"):
 
 
 @dataclass(frozen=True)
+class PastActivities(Button, key="org:past"):
+    """The activities that have ended, the latest first: their records, corrections."""
+
+    page: int
+
+
+@dataclass(frozen=True)
 class ManageActivity(Button, key="org:a"):
     activity_id: int
 

@@ -103,23 +103,22 @@ async def activities_for_units(
     now: datetime,
     page: int = 1,
     page_size: int = 5,
-    include_past: bool = False,
+    past: bool = False,
 ) -> Page[ActivityCounts]:
-    """The units' activities with counts, soonest first (unit_ids None: every unit).
+    """The units' scheduled activities with counts (unit_ids None: every unit): those that
+    have not ended, soonest first; with `past`, those that have, the latest first.
 
-    Pass `managed_unit_ids(session, tg, Permission.manage_activities)`. Without
-    `include_past`, only scheduled activities that have not ended.
+    Pass `managed_unit_ids(session, tg, Permission.manage_activities)`.
     """
-    query = select(Activity)
+    query = select(Activity).where(Activity.status == ActivityStatus.scheduled)
     if unit_ids is not None:
         query = query.where(Activity.org_unit_id.in_(unit_ids))
-    if not include_past:
-        query = query.where(Activity.status == ActivityStatus.scheduled, Activity.ends_at > now)
-    order = (
-        (Activity.starts_at, Activity.id)
-        if not include_past
-        else (Activity.starts_at.desc(), Activity.id.desc())
-    )
+    if past:
+        query = query.where(Activity.ends_at <= now)
+        order = (Activity.starts_at.desc(), Activity.id.desc())
+    else:
+        query = query.where(Activity.ends_at > now)
+        order = (Activity.starts_at, Activity.id)
     found = await page_of_rows(session, query.order_by(*order), page, page_size)
     return found.with_items([await activity_counts(session, a) for a in found.items])
 
@@ -182,14 +181,19 @@ async def managed_activity(session: AsyncSession, telegram_id: int, activity_id:
 
 
 async def managed_activities(
-    session: AsyncSession, telegram_id: int, now: datetime, page: int = 1, page_size: int = 5
+    session: AsyncSession,
+    telegram_id: int,
+    now: datetime,
+    page: int = 1,
+    page_size: int = 5,
+    past: bool = False,
 ) -> Page[ActivityCounts]:
-    """The coming activities of the units this person manages, with counts; NotStaff for
-    someone who manages none."""
+    """The coming (or, with `past`, the ended) activities of the units this person manages,
+    with counts; NotStaff for someone who manages none."""
     units = await managed_unit_ids(session, telegram_id, Permission.manage_activities)
     if units is not None and not units:
         raise NotStaff(Permission.manage_activities, None, telegram_id)
-    return await activities_for_units(session, units, now, page, page_size)
+    return await activities_for_units(session, units, now, page, page_size, past)
 
 
 # --- the member's view of one activity ------------------------------------------------------------

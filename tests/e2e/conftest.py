@@ -235,3 +235,18 @@ async def new_activity(
     async with bot.database.sessions.begin() as session:
         unit = await unit_by_code(session, unit_code)
         return await create_activity(session, creator.id, unit.id, draft, bot.clock.now())
+
+
+@pytest.fixture
+async def org(bot: RunningBot) -> dict[str, int]:
+    """The example organisation, seeded: unit code → id."""
+    return await seed_org(bot.database)
+
+
+@pytest.fixture
+async def secretary(bot: RunningBot, org: dict[str, int]) -> Person:
+    """The secretary of the Wanda Plaza branch, who has talked to the bot (zh)."""
+    person = bot.emulator.user("李书记", language_code="zh")
+    await grant(bot.database, person, "secretary", "wanda-plaza")
+    await meet(person)
+    return person

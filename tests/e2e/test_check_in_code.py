@@ -11,13 +11,10 @@ from sqlalchemy import select
 from models.activities import CheckInMethod
 from models.attendance import CodeAttempts
 from sandbox.person import Person
-from tests.e2e import test_events
 from tests.e2e.conftest import RunningBot, new_activity
 from tests.e2e.test_events import WANDA, member, open_card, participation, settle
 from tests.e2e.texts import said, t
 from views.dates import format_wait
-
-org, secretary = test_events.org, test_events.secretary  # the fixtures
 
 
 def wait(seconds: float, language: str = "zh") -> str:

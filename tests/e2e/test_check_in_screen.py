@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from models.activities import Activity, CheckInMethod, Participation, sign_up
@@ -25,7 +24,7 @@ from models.members import Member, get_member
 from sandbox import decode_qr
 from sandbox.person import Person
 from sandbox.state import ChatMessage
-from tests.e2e.conftest import TEST_CHECK_IN_SECRET, RunningBot, grant, meet, new_activity, seed_org
+from tests.e2e.conftest import TEST_CHECK_IN_SECRET, RunningBot, grant, meet, new_activity
 from tests.e2e.test_events import member, open_card, participation, settle
 from tests.e2e.texts import said, t
 from views.dates import format_wait
@@ -36,19 +35,6 @@ QR_SECONDS = 60  # the default of [checkin] qr_seconds
 CONFIRM_IN, CONFIRM_OUT = t("zh", "checkin.confirm_button"), t("zh", "checkout.confirm_button")
 CHECK_OUT = t("zh", "events.checkout_button")
 REFRESH, CLOSE = t("zh", "screen.refresh_button"), t("zh", "screen.close_button")
-
-
-@pytest.fixture
-async def org(bot: RunningBot) -> dict[str, int]:
-    return await seed_org(bot.database)
-
-
-@pytest.fixture
-async def secretary(bot: RunningBot, org: dict[str, int]) -> Person:
-    person = bot.emulator.user("李书记", language_code="zh")
-    await grant(bot.database, person, "secretary", "wanda-plaza")
-    await meet(person)
-    return person
 
 
 async def refresh(bot: RunningBot) -> None:

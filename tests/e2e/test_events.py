@@ -47,7 +47,6 @@ from tests.e2e.conftest import (
     grant,
     meet,
     new_activity,
-    seed_org,
 )
 from tests.e2e.texts import said, said_page, t
 
@@ -64,19 +63,6 @@ APPROVE_LEAVE = t("zh", "events.approve_leave_button")
 def status_line(language: str, key: str, suffix: str = "") -> str:
     """The card's "Your status: …" line for the participation status `key`."""
     return said(language, "events.your_status", status=t(language, key) + suffix)
-
-
-@pytest.fixture
-async def org(bot: RunningBot) -> dict[str, int]:
-    return await seed_org(bot.database)
-
-
-@pytest.fixture
-async def secretary(bot: RunningBot, org: dict[str, int]) -> Person:
-    person = bot.emulator.user("李书记", language_code="zh")
-    await grant(bot.database, person, "secretary", "wanda-plaza")
-    await meet(person)
-    return person
 
 
 _phones = iter(range(1000, 10**6))

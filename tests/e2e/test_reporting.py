@@ -6,13 +6,12 @@ import io
 import json
 
 import openpyxl
-import pytest
 from sqlalchemy import select
 
 from models.members import Member, Membership, MembershipStatus
 from models.permissions import RoleGrant
 from sandbox import decode_qr
-from tests.e2e.conftest import RunningBot, grant, invite_payload_of, meet, onboard, seed_org
+from tests.e2e.conftest import RunningBot, grant, invite_payload_of, meet, onboard
 from tests.e2e.texts import said, t
 from views.buttons import short
 
@@ -25,11 +24,6 @@ INCUBATOR = "Zhanjiang Development Zone Technology Incubator Building Branch"
 HAIBIN = "Haibin North Community Committee"
 # START_TIME in Zhanjiang, as lists and cards show it.
 STARTED = "2026-03-10 09:30"
-
-
-@pytest.fixture
-async def org(bot: RunningBot) -> dict[str, int]:
-    return await seed_org(bot.database)
 
 
 async def memberships(bot: RunningBot) -> list[Membership]:

@@ -21,20 +21,11 @@ from models.members import Member
 from sandbox.person import Person
 from sandbox.state import ChatMessage
 from scheduler import jobs
-from tests.e2e.conftest import THURSDAY_9AM, RunningBot, grant, meet, new_activity, seed_org
+from tests.e2e.conftest import THURSDAY_9AM, RunningBot, grant, meet, new_activity
 from tests.e2e.test_events import member, settle
 from tests.e2e.texts import said, said_page, t
 
 ZONE_OFFSET = timedelta(hours=8)  # Zhanjiang
-
-
-@pytest.fixture
-async def secretary(bot: RunningBot) -> Person:
-    await seed_org(bot.database)
-    person = bot.emulator.user("李书记", language_code="zh")
-    await grant(bot.database, person, "secretary", "wanda-plaza")
-    await meet(person)
-    return person
 
 
 def local(moment) -> str:  # type: ignore[no-untyped-def]
@@ -520,3 +511,40 @@ async def quiet(bot: RunningBot, *people: Person) -> None:
     await bot.runtime.scheduler.run_once()
     for person in people:
         await drain(person)
+
+
+async def test_past_activities_open_their_record_for_corrections(
+    bot: RunningBot, secretary: Person
+) -> None:
+    wang = await member(bot, "王小明", secretary)
+    start = bot.clock.now() + timedelta(minutes=10)
+    await new_activity(bot, secretary, "支委会", start, hours=1, kind="committee_meeting")
+    await new_activity(bot, secretary, "党课", start + timedelta(days=2), kind="lecture")
+    await settle(bot, secretary, wang)
+    bot.clock.advance(timedelta(hours=2))  # the committee meeting is over
+    await bot.runtime.scheduler.run_once()
+    await drain(secretary)
+
+    await secretary.send("/activities")
+    coming = await secretary.next_message()
+    assert not any("支委会" in label for row in coming.buttons for label in row)
+    assert coming.buttons[-1] == [t("zh", "manage.past_button")]
+    await secretary.press(t("zh", "manage.past_button"))
+    past = (await secretary.next_event()).message
+    assert past.text.split("\n")[0] == said("zh", "manage.past_title", total=1)
+    assert past.buttons[-1] == [t("zh", "manage.coming_button")]
+    await secretary.press(next(label for row in past.buttons for label in row if "支委会" in label))
+    card = (await secretary.next_event()).message
+    assert said("zh", "events.card_over") in card.text
+    labels = [label for row in card.buttons for label in row]
+    assert t("zh", "roll.open") in labels and t("zh", "roll.trail") in labels
+    for gone in ("manage.change_time", "manage.cancel_activity", "manage.checkin_screen"):
+        assert t("zh", gone) not in labels
+    # Back to the coming ones from the past list.
+    await secretary.send("/activities")
+    await secretary.next_message()
+    await secretary.press(t("zh", "manage.past_button"))
+    await secretary.next_event()
+    await secretary.press(t("zh", "manage.coming_button"))
+    again = (await secretary.next_event()).message
+    assert any("党课" in label for row in again.buttons for label in row)
