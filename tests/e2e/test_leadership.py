@@ -252,7 +252,8 @@ async def test_a_leader_that_loses_its_lock_connection_sends_nothing_twice(
         assert twice == []
         assert set(copies) == set(people)
         assert await statuses(database) == [DeliveryStatus.sent] * CUT_MEMBERS
-        assert "stops sending" in leader.log()  # it found its term over before a send
+        if sent_at_takeover < CUT_MEMBERS:  # the old leader still had messages in hand
+            assert "stops sending" in leader.log()  # it found its term over before a send
         assert emu.violations == [], emu.violations
         for process in processes:
             assert "Traceback" not in process.log(), process.tail(80)
