@@ -348,34 +348,41 @@ async def check_out_pressed(
 # --- what is asked: a reason, a number, what was studied ------------------------------------
 
 
+async def _ask_on_card(
+    update: Update,
+    context: BotContext,
+    press: AskCorrection | AskSaplings | AskMarkMadeUp,
+    allowed: Awaitable[object],
+    step: str,
+    **data: str,
+) -> None:
+    """A question about the member of a card, once `allowed` (what the operation would
+    refuse, checked first) passes; else the card as it is now and why."""
+    if await _on_card(update, context, press, allowed) is None:
+        return
+    about = {"activity_id": press.activity_id, "member_id": press.member_id}
+    await ROLL.ask(update, context, step, about | data)
+
+
 async def correction_pressed(update: Update, context: BotContext, press: AskCorrection) -> None:
     """Asks the reason; refuses first what correct_attendance would refuse anyway."""
     me, now = _me(update), context.now()
     allowed = correction_allowed(
         context.session, press.activity_id, press.member_id, me, press.correction, now
     )
-    if await _on_card(update, context, press, allowed) is None:
-        return
-    data = {"activity_id": press.activity_id, "member_id": press.member_id}
-    await ROLL.ask(update, context, "reason", data | {"correction": press.correction})
+    await _ask_on_card(update, context, press, allowed, "reason", correction=press.correction)
 
 
 async def saplings_pressed(update: Update, context: BotContext, press: AskSaplings) -> None:
     me, now = _me(update), context.now()
     allowed = planting_allowed(context.session, press.activity_id, press.member_id, me, now)
-    if await _on_card(update, context, press, allowed) is None:
-        return
-    data = {"activity_id": press.activity_id, "member_id": press.member_id}
-    await ROLL.ask(update, context, "saplings", data)
+    await _ask_on_card(update, context, press, allowed, "saplings")
 
 
 async def made_up_pressed(update: Update, context: BotContext, press: AskMarkMadeUp) -> None:
     me, now = _me(update), context.now()
     allowed = made_up_allowed(context.session, press.activity_id, press.member_id, me, now)
-    if await _on_card(update, context, press, allowed) is None:
-        return
-    data = {"activity_id": press.activity_id, "member_id": press.member_id}
-    await ROLL.ask(update, context, "made_up", data)
+    await _ask_on_card(update, context, press, allowed, "made_up")
 
 
 async def _asked_about(update: Update, context: BotContext, state: State) -> str:

@@ -173,13 +173,7 @@ async def close_record(
         if row is not None and row.status is ParticipationStatus.absent:
             continue  # marked absent already, by a secretary
         if row is None:
-            row = Participation(
-                activity_id=activity.id,
-                member_id=member.id,
-                status=ParticipationStatus.absent,
-                created_at=now,
-                updated_at=now,
-            )
+            row = Participation(activity_id=activity.id, member_id=member.id, created_at=now)
             session.add(row)
         row.status = ParticipationStatus.absent
         row.updated_at = now
