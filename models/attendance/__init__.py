@@ -82,7 +82,6 @@ from models.attendance.corrections import (
     record_planted,
     report_made_up,
     report_made_up_allowed,
-    reported_made_up,
     roster_check_in,
     roster_check_out,
 )
@@ -232,7 +231,6 @@ __all__ = [
     "records_to_close",
     "report_made_up",
     "report_made_up_allowed",
-    "reported_made_up",
     "request_leave",
     "require_expected",
     "respond_attend",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities import (
@@ -458,16 +457,3 @@ async def mark_made_up(
     await session.flush()
     record_change(session, activity, row, AttendanceAction.made_up, before, secretary, now, cleaned)
     return row
-
-
-async def reported_made_up(session: AsyncSession, activity_id: int) -> list[Participation]:
-    """Reports of make-up study waiting for a secretary, oldest first."""
-    rows = await session.scalars(
-        select(Participation)
-        .where(
-            Participation.activity_id == activity_id,
-            Participation.made_up_reported_at.is_not(None),
-        )
-        .order_by(Participation.made_up_reported_at)
-    )
-    return list(rows)
