@@ -174,14 +174,15 @@ CUT_MEMBERS = 300
 CUT_PACE = "12"  # messages a second: the broadcast outlasts the other process's next check
 
 
-async def lock_connection(database: Database) -> tuple[int, datetime] | None:
-    """The server process holding the scheduler's lock, and when it last ran a statement
-    (the leader checks its lock with one every LEADER_CHECK_SECONDS)."""
+async def lock_connection(database: Database) -> tuple[int, datetime, str] | None:
+    """The server process holding the scheduler's lock, when it last began a statement
+    (the leader checks its lock with one every LEADER_CHECK_SECONDS), and its state
+    ('active' while that statement runs)."""
     async with database.engine.connect() as connection:
         row = (
             await connection.execute(
                 text(
-                    "SELECT l.pid, a.query_start FROM pg_locks l "
+                    "SELECT l.pid, a.query_start, a.state FROM pg_locks l "
                     "JOIN pg_stat_activity a ON a.pid = l.pid "
                     "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
                     "(SELECT oid FROM pg_database WHERE datname = current_database()) "
@@ -190,17 +191,20 @@ async def lock_connection(database: Database) -> tuple[int, datetime] | None:
                 {"key": LOCK_KEY},
             )
         ).first()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2]) if row else None
 
 
 async def cut_lock_connection_after_a_check(database: Database) -> None:
-    """pg_terminate_backend on the lock's connection just after the leader checked it, so
-    that the other process's next check comes first and takes the lock."""
+    """pg_terminate_backend on the lock's connection just after the leader checked it (the
+    check begun and finished: cut while it runs, the check itself fails and the leader
+    takes the lock again at once), so that the other process's next check comes first."""
     held = await lock_connection(database)
     assert held is not None
-    pid, checked_at = held
+    pid, checked_at, _ = held
     deadline = time.monotonic() + LEADER_CHECK_SECONDS + 10
-    while (now := await lock_connection(database)) == (pid, checked_at):
+    while (now := await lock_connection(database)) is not None and (
+        now[1] == checked_at or now[2] == "active"
+    ):
         assert time.monotonic() < deadline, "the leader never checked its lock"
         await asyncio.sleep(0.02)
     assert now is not None and now[0] == pid
