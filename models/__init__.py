@@ -15,5 +15,9 @@ from models.activities import Participation as Participation
 from models.attendance.tables import AttendanceChange as AttendanceChange
 from models.attendance.tables import CheckInScreen as CheckInScreen
 from models.attendance.tables import CodeAttempts as CodeAttempts
+from models.notices.tables import FiguresMessage as FiguresMessage
+from models.notices.tables import GroupLink as GroupLink
+from models.notices.tables import Notice as Notice
+from models.notices.tables import NoticeRecipient as NoticeRecipient
 from models.outbox import Delivery as Delivery
 from models.outbox import SchedulerLeadership as SchedulerLeadership

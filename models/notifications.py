@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 if TYPE_CHECKING:
     from models.activities import Activity, Participation
     from models.members import Member, Membership
+    from models.notices.tables import Notice
     from models.org import OrgUnit
     from models.permissions import Role
 
@@ -33,6 +34,10 @@ class Message:
     """Base of every message kind; `kind` names it in the outbox and the logs."""
 
     kind: ClassVar[str]
+
+    def media(self) -> tuple[str, str] | None:
+        """A photo or document the text is the caption of: ("photo" | "document", file_id)."""
+        return None
 
 
 @dataclass(frozen=True)
@@ -244,6 +249,59 @@ class QuorumAtRisk(Message):
     attending: int
     expected: int
     needed: int
+
+
+# --- notices (通知) ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class NoticeSent(Message):
+    """A notice to one of its recipients (one instance for all of them: rendered once per
+    language); with Received (收到) when it asks for acknowledgement."""
+
+    kind = "notice"
+    notice: Notice
+    unit: OrgUnit
+
+    def media(self) -> tuple[str, str] | None:
+        notice = self.notice
+        if notice.attachment_kind is None or notice.attachment_file_id is None:
+            return None
+        return notice.attachment_kind.value, notice.attachment_file_id
+
+
+@dataclass(frozen=True, eq=False)
+class NoticePosted(NoticeSent):
+    """The notice in the unit's linked group chat: acknowledged in private chats."""
+
+    kind = "notice_group"
+
+
+@dataclass(frozen=True, eq=False)
+class NoticeReminder(Message):
+    """To a recipient who has not acknowledged: by the author's Remind, or before the deadline."""
+
+    kind = "notice_reminder"
+    notice: Notice
+    unit: OrgUnit
+
+
+@dataclass(frozen=True)
+class NoticeDeadlinePassed(Message):
+    """To the author at the deadline: how many acknowledged, with the list of the others."""
+
+    kind = "notice_deadline"
+    notice: Notice
+    acknowledged: int
+    recipients: int
+
+
+@dataclass(frozen=True)
+class ScheduledNoticeEmpty(Message):
+    """To the author: at its time, a scheduled notice's audience was nobody."""
+
+    kind = "notice_empty"
+    notice: Notice
 
 
 # --- the secretaries' daily digest ----------------------------------------------------------------

@@ -32,6 +32,11 @@ class DeliveryStatus(enum.StrEnum):
     expired = "expired"  # no longer worth sending (the activity it announced is over)
 
 
+class MediaKind(enum.StrEnum):
+    photo = "photo"
+    document = "document"
+
+
 class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (Index("ix_deliveries_status_due_at", "status", "due_at"),)
@@ -41,6 +46,9 @@ class Delivery(Base):
     text: Mapped[str] = mapped_column(Text)
     # An InlineKeyboardMarkup as Bot API JSON, or None.
     reply_markup: Mapped[dict[str, Any] | None]
+    # A photo or document sent with `text` as its caption: its kind and Telegram file_id.
+    media_kind: Mapped[MediaKind | None] = mapped_column(stored_enum(MediaKind, "delivery_media"))
+    media_file_id: Mapped[str | None] = mapped_column(String(200))
     # What it is ("report_card", "reminder", ...): for statistics and the logs.
     kind: Mapped[str] = mapped_column(String(32))
     # Scheduled jobs enqueue idempotently: one row per key, ever.
@@ -89,12 +97,16 @@ async def enqueue(
     reply_markup: dict[str, Any] | None = None,
     expires_at: datetime | None = None,
     dedup_key: str | None = None,
+    media: tuple[MediaKind, str] | None = None,
 ) -> bool:
-    """Add one message to the outbox; False when `dedup_key` was enqueued before."""
+    """Add one message to the outbox; False when `dedup_key` was enqueued before. `media`
+    is a photo or document (kind, file_id) that `text` is the caption of."""
     delivery = Delivery(
         chat_id=chat_id,
         text=text,
         reply_markup=reply_markup,
+        media_kind=media[0] if media else None,
+        media_file_id=media[1] if media else None,
         kind=kind,
         dedup_key=dedup_key,
         urgent=urgent,

@@ -5,7 +5,7 @@ The audience is the activity's unit, and with `include_subunits` every unit belo
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import CompoundSelect, Select, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities.tables import Activity, ActivityMode, Participation, ParticipationStatus
@@ -66,32 +66,43 @@ async def expected_count(session: AsyncSession, activity: Activity) -> int:
     return count or 0
 
 
-async def affected_telegram_ids(session: AsyncSession, activity: Activity) -> list[int]:
-    """Whoever holds or waits for a place, and in expected mode everyone expected."""
-    holding = {
-        ParticipationStatus.signed_up,
-        ParticipationStatus.waitlisted,
-        ParticipationStatus.attending,
-        ParticipationStatus.leave_requested,
-        ParticipationStatus.expected,
-        ParticipationStatus.leave_declined,
-    }
-    rows = await session.scalars(
-        select(Member.telegram_id)
-        .join(Participation, Participation.member_id == Member.id)
-        .where(Participation.activity_id == activity.id, Participation.status.in_(holding))
+# Whoever holds or waits for a place (or answered an invitation, or was nudged).
+HOLDING = (
+    ParticipationStatus.signed_up,
+    ParticipationStatus.waitlisted,
+    ParticipationStatus.attending,
+    ParticipationStatus.leave_requested,
+    ParticipationStatus.expected,
+    ParticipationStatus.leave_declined,
+)
+
+
+async def concerned_member_ids(
+    session: AsyncSession, activity: Activity
+) -> Select[tuple[int]] | CompoundSelect:
+    """Who is concerned by a change of the activity, as a query of member ids: whoever
+    holds or waits for a place, and in expected mode everyone expected but the excused."""
+    holding = select(Participation.member_id).where(
+        Participation.activity_id == activity.id, Participation.status.in_(HOLDING)
     )
-    ids = {tg for tg in rows if tg is not None}
-    if activity.mode is ActivityMode.expected:
-        excused = set(
-            await session.scalars(
-                select(Participation.member_id).where(
-                    Participation.activity_id == activity.id,
-                    Participation.status == ParticipationStatus.excused,
-                )
-            )
-        )
-        for member in await expected_members(session, activity):
-            if member.telegram_id is not None and member.id not in excused:
-                ids.add(member.telegram_id)
-    return sorted(ids)
+    if activity.mode is not ActivityMode.expected:
+        return holding
+    excused = select(Participation.member_id).where(
+        Participation.activity_id == activity.id,
+        Participation.status == ParticipationStatus.excused,
+    )
+    expected = select(Membership.member_id).where(
+        Membership.status == MembershipStatus.active,
+        Membership.org_unit_id.in_(await audience_unit_ids(session, activity)),
+        Membership.member_id.not_in(excused),
+    )
+    return union(holding, expected)
+
+
+async def affected_telegram_ids(session: AsyncSession, activity: Activity) -> list[int]:
+    """The Telegram ids of those `concerned_member_ids` names."""
+    concerned = await concerned_member_ids(session, activity)
+    rows = await session.scalars(
+        select(Member.telegram_id).where(Member.id.in_(concerned), Member.telegram_id.is_not(None))
+    )
+    return sorted({tg for tg in rows if tg is not None})
