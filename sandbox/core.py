@@ -128,6 +128,16 @@ class Core:
                 raise Injected(403, "Forbidden: bot was blocked by the user")
             if not user.started:
                 raise Injected(403, "Forbidden: bot can't initiate conversation with a user")
+        if chat.migrated_to is not None:
+            raise Injected(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": chat.migrated_to},
+            )
+        if not chat.has_bot:
+            # Telegram's words: "bot was kicked from the group chat" (or supergroup chat).
+            reason = "was kicked from" if chat.bot_removed else "is not a member of"
+            raise Injected(403, f"Forbidden: bot {reason} the {chat.type} chat")
         return chat
 
     def _flood_check(self, method: str, chat: Chat) -> None:

@@ -79,7 +79,10 @@ class Emulator(
         supergroup: bool = False,
         username: str | None = None,
         privacy_mode: bool = True,
+        with_bot: bool = True,
     ) -> Chat:
+        """A group (or supergroup) of these people. `with_bot=False`: the bot is not in it
+        yet (it sees nothing there and may not write) until someone `add_bot`s it."""
         n = self._next_group_id
         self._next_group_id += 1
         chat_id = -(1000000000000 + n) if supergroup else -(4000000000 + n)
@@ -90,9 +93,63 @@ class Emulator(
             username=username,
             members=[getattr(m, "user", m) for m in members or []],
             privacy_mode=privacy_mode,
+            bot_status="member" if with_bot else "left",
         )
         self.chats[chat.id] = chat
         return chat
+
+    def add_bot(self, chat: Chat, by: Any) -> None:
+        """`by` adds the bot to the group: the bot gets my_chat_member (left → member) and
+        the service message naming it among the new members, and may write there."""
+        user = self._group_member(chat, by)
+        if chat.has_bot:
+            raise AssertionError(f"the bot is in {chat.title!r} already")
+        old, chat.bot_status, chat.bot_removed = chat.bot_status, "member", False
+        chat.timeline.append(f"    ({user.first_name} added {self.bot.first_name})")
+        self._bot_status_changed(chat, user, old, "member")
+        self._service_message(chat, user, new_chat_members=[self.bot.to_api()])
+
+    def remove_bot(self, chat: Chat, by: Any) -> None:
+        """`by` removes the bot from the group: my_chat_member (member → left in a group,
+        → kicked in a supergroup, where removing bans); from then on the bot sees nothing
+        there, and what it sends gets 403 "Forbidden: bot was kicked from the group chat"."""
+        user = self._group_member(chat, by)
+        if not chat.has_bot:
+            raise AssertionError(f"the bot is not in {chat.title!r}")
+        new = "kicked" if chat.type == "supergroup" else "left"
+        old, chat.bot_status, chat.bot_removed = chat.bot_status, new, True
+        chat.timeline.append(f"    ({user.first_name} removed {self.bot.first_name})")
+        self._bot_status_changed(chat, user, old, new)
+
+    def migrate_to_supergroup(self, chat: Chat, by: Any) -> Chat:
+        """`by` upgrades the group to a supergroup, which has a new id: the bot gets the
+        service messages migrate_to_chat_id (in the old chat) and migrate_from_chat_id (in
+        the new); writing to the old id gets 400 "group chat was upgraded to a supergroup
+        chat" with parameters.migrate_to_chat_id. The new chat."""
+        user = self._group_member(chat, by)
+        if chat.type != "group" or chat.migrated_to is not None:
+            raise AssertionError(f"{chat.title!r} is not a group that can be upgraded")
+        upgraded = self.group(
+            chat.title or "",
+            members=list(chat.members),
+            supergroup=True,
+            username=chat.username,
+            privacy_mode=chat.privacy_mode,
+        )
+        upgraded.bot_status, upgraded.bot_removed = chat.bot_status, chat.bot_removed
+        self._service_message(chat, user, migrate_to_chat_id=upgraded.id)
+        chat.migrated_to = upgraded.id
+        chat.timeline.append(f"    ({user.first_name} upgraded the group to a supergroup)")
+        self._service_message(upgraded, user, migrate_from_chat_id=chat.id)
+        return upgraded
+
+    def _group_member(self, chat: Chat, person: Any) -> User:
+        user: User = getattr(person, "user", person)
+        if chat.type == "private":
+            raise AssertionError("only groups and supergroups have members to do this")
+        if user not in chat.members:
+            raise AssertionError(f"{user.full_name} is not a member of {chat.title!r}")
+        return user
 
     def block(self, person: Any, blocked: bool = True) -> None:
         user: User = getattr(person, "user", person)

@@ -74,6 +74,8 @@ class Person:
     # -- talking to the bot -------------------------------------------------------------------
     async def _post(self, chat: Chat | None, **content: Any) -> ChatMessage:
         chat = chat or self.chat
+        if chat.migrated_to is not None:
+            raise AssertionError(f"{chat.title!r} is a supergroup now: write to its new chat")
         if chat.type == "private":
             if self.user.blocked:
                 self.emu.block(self, False)  # writing to a blocked bot means restarting it
@@ -85,6 +87,8 @@ class Person:
 
     def _visible_to_bot(self, msg: ChatMessage) -> bool:
         chat = msg.chat
+        if not chat.has_bot:
+            return False
         if chat.type == "private" or not chat.privacy_mode:
             return True
         # Privacy mode: commands, replies to the bot and mentions of the bot only.

@@ -82,6 +82,11 @@ class Chat:
     username: str | None = None
     members: list[User] = field(default_factory=list)
     privacy_mode: bool = True  # groups: bot only sees commands, mentions and replies to it
+    # Groups: the bot's ChatMember status ("member", "left", "kicked"); `bot_removed` once
+    # someone removed it (Telegram's 403 then says "kicked", whatever the status).
+    bot_status: str = "member"
+    bot_removed: bool = False
+    migrated_to: int | None = None  # a group upgraded to this supergroup: writes fail
     messages: dict[int, ChatMessage] = field(default_factory=dict)
     events: list[ChatEvent] = field(default_factory=list)  # bot output, read by Person cursors
     reply_keyboard: dict[str, Any] | None = None  # the ReplyKeyboardMarkup currently shown
@@ -103,6 +108,12 @@ class Chat:
         if self.username:
             d["username"] = self.username
         return d
+
+    @property
+    def has_bot(self) -> bool:
+        """Whether the bot is in the chat: always in a private chat, in a group unless it
+        was never added or was removed."""
+        return self.type == "private" or self.bot_status in ("member", "administrator")
 
     def ordered(self) -> list[ChatMessage]:
         return [self.messages[k] for k in sorted(self.messages)]

@@ -15,7 +15,7 @@ import httpx
 from .core import Core
 from .request import Ctx
 from .schema import ApiError, bad_request
-from .state import User
+from .state import Chat, User
 
 _DEFAULT_EXCLUDED_UPDATES = {"chat_member", "message_reaction", "message_reaction_count"}
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -38,6 +38,12 @@ class UpdateMethods(Core):
 
     def _my_chat_member(self, user: User, status: str) -> None:
         """Tell the bot its member status in the user's private chat changed (block/unblock)."""
+        old = "member" if status == "kicked" else "kicked"
+        self._bot_status_changed(self.chats[user.id], user, old, status)
+
+    def _bot_status_changed(self, chat: Chat, by: User, old: str, new: str) -> None:
+        """A my_chat_member update: the bot's status in `chat` went from `old` to `new`
+        ("member", "left", "kicked"), by `by`'s doing."""
 
         def member(status: str) -> dict[str, Any]:
             d: dict[str, Any] = {"user": self.bot.to_api(), "status": status}
@@ -45,17 +51,31 @@ class UpdateMethods(Core):
                 d["until_date"] = 0
             return d
 
-        old = "member" if status == "kicked" else "kicked"
         self.push_update(
             "my_chat_member",
             {
-                "chat": self.chats[user.id].to_api(),
-                "from": user.to_api(),
+                "chat": chat.to_api(),
+                "from": by.to_api(),
                 "date": int(self.clock()),
                 "old_chat_member": member(old),
-                "new_chat_member": member(status),
+                "new_chat_member": member(new),
             },
         )
+
+    def _service_message(self, chat: Chat, by: User, **content: Any) -> dict[str, Any]:
+        """A service message in a group (someone joined, the group was upgraded): stored in
+        the chat's numbering and, where the bot is, given to it (whatever its privacy mode)."""
+        message = {
+            "message_id": chat.next_message_id,
+            "from": by.to_api(),
+            "chat": chat.to_api(),
+            "date": int(self.clock()),
+            **content,
+        }
+        chat.next_message_id += 1
+        if chat.has_bot:
+            self.push_update("message", message)
+        return message
 
     # -- getUpdates ---------------------------------------------------------------------------
     def _confirm(self, offset: int) -> None:
