@@ -28,6 +28,7 @@ from telegram.error import BadRequest
 from handlers.context import BotContext
 from models.attendance import CheckInNotOpen, CheckInTooFar, CodeSlowDown
 from models.errors import DomainError, InvalidInput, InvalidState, PrimaryElsewhere
+from models.notices.groups import LinkedElsewhere
 from models.notifications import forget_since, pending_count
 from models.paging import Page
 from views.dates import format_wait
@@ -162,6 +163,12 @@ ERROR_MESSAGES: dict[str, str] = {
     "attendance.not_missed": N_("error.attendance_not_missed"),
     "attendance.not_signed_up": N_("error.attendance_not_signed_up"),
     "activity.not_over": N_("error.activity_not_over"),
+    # The branch's group chat
+    "group.not_secretary": N_("error.group_not_secretary"),
+    "group.linked_elsewhere": N_("error.group_linked_elsewhere"),
+    "group.not_linked": N_("error.group_not_linked"),
+    "group.changed": N_("error.group_changed"),
+    "group.not_a_group": N_("error.group_not_a_group"),
 }
 
 
@@ -170,7 +177,7 @@ def error_text(context: BotContext, error: DomainError) -> str:
     if key is None and isinstance(error, InvalidInput):
         key = ERROR_MESSAGES.get(error.reason)
     text = context.t(key or "error.apology")
-    if isinstance(error, PrimaryElsewhere):
+    if isinstance(error, PrimaryElsewhere | LinkedElsewhere):
         text = text.format(unit=escape(error.unit_names[context.language]))
     if isinstance(error, CheckInTooFar):
         text = text.format(distance=error.distance_m, radius=error.radius_m)
