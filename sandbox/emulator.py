@@ -143,6 +143,15 @@ class Emulator(
         self._service_message(upgraded, user, migrate_from_chat_id=chat.id)
         return upgraded
 
+    def rename_group(self, chat: Chat, title: str, by: Any) -> None:
+        """`by` gives the group a new title: the service message new_chat_title."""
+        user = self._group_member(chat, by)
+        if not 1 <= len(title) <= 128:
+            raise AssertionError("a group's title is 1-128 characters")
+        chat.title = title
+        chat.timeline.append(f"    ({user.first_name} renamed the group to {title!r})")
+        self._service_message(chat, user, new_chat_title=title)
+
     def _group_member(self, chat: Chat, person: Any) -> User:
         user: User = getattr(person, "user", person)
         if chat.type == "private":

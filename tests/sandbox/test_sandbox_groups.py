@@ -127,3 +127,15 @@ async def test_a_group_that_lost_the_bot_is_upgraded_without_it(emu: Emulator, b
         await bot.send_message(upgraded.id, "hello")
     with pytest.raises(ChatMigrated):
         await bot.send_message(group.id, "hello")
+
+
+async def test_a_group_renamed(emu: Emulator, bot: Bot) -> None:
+    alice = emu.user("Alice")
+    group = emu.group("Branch chat", members=[alice])
+    emu.rename_group(group, "Wanda branch", by=alice)
+    (update,) = await bot.get_updates()
+    assert update.message.new_chat_title == "Wanda branch"
+    assert update.message.chat.title == "Wanda branch"
+    assert (await bot.get_chat(group.id)).title == "Wanda branch"
+    with pytest.raises(AssertionError, match="1-128"):
+        emu.rename_group(group, "x" * 129, by=alice)
