@@ -29,6 +29,7 @@ from handlers import (
     common,
     errors,
     events,
+    groups,
     input,
     leave,
     made_up,
@@ -66,6 +67,15 @@ COMMANDS: dict[str, Callable[[Update, BotContext], Awaitable[None]]] = {
     "unreachable": staff.unreachable_command,
     "new": new_activity.new_command,
     "activities": manage.activities_command,
+    "link": groups.links_command,
+    "unlink": groups.links_command,  # it is sent in the group: the list says how
+}
+
+# In a group chat: these, and one line for any other command of COMMANDS (handlers.groups).
+GROUP_COMMANDS: dict[str, Callable[[Update, BotContext], Awaitable[None]]] = {
+    "link": groups.link_command,
+    "unlink": groups.unlink_command,
+    "help": groups.help_command,
 }
 
 PRESSES: dict[type[b.Button], PressHandler] = {
@@ -171,6 +181,10 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.AskReportMadeUp: made_up.report_pressed,
     b.ConfirmMadeUp: made_up.decide_pressed,
     b.DeclineMadeUp: made_up.decide_pressed,
+    # the branch's group chat
+    b.LinkGroup: groups.link_pressed,
+    b.LinkUnits: groups.units_page,
+    b.GroupLinksPage: groups.show_links,
 }
 
 
@@ -178,19 +192,43 @@ async def on_press(update: Update, context: BotContext) -> None:
     """Every button press: parsed into its kind (or refused as stale), handled, answered."""
     assert update.callback_query
     press = b.Button.parse(update.callback_query.data)
+    if groups.in_group(update) and type(press) not in groups.GROUP_PRESSES:
+        await groups.press_elsewhere(update, context)  # a card of the private chat, forwarded
+        return
     note = await PRESSES[type(press)](update, context, press)
     if not context.work.answered:
         answer_press(update, context, note)
 
 
+async def on_my_chat_member(update: Update, context: BotContext) -> None:
+    """The bot's own membership changed: of a private chat (the user blocked or unblocked
+    it), or of a group (added, removed)."""
+    assert update.my_chat_member
+    if update.my_chat_member.chat.type in groups.GROUP_CHATS:
+        await groups.membership_changed(update, context)
+    else:
+        await account.blocked_or_unblocked(update, context)
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(TypeHandler(Update, account.load_account), group=-100)
-    application.add_handler(
-        ChatMemberHandler(account.blocked_or_unblocked, ChatMemberHandler.MY_CHAT_MEMBER)
-    )
+    application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     private = filters.ChatType.PRIVATE
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=private))
+    # In groups: the group's commands, one line for the private chat's, and the service
+    # messages of a group turned supergroup or renamed; nothing else there is answered.
+    in_groups = filters.ChatType.GROUPS
+    for name, callback in GROUP_COMMANDS.items():
+        application.add_handler(CommandHandler(name, callback, filters=in_groups))
+    private_only = [name for name in COMMANDS if name not in GROUP_COMMANDS]
+    application.add_handler(CommandHandler(private_only, groups.private_only, filters=in_groups))
+    application.add_handler(
+        MessageHandler(in_groups & filters.StatusUpdate.MIGRATE, groups.migrated)
+    )
+    application.add_handler(
+        MessageHandler(in_groups & filters.StatusUpdate.NEW_CHAT_TITLE, groups.renamed)
+    )
     application.add_handler(CallbackQueryHandler(on_press))
     answers = filters.TEXT & ~filters.COMMAND | filters.CONTACT | filters.LOCATION
     application.add_handler(MessageHandler(private & answers, input.on_message))

@@ -7,7 +7,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 
 from handlers.context import BotContext
 from models import outbox
-from models.account import touch_account
+from models.account import chosen_language, touch_account
 from views.i18n import pick_language
 
 
@@ -15,10 +15,14 @@ async def load_account(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None or user.is_bot:
         return
-    account = await touch_account(context.session, user.id, user.language_code)
-    context.language = pick_language(
-        account.language, user.language_code, context.services.defaults.language
-    )
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        # In a group the bot keeps nothing about whoever speaks there (without privacy
+        # mode that is everyone); it reads the language of someone it knows.
+        chosen = await chosen_language(context.session, user.id)
+    else:
+        chosen = (await touch_account(context.session, user.id, user.language_code)).language
+    context.language = pick_language(chosen, user.language_code, context.services.defaults.language)
 
 
 async def blocked_or_unblocked(update: Update, context: BotContext) -> None:

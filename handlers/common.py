@@ -3,7 +3,7 @@ to a press on a list's page number)."""
 
 from __future__ import annotations
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeChat, Update
 from telegram.ext import Application
 
 from handlers.context import SERVICES_KEY, BotContext
@@ -35,6 +35,13 @@ STAFF_COMMANDS = {
     "qr": "command.qr",
     "register": "command.register",
     "unreachable": "command.unreachable",
+    "link": "command.link",
+}
+# The menu in group chats: only what the bot answers there (handlers.groups).
+GROUP_MENU = {
+    "help": "group.command.help",
+    "link": "group.command.link",
+    "unlink": "group.command.unlink",
 }
 
 
@@ -53,11 +60,22 @@ async def refresh_menu(context: BotContext, telegram_id: int, language: str) -> 
 
 
 async def set_command_menus(application: Application) -> None:  # type: ignore[type-arg]
-    """One menu per language, and the default language's for everyone else."""
+    """One menu per language, and the default language's for everyone else; in groups,
+    the group's commands."""
     default = application.bot_data[SERVICES_KEY].defaults.language
     await application.bot.set_my_commands(command_menu(default))
     for language in LANGUAGES:
         await application.bot.set_my_commands(command_menu(language), language_code=language)
+    groups = BotCommandScopeAllGroupChats()
+    await application.bot.set_my_commands(group_menu(default), scope=groups)
+    for language in LANGUAGES:
+        await application.bot.set_my_commands(
+            group_menu(language), scope=groups, language_code=language
+        )
+
+
+def group_menu(language: str) -> list[BotCommand]:
+    return [BotCommand(name, i18n.t(language, key)) for name, key in GROUP_MENU.items()]
 
 
 async def help_command(update: Update, context: BotContext) -> None:

@@ -69,6 +69,12 @@ async def _create_account(session: AsyncSession, telegram_id: int) -> Account:
         return await session.get_one(Account, telegram_id)
 
 
+async def chosen_language(session: AsyncSession, telegram_id: int) -> str | None:
+    """The language this person chose (/language), if the bot knows them; nothing is
+    created or changed (a group's updates: the bot keeps nothing about who speaks there)."""
+    return await session.scalar(select(Account.language).where(Account.id == telegram_id))
+
+
 async def languages(
     session: AsyncSession, telegram_ids: list[int]
 ) -> dict[int, tuple[str | None, str | None]]:

@@ -708,3 +708,27 @@ class ConfirmMadeUp(Button, key="mu:ok"):
 @dataclass(frozen=True)
 class DeclineMadeUp(Button, key="mu:no"):
     participation_id: int
+
+
+# --- the branch's group chat (handlers.groups) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkGroup(Button, key="grp:link"):
+    """In a group: link it to this unit (whoever presses must be its secretary)."""
+
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class LinkUnits(Button, key="grp:units"):
+    """In a group: a page of the units the presser may link it to."""
+
+    page: int
+
+
+@dataclass(frozen=True)
+class GroupLinksPage(Button, key="grp:list"):
+    """In the secretary's own chat: a page of their units and the group each has."""
+
+    page: int

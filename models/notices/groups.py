@@ -8,7 +8,7 @@ since anyone in a group can send a command or press a button there. Moving a gro
 serves another unit needs the same right on that unit too; linking a unit that had another
 group replaces that one. What Telegram says happened to a group needs no permission: the bot
 was removed (the link is forgotten), the group became a supergroup (the link follows it to
-its new chat id).
+its new chat id), the group was renamed (the link shows the new title).
 """
 
 from __future__ import annotations
@@ -173,6 +173,17 @@ async def group_removed(session: AsyncSession, chat_id: int) -> bool:
     Whether there was one."""
     result = await session.execute(delete(GroupLink).where(GroupLink.chat_id == chat_id))
     return bool(result.rowcount)
+
+
+async def group_renamed(session: AsyncSession, chat_id: int, title: str | None) -> bool:
+    """The group has a new title (Telegram's new_chat_title): the link shows it. Whether
+    the group is linked."""
+    link = await link_of_chat(session, chat_id)
+    if link is None or not _title(title):
+        return False
+    link.title = _title(title)
+    await session.flush()
+    return True
 
 
 async def group_migrated(session: AsyncSession, old_chat_id: int, new_chat_id: int) -> bool:

@@ -18,6 +18,7 @@ from models.notices.groups import (
     group_links_of,
     group_migrated,
     group_removed,
+    group_renamed,
     link_group,
     link_of_chat,
     linked_group,
@@ -205,6 +206,18 @@ async def test_the_bot_removed_forgets_the_link(
     assert await group_removed(session, GROUP)
     assert await links(session) == [(huaduhui, OTHER_GROUP, "华都汇群")]
     assert not await group_removed(session, GROUP)  # told twice, or of a group never linked
+
+
+async def test_a_renamed_group_keeps_its_link_under_the_new_title(
+    session: AsyncSession, units: dict[str, OrgUnit]
+) -> None:
+    wanda = units["wanda-plaza"].id
+    assert not await group_renamed(session, GROUP, "万达党员群")  # not linked: nothing kept
+    await link_group(session, SECRETARY, GROUP, "万达群", wanda, NOW)
+    assert await group_renamed(session, GROUP, " 万达广场\n党员群 ")
+    assert await links(session) == [(wanda, GROUP, "万达广场 党员群")]
+    assert not await group_renamed(session, GROUP, "  ")  # no title: the old one stays
+    assert await links(session) == [(wanda, GROUP, "万达广场 党员群")]
 
 
 async def test_the_link_follows_a_group_upgraded_to_a_supergroup(
