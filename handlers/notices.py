@@ -97,6 +97,7 @@ from views.buttons import (
     choice_keyboard,
     keyboard,
     pager,
+    pager_keyboard,
     short,
 )
 from views.dates import format_when, parse_when
@@ -835,7 +836,7 @@ async def silent_pressed(update: Update, context: BotContext, press: SilentPage)
         lines.append(f"{number_}. {name}{note}")
     if not page.total:
         lines.append(context.t("figures.silent_none"))
-    markup = keyboard(pager(page, lambda n: SilentPage(notice.id, n)))
+    markup = pager_keyboard(page, lambda n: SilentPage(notice.id, n))
     text = "\n".join(lines)
     if press.page == 0:
         say(update, context, text, markup)

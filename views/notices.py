@@ -172,7 +172,7 @@ def figures_keyboard(language: str, notice: Notice, figures: Figures) -> InlineK
         rows[0].append(
             (
                 t(language, "figures.silent_button", count=number(silent, language)),
-                SilentPage(notice.id, 1),
+                SilentPage(notice.id, 0),
             )
         )
         if live:

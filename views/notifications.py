@@ -456,7 +456,7 @@ def _(message: NoticeDeadlinePassed, language: str, zone: tzinfo) -> Rendered:
     if message.acknowledged < message.recipients:
         silent = message.recipients - message.acknowledged
         label = t(language, "figures.silent_button", count=number(silent, language))
-        buttons.append((label, SilentPage(notice.id, 1)))
+        buttons.append((label, SilentPage(notice.id, 0)))
     return text, keyboard(buttons)
 
 
