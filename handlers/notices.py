@@ -535,10 +535,10 @@ async def audience_chosen(update: Update, context: BotContext, press: NoticeAudi
     data["audience"] = audience.value
     data.pop("activity_id", None)
     data.pop("notice_id", None)
-    if audience in ABOUT_ACTIVITY:
-        await NOTIFY.ask(update, context, "activity", data)
-    elif audience is Audience.not_acknowledged:
-        await NOTIFY.ask(update, context, "earlier", data)
+    if audience in ABOUT_ACTIVITY or audience is Audience.not_acknowledged:
+        edit_or_say(update, context, context.t(AUDIENCE_KEYS[audience]))
+        step = "earlier" if audience is Audience.not_acknowledged else "activity"
+        await NOTIFY.ask(update, context, step, data)
     else:
         await _audience_settled(update, context, state)
 

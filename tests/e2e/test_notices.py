@@ -20,7 +20,7 @@ from models.notices import Notice, NoticeRecipient
 from models.outbox import Delivery
 from sandbox.person import Person
 from sandbox.state import ChatMessage
-from tests.e2e.conftest import RunningBot
+from tests.e2e.conftest import RunningBot, new_activity
 from tests.e2e.test_events import member, settle
 from tests.e2e.texts import said, t
 
@@ -390,3 +390,219 @@ async def test_bad_input_is_refused_and_changes_nothing(bot: RunningBot, secreta
     async with bot.database.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Notice)) == 0
         assert await session.scalar(select(func.count()).select_from(Delivery)) == 0
+
+
+async def _through_options(secretary: Person) -> None:
+    """From the options screen to the preview, with no deadline."""
+    await secretary.press(CONTINUE)
+    await secretary.next_event()
+    await secretary.next_message()
+    await secretary.press(NO_DEADLINE)
+    await secretary.next_event()
+    await secretary.next_message()  # the summary
+
+
+async def test_audiences_about_an_activity_and_an_earlier_notice(
+    bot: RunningBot, secretary: Person
+) -> None:
+    from models.attendance import roster_check_in
+    from models.members import Member
+
+    wang = await member(bot, "王小明", secretary)
+    zhang = await member(bot, "张伟", secretary)
+    start = bot.clock.now() + timedelta(minutes=20)
+    meeting = await new_activity(bot, secretary, "党小组会", start, kind="group_meeting")
+    bot.clock.advance(timedelta(minutes=30))
+    async with bot.database.sessions.begin() as session:
+        zhang_id = await session.scalar(select(Member.id).where(Member.telegram_id == zhang.id))
+        assert zhang_id is not None
+        await roster_check_in(session, meeting.id, zhang_id, secretary.id, bot.clock.now())
+    bot.clock.advance(timedelta(hours=3))  # it ended; the record closes: 王小明 absent
+    await settle(bot, wang, zhang, secretary)
+
+    # Those absent from the meeting: only 王小明.
+    await secretary.send("/notify")
+    await secretary.next_message()
+    await secretary.send("请于本周内完成补学。")
+    await secretary.next_message()
+    await secretary.press(NO_ATTACHMENT)
+    await secretary.next_event()
+    await secretary.next_message()
+    await secretary.press(t("zh", "notify.audience.activity_absent"))
+    await secretary.next_event()
+    choice = await secretary.next_message()
+    assert choice.text == said("zh", "notify.ask_activity_absent")
+    await secretary.press(
+        next(label for row in choice.buttons for label in row if "党小组会" in label)
+    )
+    chosen = await secretary.next_event()
+    assert chosen.message.text == said(
+        "zh",
+        "notify.audience_chosen",
+        audience=t("zh", "notify.audience.activity_absent"),
+        count="1",
+    )
+    await secretary.next_message()
+    await _through_options(secretary)
+    copy = await secretary.next_message()
+    await secretary.press(SEND_NOW, copy)
+    await secretary.next_message()
+    await settle(bot)
+    assert "补学" in (await wang.next_message()).text
+    await zhang.expect_no_message()
+
+    # Those who have not acknowledged it: 王小明 still; then, once he has, nobody.
+    await secretary.send("/notify")
+    await secretary.next_message()
+    await secretary.send("再次提醒：请完成补学。")
+    await secretary.next_message()
+    await secretary.press(NO_ATTACHMENT)
+    await secretary.next_event()
+    await secretary.next_message()
+    await secretary.press(t("zh", "notify.audience.not_acknowledged"))
+    await secretary.next_event()
+    earlier = await secretary.next_message()
+    assert earlier.text == said("zh", "notify.ask_earlier")
+    label = earlier.buttons[0][0]
+    assert "补学" in label
+    await wang.send("/notices")
+    listing = await wang.next_message()
+    await wang.press(listing.buttons[0][0], listing)
+    await wang.press(RECEIVED, await wang.next_message())
+    await wang.answer_of_last_press()
+    await secretary.press(label, earlier)
+    refused = await secretary.answer_of_last_press()
+    assert refused.text == said("zh", "error.notice_audience_empty")
+
+
+async def test_who_may_send_and_a_unit_that_is_not_theirs(
+    bot: RunningBot, secretary: Person, org: dict[str, int]
+) -> None:
+    from models.notices import Notice as NoticeRow
+    from tests.e2e.conftest import grant, meet
+
+    wang = await member(bot, "王小明", secretary)
+    await wang.send("/notify")
+    assert (await wang.next_message()).text == said("zh", "error.secretaries_only")
+    organizer = bot.emulator.user("赵指导员", language_code="zh")
+    await grant(bot.database, organizer, "organizer", "wanda-plaza")
+    await meet(organizer)
+    await member(bot, "张伟", secretary)
+    copy = await compose(organizer)
+    await organizer.press(SEND_NOW, copy)
+    await organizer.next_message()
+    await settle(bot)
+    assert BODY in (await wang.next_message()).text
+
+    # A secretary of two units chooses; a forged choice of another unit is refused.
+    await grant(bot.database, secretary, "secretary", "huaduhui")
+    await secretary.send("/notify")
+    units = await secretary.next_message()
+    assert units.text == said("zh", "notify.ask_unit")
+    other = org["tech-incubator"]
+    forged = secretary.press_forged(units, f"ntc:u:{other}")
+    assert forged
+    refused = await secretary.answer_of_last_press()
+    assert refused.show_alert and refused.text == said("zh", "error.permission_denied")
+    async with bot.database.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(NoticeRow)) == 1
+
+
+async def test_received_after_leaving_the_branch_is_refused(
+    bot: RunningBot, secretary: Person
+) -> None:
+    wang = await member(bot, "王小明", secretary)
+    copy = await compose(secretary)
+    await secretary.press(SEND_NOW, copy)
+    await secretary.next_message()
+    await settle(bot)
+    received = await wang.next_message()
+    await wang.send("/me")
+    card = await wang.next_message()
+    await wang.press(t("zh", "profile.leave_button", unit=WANDA), card)
+    confirm = await wang.next_message()
+    await wang.press(t("zh", "leave.confirm_button"), confirm)
+    await wang.answer_of_last_press()
+    await wang.press(RECEIVED, received)
+    refused = await wang.answer_of_last_press()
+    assert refused.text == said("zh", "error.notice_unit_left")
+    await wang.send("/notices")
+    assert (await wang.next_message()).text == said("zh", "notices.none")
+
+
+async def test_formatting_a_bot_may_not_send_is_kept_as_text(
+    bot: RunningBot, secretary: Person
+) -> None:
+    wang = await member(bot, "王小明", secretary)
+    body = "请看 🎉 通知，联系 王书记。"
+    custom = {
+        "type": "custom_emoji",
+        "offset": len(body[: body.index("🎉")].encode("utf-16-le")) // 2,
+        "length": 2,
+        "custom_emoji_id": "5368324170671202286",
+    }
+    mention = {
+        "type": "text_mention",
+        "offset": len(body[: body.index("王书记")].encode("utf-16-le")) // 2,
+        "length": 3,
+        "user": {"id": 4242, "is_bot": False, "first_name": "王"},
+    }
+    copy = await compose(secretary, body, entities=[custom, mention, bold(body, "通知")])
+    assert {e["type"] for e in copy.entities} >= {"bold"}
+    assert not {e["type"] for e in copy.entities} & {"custom_emoji", "text_mention"}
+    await secretary.press(SEND_NOW, copy)
+    await secretary.next_message()
+    await settle(bot)
+    received = await wang.next_message()
+    assert body in received.text
+    assert not {e["type"] for e in received.entities} & {"custom_emoji", "text_mention"}
+
+
+async def test_a_thousand_members_each_get_one_copy_within_the_flood_limits(
+    bot: RunningBot, secretary: Person
+) -> None:
+    from models.members import (
+        MemberType,
+        Via,
+        approve_report,
+        give_consent,
+        report,
+        set_member_type,
+        set_phone,
+        set_real_name,
+        start_profile,
+    )
+    from models.org import unit_by_code
+
+    emu = bot.emulator
+    people = [emu.user(f"党员{chr(0x4E00 + n)}", language_code="zh") for n in range(1000)]
+    now = bot.clock.now()
+    async with bot.database.sessions.begin() as session:
+        unit = await unit_by_code(session, "wanda-plaza")
+        for person in people:
+            profile = await start_profile(session, person.id, now)
+            await give_consent(session, profile, now)
+            set_real_name(profile, person.name)
+            set_phone(profile, f"+86137{person.id:08d}")
+            set_member_type(profile, MemberType.regular, None)
+            await session.flush()
+            membership = await report(session, profile, unit, via=Via.tree, now=now)
+            await session.flush()
+            await approve_report(session, membership.id, secretary.id, now)
+    await settle(bot, secretary)
+    emu.faults.enforce_flood_limits = True
+
+    copy = await compose(secretary)
+    summary = secretary.chat.ordered()[-2]
+    assert said("zh", "notify.preview_recipients", count="1,000") in summary.text
+    await secretary.press(SEND_NOW, copy)
+    figures = await secretary.next_message()
+    assert said("zh", "figures.delivered", delivered="0", recipients="1,000") in figures.text
+    assert bot.runtime.scheduler is not None
+    await bot.runtime.scheduler.run_once()  # returns when every copy went out
+    await bot.runtime.scheduler.refresh_figures_once()
+    assert said("zh", "figures.delivered", delivered="1,000", recipients="1,000") in figures.text
+    for person in people:
+        copies = [m for m in person.chat.ordered() if m.from_bot and BODY in (m.text or "")]
+        assert len(copies) == 1, person.name
+    assert not emu.violations
