@@ -355,6 +355,12 @@ async def test_bad_input_is_refused_and_changes_nothing(bot: RunningBot, secreta
     # A document of a kind a branch does not send.
     await secretary.send_document(b"MZ...", "setup.exe", "application/octet-stream")
     assert (await secretary.next_message()).text == said("zh", "error.notice_attachment_kind")
+    # A document too large for every member's phone.
+    big = b"%PDF-1.4\n" + b"0" * (21 * 1024 * 1024)
+    await secretary.send_document(big, "议程.pdf", "application/pdf")
+    assert (await secretary.next_message()).text == said(
+        "zh", "error.notice_attachment_too_large"
+    )
     # A caption too long for a photo.
     await secretary.send_photo(_png(), caption="通" * 900)
     assert (await secretary.next_message()).text == said(
