@@ -206,6 +206,7 @@ class BotRuntime:
             check_in_secret=config.checkin.secret,
             qr_seconds=config.checkin.qr_seconds,
             remind_every=timedelta(hours=config.notices.remind_every_hours),
+            quiet_hours=scheduler_settings(config).quiet_hours,
         )
         self.limiter = RateLimiter(Limits(per_second=float(config.scheduler.messages_per_second)))
         self.application = build_application(config, self.services, self.limiter)

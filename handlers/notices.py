@@ -11,7 +11,7 @@ as members will read it, with Send now and Schedule under it. The domain
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from html import escape, unescape
 from zoneinfo import ZoneInfo
 
@@ -65,6 +65,7 @@ from models.notices import figures_of as notice_figures_of
 from models.org import descendant_ids, get_unit, unit_display_name
 from models.outbox import DeliveryStatus
 from models.permissions import Permission, can
+from models.quiet import quiet_until
 from models.staff import staff_unit, staff_units
 from views.buttons import (
     AckNotice,
@@ -122,13 +123,15 @@ AUDIENCE_KEYS = {
     Audience.activity_absent: "notify.audience.activity_absent",
     Audience.not_acknowledged: "notify.audience.not_acknowledged",
 }
-DEADLINES = (0, 24, 72, 168)  # hours offered for the acknowledgement deadline; 0: none
+# Deadlines offered: 18:00 (the unit's time) that many days from today; 0: none.
+DEADLINES = (0, 1, 3, 7)
 DEADLINE_KEYS = {
     0: "notify.deadline_none",
-    24: "notify.deadline_day",
-    72: "notify.deadline_3days",
-    168: "notify.deadline_week",
+    1: "notify.deadline_day",
+    3: "notify.deadline_3days",
+    7: "notify.deadline_week",
 }
+DEADLINE_HOUR = time(18)
 NOTICES_PAGE = 8
 SILENT_PAGE = 30
 # Formatting Telegram would refuse from a bot, or that names a person: kept as plain text.
@@ -262,7 +265,7 @@ async def _options_screen(context: BotContext, data: Data) -> tuple[str, InlineK
 
 
 async def ask_deadline(update: Update, context: BotContext, state: State) -> None:
-    rows = [[(context.t(DEADLINE_KEYS[hours]), NoticeDeadlineIn(hours))] for hours in DEADLINES]
+    rows = [[(context.t(DEADLINE_KEYS[days]), NoticeDeadlineIn(days))] for days in DEADLINES]
     say(update, context, context.t("notify.ask_deadline"), keyboard(*rows))
 
 
@@ -348,6 +351,10 @@ async def ask_preview(update: Update, context: BotContext, state: State) -> None
         group = await linked_group(context.session, unit.id)
         if group is not None:
             lines.append(context.t("notify.preview_group", group=escape(group.title)))
+    quiet_end = quiet_until(context.now(), str(zone), *context.services.quiet_hours)
+    if quiet_end is not None:
+        when = format_when(quiet_end.astimezone(zone), context.language)
+        lines.append(context.t("notify.preview_quiet", when=when))
     say(update, context, "\n".join(lines))
     notice = _as_notice(draft)
     text = notice_text(notice, unit, context.language, zone)
@@ -479,11 +486,18 @@ async def _schedule(update: Update, context: BotContext, state: State, moment: d
         check_deadline(draft.ack_deadline, moment, context.now())
     notice = await create_notice(context.session, me, draft, context.now())
     await NOTIFY.end(context, me)
-    when = format_when(moment.astimezone(await _zone(context, state.data)), context.language)
+    zone = await _zone(context, state.data)
+    text = context.t(
+        "notify.scheduled", when=format_when(moment.astimezone(zone), context.language)
+    )
+    quiet_end = quiet_until(moment, str(zone), *context.services.quiet_hours)
+    if quiet_end is not None:
+        when = format_when(quiet_end.astimezone(zone), context.language)
+        text += "\n" + context.t("notify.preview_quiet", when=when)
     edit_or_say(
         update,
         context,
-        context.t("notify.scheduled", when=when),
+        text,
         keyboard([(context.t("figures.open_button"), NoticeFigures(notice.id))]),
     )
 
@@ -633,16 +647,14 @@ def _options_summary(context: BotContext, data: Data) -> str:
 
 async def deadline_chosen(update: Update, context: BotContext, press: NoticeDeadlineIn) -> None:
     state = await _state(update, context, "deadline")
-    if press.hours not in DEADLINES:
-        raise StaleButton(press.hours)
-    if press.hours:
-        _set_deadline(context, state.data, context.now() + timedelta(hours=press.hours))
-        when = format_when(
-            datetime.fromisoformat(state.data["deadline"]).astimezone(
-                await _zone(context, state.data)
-            ),
-            context.language,
-        )
+    if press.days not in DEADLINES:
+        raise StaleButton(press.days)
+    if press.days:
+        zone = await _zone(context, state.data)
+        day = context.now().astimezone(zone).date() + timedelta(days=press.days)
+        deadline = datetime.combine(day, DEADLINE_HOUR, zone)
+        _set_deadline(context, state.data, deadline)
+        when = format_when(deadline, context.language)
         edit_or_say(update, context, context.t("notify.deadline_set", deadline=when))
     else:
         state.data.pop("deadline", None)

@@ -28,9 +28,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from models import outbox
 from models.db import SessionFactory
 from models.outbox import Delivery, DeliveryStatus, MediaKind
+from models.quiet import quiet_until
 from scheduler.clock import Clock
 from scheduler.leader import Term
-from scheduler.quiet import quiet_until
 from scheduler.ratelimit import PACED, RateLimiter
 
 log = logging.getLogger(__name__)

@@ -834,7 +834,7 @@ class NoticeOptionsDone(Button, key="ntc:optok"):
 
 @dataclass(frozen=True)
 class NoticeDeadlineIn(Button, key="ntc:dl"):
-    hours: int  # 0: no deadline
+    days: int  # 18:00 that many days from today; 0: no deadline
 
 
 @dataclass(frozen=True)

@@ -325,7 +325,9 @@ async def test_a_photo_notice_with_a_deadline_and_its_reminder(
     await zhang.next_message()
 
     # A day before the deadline, those who have not acknowledged are reminded, once.
-    bot.clock.advance(timedelta(days=2, minutes=1))
+    # The deadline is 18:00 in three days (it is 09:30 now): the reminder goes at 18:00
+    # the day before.
+    bot.clock.advance(timedelta(days=2, hours=8, minutes=31))
     await settle(bot)
     assert (await zhang.next_message()).text.startswith("⏰")
     await settle(bot)
@@ -358,9 +360,7 @@ async def test_bad_input_is_refused_and_changes_nothing(bot: RunningBot, secreta
     # A document too large for every member's phone.
     big = b"%PDF-1.4\n" + b"0" * (21 * 1024 * 1024)
     await secretary.send_document(big, "议程.pdf", "application/pdf")
-    assert (await secretary.next_message()).text == said(
-        "zh", "error.notice_attachment_too_large"
-    )
+    assert (await secretary.next_message()).text == said("zh", "error.notice_attachment_too_large")
     # A caption too long for a photo.
     await secretary.send_photo(_png(), caption="通" * 900)
     assert (await secretary.next_message()).text == said(
@@ -612,3 +612,20 @@ async def test_a_thousand_members_each_get_one_copy_within_the_flood_limits(
         copies = [m for m in person.chat.ordered() if m.from_bot and BODY in (m.text or "")]
         assert len(copies) == 1, person.name
     assert not emu.violations
+
+
+async def test_a_notice_sent_in_quiet_hours_says_so_and_arrives_in_the_morning(
+    bot: RunningBot, secretary: Person
+) -> None:
+    wang = await member(bot, "王小明", secretary)
+    bot.clock.advance(timedelta(hours=13, minutes=30))  # 23:00 in Zhanjiang
+    copy = await compose(secretary)
+    summary = secretary.chat.ordered()[-2]
+    assert said("zh", "notify.preview_quiet", when="2026年3月11日（周三）08:00") in summary.text
+    await secretary.press(SEND_NOW, copy)
+    await secretary.next_message()
+    await settle(bot)
+    await wang.expect_no_message()
+    bot.clock.advance(timedelta(hours=9, minutes=1))
+    await settle(bot)
+    assert BODY in (await wang.next_message()).text
