@@ -21,7 +21,7 @@ from models.outbox import Delivery
 from sandbox.person import Person
 from sandbox.state import ChatMessage
 from tests.e2e.conftest import RunningBot, new_activity
-from tests.e2e.test_events import member, settle
+from tests.e2e.test_events import enrol_members, member, settle
 from tests.e2e.texts import said, t
 
 RECEIVED = t("zh", "notice.received_button")
@@ -48,6 +48,19 @@ def utf16_slice(text: str, offset: int, length: int) -> str:
     return units[2 * offset : 2 * (offset + length)].decode("utf-16-le")
 
 
+async def write(
+    secretary: Person, body: str, entities: list[dict[str, object]] | None = None
+) -> ChatMessage:
+    """/notify, the text, no attachment: the question of whom it is for (returned)."""
+    await secretary.send("/notify")
+    assert (await secretary.next_message()).text == said("zh", "notify.ask_text")
+    await secretary.send(body, entities=entities)
+    assert (await secretary.next_message()).text == said("zh", "notify.ask_attachment")
+    await secretary.press(NO_ATTACHMENT)
+    await secretary.next_event()  # the question becomes "No attachment."
+    return await secretary.next_message()
+
+
 async def compose(
     secretary: Person,
     body: str = BODY,
@@ -57,13 +70,7 @@ async def compose(
     entities: list[dict[str, object]] | None = None,
 ) -> ChatMessage:
     """/notify through to the preview; the preview copy (with Send now under it)."""
-    await secretary.send("/notify")
-    assert (await secretary.next_message()).text == said("zh", "notify.ask_text")
-    await secretary.send(body, entities=entities)
-    assert (await secretary.next_message()).text == said("zh", "notify.ask_attachment")
-    await secretary.press(NO_ATTACHMENT)
-    await secretary.next_event()  # the question becomes "No attachment."
-    await secretary.next_message()  # who is it for?
+    await write(secretary, body, entities=entities)
     await secretary.press(audience)
     await secretary.next_event()  # "To: … (n)"
     await secretary.next_message()  # the options
@@ -427,13 +434,7 @@ async def test_audiences_about_an_activity_and_an_earlier_notice(
     await settle(bot, wang, zhang, secretary)
 
     # Those absent from the meeting: only 王小明.
-    await secretary.send("/notify")
-    await secretary.next_message()
-    await secretary.send("请于本周内完成补学。")
-    await secretary.next_message()
-    await secretary.press(NO_ATTACHMENT)
-    await secretary.next_event()
-    await secretary.next_message()
+    await write(secretary, "请于本周内完成补学。")
     await secretary.press(t("zh", "notify.audience.activity_absent"))
     await secretary.next_event()
     choice = await secretary.next_message()
@@ -458,13 +459,7 @@ async def test_audiences_about_an_activity_and_an_earlier_notice(
     await zhang.expect_no_message()
 
     # Those who have not acknowledged it: 王小明 still; then, once he has, nobody.
-    await secretary.send("/notify")
-    await secretary.next_message()
-    await secretary.send("再次提醒：请完成补学。")
-    await secretary.next_message()
-    await secretary.press(NO_ATTACHMENT)
-    await secretary.next_event()
-    await secretary.next_message()
+    await write(secretary, "再次提醒：请完成补学。")
     await secretary.press(t("zh", "notify.audience.not_acknowledged"))
     await secretary.next_event()
     earlier = await secretary.next_message()
@@ -567,34 +562,9 @@ async def test_formatting_a_bot_may_not_send_is_kept_as_text(
 async def test_a_thousand_members_each_get_one_copy_within_the_flood_limits(
     bot: RunningBot, secretary: Person
 ) -> None:
-    from models.members import (
-        MemberType,
-        Via,
-        approve_report,
-        give_consent,
-        report,
-        set_member_type,
-        set_phone,
-        set_real_name,
-        start_profile,
-    )
-    from models.org import unit_by_code
-
     emu = bot.emulator
     people = [emu.user(f"党员{chr(0x4E00 + n)}", language_code="zh") for n in range(1000)]
-    now = bot.clock.now()
-    async with bot.database.sessions.begin() as session:
-        unit = await unit_by_code(session, "wanda-plaza")
-        for person in people:
-            profile = await start_profile(session, person.id, now)
-            await give_consent(session, profile, now)
-            set_real_name(profile, person.name)
-            set_phone(profile, f"+86137{person.id:08d}")
-            set_member_type(profile, MemberType.regular, None)
-            await session.flush()
-            membership = await report(session, profile, unit, via=Via.tree, now=now)
-            await session.flush()
-            await approve_report(session, membership.id, secretary.id, now)
+    await enrol_members(bot, people, secretary)
     await settle(bot, secretary)
     emu.faults.enforce_flood_limits = True
 
