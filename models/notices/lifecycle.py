@@ -27,7 +27,6 @@ from models.notices.groups import linked_group
 from models.notices.tables import Notice, NoticeRecipient
 from models.notifications import (
     NoticePosted,
-    NoticeReminder,
     NoticeSent,
     Notification,
     ScheduledNoticeEmpty,
@@ -194,16 +193,12 @@ async def withdraw_notice(
     if not done.rowcount:
         raise InvalidState("notice.withdrawn", str(notice_id))
     notice.withdrawn_at, notice.withdrawn_by = now, telegram_id
-    keys = select(NoticeRecipient.delivery_key).where(NoticeRecipient.notice_id == notice.id)
-    # Reminders still waiting too (keyed notice:<id>:r<time>:<member>, notice:<id>:due:<member>):
-    # their Received would be refused.
-    reminders = Delivery.dedup_key.like(f"notice:{notice.id}:%") & (
-        Delivery.kind == NoticeReminder.kind
-    )
+    # Everything about it still waiting: the copies, the group post, reminders (their
+    # Received would be refused) and the author's summary; every key is notice:<id>:….
     await session.execute(
         update(Delivery)
         .where(
-            Delivery.dedup_key.in_(keys) | (Delivery.dedup_key == group_key(notice.id)) | reminders,
+            Delivery.dedup_key.like(f"notice:{notice.id}:%"),
             Delivery.status == DeliveryStatus.pending,
         )
         .values(status=DeliveryStatus.expired, last_error="the notice was withdrawn")
