@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -205,6 +205,8 @@ class BotRuntime:
             bot_id=bot_id(config),
             check_in_secret=config.checkin.secret,
             qr_seconds=config.checkin.qr_seconds,
+            remind_every=timedelta(hours=config.notices.remind_every_hours),
+            quiet_hours=scheduler_settings(config).quiet_hours,
         )
         self.limiter = RateLimiter(Limits(per_second=float(config.scheduler.messages_per_second)))
         self.application = build_application(config, self.services, self.limiter)

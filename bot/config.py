@@ -93,6 +93,12 @@ class CheckInConfig:
 
 
 @dataclass(frozen=True)
+class NoticesConfig:
+    # A notice's Remind sends again only after this many hours.
+    remind_every_hours: int = 6
+
+
+@dataclass(frozen=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -101,6 +107,7 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     checkin: CheckInConfig = field(default_factory=CheckInConfig)
+    notices: NoticesConfig = field(default_factory=NoticesConfig)
 
 
 def env_name(section: str, key: str) -> str:
@@ -185,6 +192,10 @@ def _validate(config: Config) -> None:
     if not 1 <= s.messages_per_second <= 1000:
         raise ConfigError(
             f"scheduler.messages_per_second: expected 1-1000, got {s.messages_per_second}"
+        )
+    if not 1 <= config.notices.remind_every_hours <= 168:
+        raise ConfigError(
+            f"notices.remind_every_hours: expected 1-168, got {config.notices.remind_every_hours}"
         )
 
 

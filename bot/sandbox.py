@@ -28,12 +28,12 @@ from bot.app import BotRuntime, prepare_database, scheduler_settings
 from bot.config import CheckInConfig, Config, DatabaseConfig, TelegramConfig
 from bot.logs import redact, setup_logging
 from models import inbox
+from models.quiet import quiet_until
 from sandbox import Emulator
 from sandbox.person import Person
 from sandbox.saved import UnreadableWorld, load_world, save_world
 from sandbox.web import LogPanel, Place, Poster, SandboxWeb, World, is_loopback
 from scheduler.clock import ShiftedClock
-from scheduler.quiet import quiet_until
 from views.files import qr_png
 
 log = logging.getLogger(__name__)

@@ -35,6 +35,8 @@ from handlers import (
     made_up,
     manage,
     new_activity,
+    notices,
+    picker,
     profile,
     record,
     reporting,
@@ -67,6 +69,8 @@ COMMANDS: dict[str, Callable[[Update, BotContext], Awaitable[None]]] = {
     "unreachable": staff.unreachable_command,
     "new": new_activity.new_command,
     "activities": manage.activities_command,
+    "notify": notices.notify_command,
+    "notices": notices.notices_command,
     "link": groups.links_command,
     "unlink": groups.links_command,  # it is sent in the group: the list says how
 }
@@ -137,8 +141,8 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.NewKind: new_activity.kind_chosen,
     b.NewUnits: new_activity.units_page,
     b.NewUnit: new_activity.unit_chosen,
-    b.NewDay: new_activity.day_chosen,
-    b.NewTime: new_activity.time_chosen,
+    b.NewDay: picker.day_chosen,
+    b.NewTime: picker.time_chosen,
     b.NewDuration: new_activity.duration_chosen,
     b.NoCapacityLimit: new_activity.no_limit_chosen,
     b.UntilStart: new_activity.until_start_chosen,
@@ -181,6 +185,35 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.AskReportMadeUp: made_up.report_pressed,
     b.ConfirmMadeUp: made_up.decide_pressed,
     b.DeclineMadeUp: made_up.decide_pressed,
+    # notices: receiving
+    b.AckNotice: notices.ack_pressed,
+    b.NoticesPage: notices.notices_page_pressed,
+    b.OpenNotice: notices.notice_opened,
+    # notices: composing (/notify)
+    b.NoticeUnits: notices.units_page,
+    b.NoticeUnit: notices.unit_chosen,
+    b.SkipAttachment: notices.attachment_skipped,
+    b.NoticeAudience: notices.audience_chosen,
+    b.NoticeActivities: notices.activities_page,
+    b.NoticeActivity: notices.activity_chosen,
+    b.EarlierNotices: notices.earlier_page,
+    b.EarlierNotice: notices.earlier_chosen,
+    b.NoticeOption: notices.option_toggled,
+    b.NoticeOptionsDone: notices.options_done,
+    b.NoticeDeadlineIn: notices.deadline_chosen,
+    b.PreviewReceived: notices.preview_received,
+    b.SendNotice: notices.send_pressed,
+    b.ScheduleNotice: notices.schedule_pressed,
+    b.DiscardNotice: notices.discard_pressed,
+    # notices: following up
+    b.NoticeFigures: notices.figures_pressed,
+    b.RefreshFigures: notices.refresh_pressed,
+    b.SilentPage: notices.silent_pressed,
+    b.RemindNotice: notices.remind_pressed,
+    b.NoticeSheet: notices.sheet_pressed,
+    b.AskWithdraw: notices.ask_withdraw,
+    b.WithdrawNotice: notices.withdraw_pressed,
+    b.KeepNotice: notices.keep_pressed,
     # the branch's group chat
     b.LinkGroup: groups.link_pressed,
     b.LinkUnits: groups.units_page,
@@ -230,7 +263,17 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         MessageHandler(in_groups & filters.StatusUpdate.NEW_CHAT_TITLE, groups.renamed)
     )
     application.add_handler(CallbackQueryHandler(on_press))
-    answers = filters.TEXT & ~filters.COMMAND | filters.CONTACT | filters.LOCATION
+    files = (
+        filters.PHOTO
+        | filters.Document.ALL
+        | filters.VIDEO
+        | filters.AUDIO
+        | filters.VOICE
+        | filters.ANIMATION
+        | filters.Sticker.ALL
+        | filters.VIDEO_NOTE
+    )
+    answers = filters.TEXT & ~filters.COMMAND | filters.CONTACT | filters.LOCATION | files
     application.add_handler(MessageHandler(private & answers, input.on_message))
     # Last: whatever nothing above understood, in a private chat.
     application.add_handler(MessageHandler(private & filters.COMMAND, common.unknown_command))

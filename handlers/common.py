@@ -26,9 +26,11 @@ MEMBER_COMMANDS = {
     "forget": "command.forget",
     "events": "command.events",
     "record": "command.record",
+    "notices": "command.notices",
 }
 STAFF_COMMANDS = {
     "new": "command.new",
+    "notify": "command.notify",
     "activities": "command.activities",
     "pending": "command.pending",
     "roster": "command.roster",

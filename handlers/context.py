@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,10 @@ class Services:
     # Signs the check-in screens' QR codes (models.attendance.tokens); from [checkin].
     check_in_secret: str = ""
     qr_seconds: int = 60
+    # A notice's Remind goes again only after this (from [notices]).
+    remind_every: timedelta = timedelta(hours=6)
+    # Non-urgent messages wait for their end (from [scheduler]): the preview says so.
+    quiet_hours: tuple[time, time] = (time(22), time(8))
     # Tells the outbox sender that rows were just committed (see scheduler.sender).
     wake_sender: Callable[[], None] = _nothing
 

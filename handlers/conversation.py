@@ -4,7 +4,8 @@ A conversation is a name and its steps, declared in one place in the feature's
 module. The open step is stored on the account ("<conversation>.<step>", its data
 beside it; see models.account), so a half-answered question survives a restart and
 works whichever process gets the next update. A step says how it is asked and which
-answers it takes (text, a shared contact, a location); any other answer gets the
+answers it takes (text, a shared contact, a location, a file, a moment picked on the
+date picker); any other answer gets the
 step's hint. A refusal of an answer (a domain error) keeps the question open when
 the answer was malformed (InvalidInput: try again) and closes it otherwise (the
 thing asked about has gone away); see handlers.errors.
@@ -14,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from telegram import Contact, Location, ReplyKeyboardMarkup, Update
+from telegram import Contact, Location, Message, ReplyKeyboardMarkup, Update
 
 from handlers.context import BotContext
 from handlers.ui import say
@@ -34,6 +36,10 @@ class Step:
     on_text: Callable[[Update, BotContext, State, str], Awaitable[None]] | None = None
     on_contact: Callable[[Update, BotContext, State, Contact], Awaitable[None]] | None = None
     on_location: Callable[[Update, BotContext, State, Location], Awaitable[None]] | None = None
+    # A photo, a document or any other attachment (a step that takes files says which).
+    on_media: Callable[[Update, BotContext, State, Message], Awaitable[None]] | None = None
+    # A moment picked on the date picker (handlers.picker): a day, then a time of it.
+    on_moment: Callable[[Update, BotContext, State, datetime], Awaitable[None]] | None = None
     # Said when the answer is of a kind this step does not take; `reask` puts it again.
     hint: str = "profile.use_buttons"
     reask: bool = False
@@ -109,7 +115,9 @@ async def answer(update: Update, context: BotContext) -> bool:
         return False
     step = state.step
     context.work.answering = step
-    if message.text is not None and step.on_text is not None:
+    if has_media(message) and step.on_media is not None:
+        await step.on_media(update, context, state, message)
+    elif message.text is not None and step.on_text is not None:
         await step.on_text(update, context, state, message.text)
     elif message.contact is not None and step.on_contact is not None:
         await step.on_contact(update, context, state, message.contact)
@@ -121,3 +129,17 @@ async def answer(update: Update, context: BotContext) -> bool:
         if step.reask:
             await step.ask(update, context, state)
     return True
+
+
+def has_media(message: Message) -> bool:
+    """A file of any kind: what a step with `on_media` is given (and may refuse)."""
+    return bool(
+        message.photo
+        or message.document
+        or message.video
+        or message.audio
+        or message.voice
+        or message.animation
+        or message.sticker
+        or message.video_note
+    )

@@ -10,7 +10,7 @@ activity is published.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from telegram import InlineKeyboardMarkup, Location, ReplyKeyboardRemove, Update
 
 from handlers.context import BotContext
 from handlers.conversation import Ask, Conversation, Data, State, Step
+from handlers.picker import date_picker
 from handlers.ui import edit_or_say, say
 from handlers.venue import (
     ask_for_venue,
@@ -48,12 +49,10 @@ from models.staff import staff_unit, staff_units
 from views.buttons import (
     CheckInContinue,
     Discard,
-    NewDay,
     NewDuration,
     NewKind,
     NewPledge,
     NewRepeat,
-    NewTime,
     NewUnit,
     NewUnits,
     NoCapacityLimit,
@@ -67,7 +66,7 @@ from views.buttons import (
     keyboard,
     short,
 )
-from views.dates import format_day, format_span, format_when, parse_when
+from views.dates import format_span, format_when, parse_when
 from views.labels import ACTIVITY_KIND_KEYS, PLEDGE_CHOICE_KEYS
 
 KINDS = tuple(ActivityKind)
@@ -86,8 +85,6 @@ REPEAT_KEYS = (
     "new.repeat.weekly",
 )
 DURATIONS = (60, 120, 180, 240)  # minutes offered as buttons for the end
-PICKER_DAYS = 14
-PICKER_TIMES = (8 * 60, 9 * 60, 10 * 60, 14 * 60, 15 * 60, 16 * 60, 19 * 60, 20 * 60)
 TIME_FIELDS = {"start": "starts_at", "end": "ends_at", "deadline": "signup_deadline"}
 
 
@@ -138,7 +135,7 @@ async def _zone(context: BotContext, data: Data) -> ZoneInfo:
 
 async def ask_start(update: Update, context: BotContext, state: State) -> None:
     today = context.now().astimezone(await _zone(context, state.data)).date()
-    say(update, context, context.t("new.ask_start"), _date_picker(context, today))
+    say(update, context, context.t("new.ask_start"), date_picker(context, today))
 
 
 async def ask_end(update: Update, context: BotContext, state: State) -> None:
@@ -177,18 +174,6 @@ async def ask_venue(update: Update, context: BotContext, state: State) -> None:
         name = unit_display_name(unit, context.language)
         choices.insert(0, [(short(context.t("venue.use_unit", unit=name)), VenueOfUnit())])
     ask_for_venue(update, context, context.t("new.ask_venue"), choices)
-
-
-def _date_picker(context: BotContext, today: date) -> InlineKeyboardMarkup:
-    """The next fortnight, a week a row: a companion to typing the date."""
-    days = [today + timedelta(days=n) for n in range(PICKER_DAYS)]
-    buttons = [(format_day(day, context.language), NewDay(day.toordinal())) for day in days]
-    return keyboard(*(buttons[start : start + 7] for start in range(0, PICKER_DAYS, 7)))
-
-
-def _time_picker() -> InlineKeyboardMarkup:
-    buttons = [(f"{m // 60:02d}:{m % 60:02d}", NewTime(m)) for m in PICKER_TIMES]
-    return keyboard(buttons[:4], buttons[4:])
 
 
 def draft_fields(data: Data) -> ActivityDraft:
@@ -365,23 +350,8 @@ async def unit_chosen(update: Update, context: BotContext, press: NewUnit) -> No
     await next_question(update, context, state)
 
 
-async def day_chosen(update: Update, context: BotContext, press: NewDay) -> None:
-    assert update.effective_user
-    state = await _state(update, context, "start")
-    picked = date.fromordinal(press.ordinal)
-    state.data["day"] = picked.isoformat()
-    await NEW.save(context, update.effective_user.id, state)
-    label = format_day(picked, context.language)
-    edit_or_say(update, context, context.t("new.pick_time", day=label), _time_picker())
-
-
-async def time_chosen(update: Update, context: BotContext, press: NewTime) -> None:
-    state = await _state(update, context, "start")
-    if press.minutes not in PICKER_TIMES or "day" not in state.data:
-        raise StaleButton(press.minutes)
-    clock = time(press.minutes // 60, press.minutes % 60)
-    day = date.fromisoformat(state.data["day"])
-    moment = datetime.combine(day, clock, await _zone(context, state.data))
+async def start_picked(update: Update, context: BotContext, state: State, moment: datetime) -> None:
+    """The start picked on the date picker (handlers.picker)."""
     _set_time(context, state.data, "start", moment)
     edit_or_say(
         update, context, context.t("new.time_read", when=format_when(moment, context.language))
@@ -493,7 +463,7 @@ NEW = Conversation(
         Step("kind", ask_kind),
         Step("unit", ask_unit),
         Step("title", _asker("new.ask_title"), on_text=save_typed),
-        Step("start", ask_start, on_text=save_typed),
+        Step("start", ask_start, on_text=save_typed, on_moment=start_picked),
         Step("end", ask_end, on_text=save_typed),
         Step(
             "place",

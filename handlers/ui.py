@@ -28,6 +28,7 @@ from telegram.error import BadRequest
 from handlers.context import BotContext
 from models.attendance import CheckInNotOpen, CheckInTooFar, CodeSlowDown
 from models.errors import DomainError, InvalidInput, InvalidState, PrimaryElsewhere
+from models.notices import RemindTooSoon, TooLong
 from models.notices.groups import LinkedElsewhere
 from models.notifications import forget_since, pending_count
 from models.paging import Page
@@ -163,6 +164,32 @@ ERROR_MESSAGES: dict[str, str] = {
     "attendance.not_missed": N_("error.attendance_not_missed"),
     "attendance.not_signed_up": N_("error.attendance_not_signed_up"),
     "activity.not_over": N_("error.activity_not_over"),
+    # Notices
+    "notice.not_found": N_("error.not_found"),
+    "notice.empty": N_("error.notice_empty"),
+    "notice.too_long": N_("error.notice_too_long"),
+    "notice.caption_too_long": N_("error.notice_caption_too_long"),
+    "notice.attachment_kind": N_("error.notice_attachment_kind"),
+    "notice.attachment_too_large": N_("error.notice_attachment_too_large"),
+    "notice.send_at_past": N_("error.notice_send_at_past"),
+    "notice.send_at_too_far": N_("error.notice_send_at_too_far"),
+    "notice.deadline_past": N_("error.notice_deadline_past"),
+    "notice.deadline_too_far": N_("error.notice_deadline_too_far"),
+    "notice.deadline_without_ack": N_("error.stale_button"),
+    "notice.no_group": N_("error.notice_no_group"),
+    "notice.audience_empty": N_("error.notice_audience_empty"),
+    "notice.audience_needs_activity": N_("error.stale_button"),
+    "notice.activity_elsewhere": N_("error.notice_not_your_unit"),
+    "notice.earlier_notice_invalid": N_("error.notice_not_your_unit"),
+    "notice.no_activities": N_("error.notice_no_activities"),
+    "notice.no_earlier": N_("error.notice_no_earlier"),
+    "notice.withdrawn": N_("error.notice_withdrawn"),
+    "notice.not_a_recipient": N_("error.notice_not_a_recipient"),
+    "notice.unit_left": N_("error.notice_unit_left"),
+    "notice.no_ack": N_("error.notice_no_ack"),
+    "notice.not_sent": N_("error.notice_not_sent"),
+    "notice.nobody_to_remind": N_("error.notice_nobody_to_remind"),
+    "notice.remind_too_soon": N_("error.notice_remind_too_soon"),
     # The branch's group chat
     "group.not_secretary": N_("error.group_not_secretary"),
     "group.linked_elsewhere": N_("error.group_linked_elsewhere"),
@@ -183,8 +210,10 @@ def error_text(context: BotContext, error: DomainError) -> str:
         text = text.format(distance=error.distance_m, radius=error.radius_m)
     elif isinstance(error, CheckInNotOpen):
         text = text.format(wait=format_wait(error.opens_at - context.now(), context.language))
-    elif isinstance(error, CodeSlowDown):
+    elif isinstance(error, CodeSlowDown | RemindTooSoon):
         text = text.format(wait=format_wait(error.retry_at - context.now(), context.language))
+    elif isinstance(error, TooLong):
+        text = text.format(limit=error.limit, length=error.length)
     return text
 
 
@@ -193,10 +222,26 @@ def plain(html_text: str) -> str:
     return unescape(re.sub(r"<[^>]+>", "", html_text))
 
 
-def say(update: Update, context: BotContext, text: str, markup: Markup | None = None) -> None:
-    """Reply in the chat the update came from (HTML)."""
+def say(
+    update: Update,
+    context: BotContext,
+    text: str,
+    markup: Markup | None = None,
+    *,
+    sent: Callable[[Message], Awaitable[None]] | None = None,
+) -> None:
+    """Reply in the chat the update came from (HTML); `sent` is given the message once it
+    is there (a live figures message keeps its id, to be edited later)."""
     assert update.effective_chat
-    say_to(context, update.effective_chat.id, text, markup)
+    if sent is None:
+        say_to(context, update.effective_chat.id, text, markup)
+        return
+    chat_id = update.effective_chat.id
+
+    async def send() -> None:
+        await sent(await send_message(context, chat_id, text, markup))
+
+    context.work.reply(send)
 
 
 def send_message(
@@ -281,6 +326,41 @@ def send_file(
             await sent(message)
 
     context.work.reply(send)
+
+
+def send_media(
+    update: Update,
+    context: BotContext,
+    kind: str,
+    file_id: str,
+    caption: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """A photo or document Telegram has already (by its file_id), in the chat the update
+    came from, with `caption` (HTML)."""
+    assert update.effective_chat
+    chat_id = update.effective_chat.id
+    send_method = context.bot.send_photo if kind == "photo" else context.bot.send_document
+    context.work.reply(
+        lambda: send_method(
+            chat_id, file_id, caption=caption, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+    )
+
+
+def edit_buttons(update: Update, context: BotContext, markup: InlineKeyboardMarkup | None) -> None:
+    """Replace only the buttons of the pressed message (a text or a caption alike)."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+
+    async def edit() -> None:
+        if getattr(query.message, "reply_markup", None) == markup:
+            return  # Telegram refuses an edit that changes nothing
+        with contextlib.suppress(BadRequest):  # deleted meanwhile, or not modified
+            await query.edit_message_reply_markup(reply_markup=markup)
+
+    context.work.reply(edit)
 
 
 def edit_caption(

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, Select, String, Text, delete, func, or_, select, update
+from sqlalchemy import Index, Select, String, Text, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -97,7 +97,7 @@ async def enqueue(
     reply_markup: dict[str, Any] | None = None,
     expires_at: datetime | None = None,
     dedup_key: str | None = None,
-    media: tuple[MediaKind, str] | None = None,
+    media: tuple[str, str] | None = None,
 ) -> bool:
     """Add one message to the outbox; False when `dedup_key` was enqueued before. `media`
     is a photo or document (kind, file_id) that `text` is the caption of."""
@@ -105,7 +105,7 @@ async def enqueue(
         chat_id=chat_id,
         text=text,
         reply_markup=reply_markup,
-        media_kind=media[0] if media else None,
+        media_kind=MediaKind(media[0]) if media else None,
         media_file_id=media[1] if media else None,
         kind=kind,
         dedup_key=dedup_key,
@@ -124,6 +124,56 @@ async def enqueue(
     except IntegrityError:
         return False
     return True
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Add many messages at once (keyword arguments of `enqueue` each, `chat_id` and `text`
+    among them); a dedup key enqueued before, or twice here, is left out. How many were
+    added. One INSERT for all of them: a broadcast of thousands stays one short statement
+    list, and when another transaction enqueued one of the keys meanwhile, each goes alone."""
+    keys = [row["dedup_key"] for row in rows if row.get("dedup_key") is not None]
+    done = await existing_keys(session, keys) if keys else set()
+    fresh: list[dict[str, Any]] = []
+    for row in rows:
+        key = row.get("dedup_key")
+        if key is not None:
+            if key in done:
+                continue
+            done.add(key)
+        fresh.append(row)
+    if not fresh:
+        return 0
+    now = utcnow()
+    values = [_row_values(row, now) for row in fresh]
+    try:
+        async with session.begin_nested():
+            await session.execute(insert(Delivery), values)
+    except IntegrityError:  # a key taken by a concurrent transaction: one at a time
+        added = 0
+        for row in fresh:
+            added += await enqueue(session, **row)
+        return added
+    return len(values)
+
+
+def _row_values(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    media = row.get("media")
+    return {
+        "chat_id": row["chat_id"],
+        "text": row["text"],
+        "reply_markup": row.get("reply_markup"),
+        "media_kind": media[0] if media else None,
+        "media_file_id": media[1] if media else None,
+        "kind": row["kind"],
+        "dedup_key": row.get("dedup_key"),
+        "urgent": row.get("urgent", False),
+        "timezone": row["timezone"],
+        "due_at": row["due_at"],
+        "expires_at": row.get("expires_at"),
+        "status": DeliveryStatus.pending,
+        "attempts": 0,
+        "created_at": now,
+    }
 
 
 class TermOver(Exception):

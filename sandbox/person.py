@@ -105,10 +105,19 @@ class Person:
         return False
 
     async def send(
-        self, text: str, chat: Chat | None = None, reply_to: ChatMessage | None = None
+        self,
+        text: str,
+        chat: Chat | None = None,
+        reply_to: ChatMessage | None = None,
+        entities: list[dict[str, Any]] | None = None,
     ) -> ChatMessage:
-        """Send text; /commands get a bot_command entity like on Telegram."""
-        return await self._post(chat, text=text, entities=auto_entities(text), reply_to=reply_to)
+        """Send text; /commands get a bot_command entity like on Telegram. `entities` is the
+        formatting the person applied (bold, italic, text links: Bot API MessageEntity
+        dicts, offsets in UTF-16 units), as a Telegram app sends it."""
+        found = sorted(
+            [*auto_entities(text), *(entities or [])], key=lambda e: (e["offset"], -e["length"])
+        )
+        return await self._post(chat, text=text, entities=found, reply_to=reply_to)
 
     async def share_contact(
         self,
@@ -128,10 +137,16 @@ class Person:
         return await self._post(chat, location={"latitude": latitude, "longitude": longitude})
 
     async def send_photo(
-        self, data: bytes, caption: str | None = None, chat: Chat | None = None
+        self,
+        data: bytes,
+        caption: str | None = None,
+        chat: Chat | None = None,
+        caption_entities: list[dict[str, Any]] | None = None,
     ) -> ChatMessage:
         rec = self.emu._new_file(Upload("photo", "photo.jpg", "image/jpeg", data), "photo")
-        return await self._post(chat, photo=rec, caption=caption)
+        return await self._post(
+            chat, photo=rec, caption=caption, caption_entities=caption_entities or []
+        )
 
     async def send_document(
         self,
@@ -140,9 +155,12 @@ class Person:
         mime_type: str = "application/octet-stream",
         caption: str | None = None,
         chat: Chat | None = None,
+        caption_entities: list[dict[str, Any]] | None = None,
     ) -> ChatMessage:
         rec = self.emu._new_file(Upload("document", filename, mime_type, data), "document")
-        return await self._post(chat, document=rec, caption=caption)
+        return await self._post(
+            chat, document=rec, caption=caption, caption_entities=caption_entities or []
+        )
 
     async def forward(self, message: ChatMessage, chat: Chat | None = None) -> ChatMessage:
         return await self._post(

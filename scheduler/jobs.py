@@ -36,6 +36,15 @@ from models.attendance import (
     unanswered_after_nudge,
     unanswered_for_nudge,
 )
+from models.notices import (
+    due_notices,
+    figures_due,
+    figures_refreshed,
+    follow_up_deadlines,
+    get_notice,
+    send_notice,
+    settle_deliveries,
+)
 from models.notifications import (
     ActivityAnnounced,
     ActivityReminder,
@@ -49,6 +58,7 @@ from models.org import OrgUnit, get_unit, unit_timezone
 from models.staff import digest_for, reviewers_of, staff_home_units
 from scheduler.ratelimit import OWN_RETRY
 from views.i18n import pick_language
+from views.notices import figures_keyboard, figures_text
 from views.screens import closed_caption, screen_caption, screen_keyboard, screen_media
 
 if TYPE_CHECKING:
@@ -69,6 +79,8 @@ async def scan(context: JobContext) -> None:
         enqueue_nudges,
         close_records,
         warn_quorums,
+        send_scheduled_notices,
+        follow_up_notices,
         enqueue_digests,
     )
     try:
@@ -83,6 +95,8 @@ async def scan(context: JobContext) -> None:
 
 async def prune(context: JobContext) -> None:
     async with context.sessions.begin() as session:
+        # What became of each notice's copies outlives the outbox rows.
+        await settle_deliveries(session)
         updates = await inbox.prune(session)
         deliveries = await outbox.prune(session, context.clock.now())
     log.info("pruned %d old update(s) and %d old deliveries", updates, deliveries)
@@ -214,6 +228,75 @@ async def enqueue_digests(context: JobContext) -> None:
             notify(
                 session,
                 Notification(telegram_id, digest, unit, dedup_key=key, expires_at=end_of_day),
+            )
+
+
+# --- notices -------------------------------------------------------------------------------------
+
+
+async def send_scheduled_notices(context: JobContext) -> None:
+    """Scheduled notices whose time has come go to their audience as it is now, each in
+    its own unit of work."""
+    now = context.clock.now()
+    async with context.work() as session:
+        due = [notice.id for notice in await due_notices(session, now)]
+    for notice_id in due:
+        try:
+            async with context.work() as session:
+                await send_notice(session, await get_notice(session, notice_id), now)
+        except Exception:
+            log.exception("sending notice %s failed; the next scan tries again", notice_id)
+
+
+async def follow_up_notices(context: JobContext) -> None:
+    """The reminder before each acknowledgement deadline, and the author's summary after it."""
+    async with context.work() as session:
+        await follow_up_deadlines(session, context.clock.now())
+
+
+async def refresh_figures(context: JobContext) -> None:
+    """Every live figures message whose figures changed, edited in place: at most one edit
+    per message a pass (the pass runs with the check-in screens', every 5 seconds)."""
+    now = context.clock.now()
+    async with context.sessions() as session:
+        due = await figures_due(session, now)
+        units = {item.notice.org_unit_id for item in due}
+        default = context.settings.defaults.timezone
+        zones = {
+            unit_id: await unit_timezone(session, await get_unit(session, unit_id), default)
+            for unit_id in units
+        }
+        named = {unit_id: await get_unit(session, unit_id) for unit_id in units}
+    for item in due:
+        watch, notice, figures = item.watch, item.notice, item.figures
+        unit, zone = named[notice.org_unit_id], zones[notice.org_unit_id]
+        shown: str | None = figures.key()
+        try:
+            assert watch.message_id is not None
+            await context.bot.edit_message_text(
+                figures_text(notice, unit, figures, watch.language, zone, now),
+                chat_id=watch.chat_id,
+                message_id=watch.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=figures_keyboard(watch.language, notice, figures),
+                rate_limit_args=OWN_RETRY,  # type: ignore[call-arg]
+            )
+        except RetryAfter:
+            continue  # the next pass tries again
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                shown = None  # deleted, or too old to edit: stop
+        except Forbidden:
+            shown = None
+        except TelegramError as exc:
+            log.warning("figures message %s: not refreshed (%s)", watch.id, exc.message)
+            continue
+        try:
+            async with context.sessions.begin() as session:
+                await figures_refreshed(session, watch.id, shown, now)
+        except Exception:
+            log.exception(
+                "figures message %s: not recorded; the next pass edits it again", watch.id
             )
 
 

@@ -21,16 +21,16 @@ import enum
 import logging
 from datetime import datetime, time, timedelta
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from models import outbox
 from models.db import SessionFactory
-from models.outbox import Delivery, DeliveryStatus
+from models.outbox import Delivery, DeliveryStatus, MediaKind
+from models.quiet import quiet_until
 from scheduler.clock import Clock
 from scheduler.leader import Term
-from scheduler.quiet import quiet_until
 from scheduler.ratelimit import PACED, RateLimiter
 
 log = logging.getLogger(__name__)
@@ -242,13 +242,7 @@ class Sender:
             InlineKeyboardMarkup.de_json(row.reply_markup, self.bot) if row.reply_markup else None
         )
         try:
-            message = await self.bot.send_message(
-                row.chat_id,
-                row.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                rate_limit_args=PACED,  # type: ignore[call-arg]
-            )
+            message = await self._deliver(row, markup)
         except RetryAfter as exc:
             wait = _seconds(exc.retry_after)
             log.warning("Telegram asked to slow down for %.0fs", wait)
@@ -268,6 +262,23 @@ class Sender:
         async with self.sessions.begin() as session:
             await outbox.mark_sent(session, row.id, message.message_id, self.clock.now())
         return Outcome.done
+
+    async def _deliver(self, row: Delivery, markup: InlineKeyboardMarkup | None) -> Message:
+        """The one Bot API call of a row: a message, or a photo or document with its caption."""
+        common = {
+            "parse_mode": ParseMode.HTML,
+            "reply_markup": markup,
+            "rate_limit_args": PACED,
+        }
+        if row.media_kind is MediaKind.photo:
+            return await self.bot.send_photo(
+                row.chat_id, row.media_file_id, caption=row.text, **common
+            )
+        if row.media_kind is MediaKind.document:
+            return await self.bot.send_document(
+                row.chat_id, row.media_file_id, caption=row.text, **common
+            )
+        return await self.bot.send_message(row.chat_id, row.text, **common)
 
     async def _still_claimed(self, term: Term, row: Delivery) -> bool:
         async with self.sessions() as session:

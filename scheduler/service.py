@@ -141,6 +141,13 @@ class SchedulerService:
             seconds=SCREEN_SECONDS,
             args=[jobs.refresh_screens, self.context],
         )
+        # The live figures of notices: edited as often as the screens, for the same reasons.
+        scheduler.add_job(
+            _until_term_ends,
+            "interval",
+            seconds=SCREEN_SECONDS,
+            args=[jobs.refresh_figures, self.context],
+        )
         scheduler.start()
         self._scheduler = scheduler
         self._term = term
@@ -163,12 +170,19 @@ class SchedulerService:
         assert term is not None, "another process leads the scheduler"
         await jobs.refresh_screens(self.context)
 
+    async def refresh_figures_once(self) -> None:
+        """Tests: one pass over the live figures messages (edited when it returns)."""
+        term = await self.leadership.try_acquire()
+        assert term is not None, "another process leads the scheduler"
+        await jobs.refresh_figures(self.context)
+
     async def catch_up(self) -> None:
         """The clock jumped (the sandbox): what fell due is found and sent now, and the
         check-in screens are brought up to the new time, not at the next scan."""
         if self._scheduler is not None:
             await jobs.scan(self.context)
             await jobs.refresh_screens(self.context)
+            await jobs.refresh_figures(self.context)
             self.wake()
 
     async def _stop_work(self) -> None:

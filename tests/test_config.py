@@ -206,3 +206,10 @@ def test_cli_help_documents_every_command(tmp_path: Path) -> None:
     assert "--webhook" in _cli("run", "--help", cwd=tmp_path).stdout
     db_help = _cli("db", "--help", cwd=tmp_path).stdout
     assert "upgrade" in db_help and "current" in db_help
+
+
+def test_the_remind_period_of_notices_is_checked() -> None:
+    with pytest.raises(ConfigError, match=r"^notices\.remind_every_hours: expected 1-168, got 0"):
+        load_config(None, environ={"BRANCHBOT_NOTICES_REMIND_EVERY_HOURS": "0"})
+    config = load_config(None, environ={"BRANCHBOT_NOTICES_REMIND_EVERY_HOURS": "24"})
+    assert config.notices.remind_every_hours == 24

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from itertools import pairwise
 
-from scheduler.quiet import quiet_until
+from models.quiet import quiet_until
 from scheduler.ratelimit import Limits, RateLimiter
 
 NIGHT = (time(22), time(8))

@@ -710,6 +710,153 @@ class DeclineMadeUp(Button, key="mu:no"):
     participation_id: int
 
 
+# --- notices (handlers.notices) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AckNotice(Button, key="ntc:ack"):
+    """Received (收到) under a member's copy of a notice."""
+
+    notice_id: int
+
+
+@dataclass(frozen=True)
+class PreviewReceived(Button, key="ntc:pre"):
+    """Received on the author's preview: members have it; pressing it here does nothing."""
+
+
+@dataclass(frozen=True)
+class NoticesPage(Button, key="ntc:pg"):
+    page: int
+
+
+@dataclass(frozen=True)
+class OpenNotice(Button, key="ntc:o"):
+    """From /notices: the member's copy, or for those managing it, its figures."""
+
+    notice_id: int
+
+
+@dataclass(frozen=True)
+class NoticeFigures(Button, key="ntc:fig"):
+    """A new live figures message of the notice."""
+
+    notice_id: int
+
+
+@dataclass(frozen=True)
+class RefreshFigures(Button, key="ntc:ref"):
+    notice_id: int
+
+
+@dataclass(frozen=True)
+class SilentPage(Button, key="ntc:sil"):
+    """Who has not acknowledged, a page at a time."""
+
+    notice_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class RemindNotice(Button, key="ntc:rem"):
+    notice_id: int
+
+
+@dataclass(frozen=True)
+class NoticeSheet(Button, key="ntc:xls"):
+    notice_id: int
+
+
+@dataclass(frozen=True)
+class AskWithdraw(Button, key="ntc:wd"):
+    notice_id: int
+
+
+@dataclass(frozen=True)
+class WithdrawNotice(Button, key="ntc:wdy"):
+    notice_id: int
+
+
+@dataclass(frozen=True)
+class KeepNotice(Button, key="ntc:wdn"):
+    notice_id: int
+
+
+# Composing (/notice)
+
+
+@dataclass(frozen=True)
+class NoticeUnit(Button, key="ntc:u"):
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class NoticeUnits(Button, key="ntc:us"):
+    page: int
+
+
+@dataclass(frozen=True)
+class NoticeAudience(Button, key="ntc:aud"):
+    index: int
+
+
+@dataclass(frozen=True)
+class NoticeActivity(Button, key="ntc:act"):
+    activity_id: int
+
+
+@dataclass(frozen=True)
+class NoticeActivities(Button, key="ntc:acts"):
+    page: int
+
+
+@dataclass(frozen=True)
+class EarlierNotice(Button, key="ntc:ear"):
+    notice_id: int
+
+
+@dataclass(frozen=True)
+class EarlierNotices(Button, key="ntc:ears"):
+    page: int
+
+
+@dataclass(frozen=True)
+class NoticeOption(Button, key="ntc:opt"):
+    """A toggle of the options screen: "ack" (acknowledgement required), "group"."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class NoticeOptionsDone(Button, key="ntc:optok"):
+    pass
+
+
+@dataclass(frozen=True)
+class NoticeDeadlineIn(Button, key="ntc:dl"):
+    days: int  # 18:00 that many days from today; 0: no deadline
+
+
+@dataclass(frozen=True)
+class SkipAttachment(Button, key="ntc:noatt"):
+    pass
+
+
+@dataclass(frozen=True)
+class SendNotice(Button, key="ntc:send"):
+    pass
+
+
+@dataclass(frozen=True)
+class ScheduleNotice(Button, key="ntc:sch"):
+    pass
+
+
+@dataclass(frozen=True)
+class DiscardNotice(Button, key="ntc:drop"):
+    pass
+
+
 # --- the branch's group chat (handlers.groups) ------------------------------------------------
 
 

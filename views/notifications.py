@@ -36,6 +36,10 @@ from models.notifications import (
     MadeUpReported,
     MembershipEnded,
     Message,
+    NoticeDeadlinePassed,
+    NoticePosted,
+    NoticeReminder,
+    NoticeSent,
     Notification,
     QuorumAtRisk,
     RecordClosed,
@@ -43,6 +47,7 @@ from models.notifications import (
     ReportRejected,
     ReportSubmitted,
     RoleGranted,
+    ScheduledNoticeEmpty,
     SeatFreed,
     SilentMembers,
 )
@@ -56,14 +61,23 @@ from views.buttons import (
     DeclineLeave,
     DeclineMadeUp,
     ManageActivity,
+    NoticeFigures,
     OpenCard,
     RejectReport,
     ShowCard,
+    SilentPage,
     keyboard,
 )
 from views.dates import format_local, format_span, format_when
 from views.i18n import Defaults, pick_language, t
 from views.labels import ACTIVITY_KIND_KEYS, MEMBER_TYPE_KEYS
+from views.notices import (
+    notice_excerpt,
+    notice_text,
+    number,
+    received_keyboard,
+    reminder_text,
+)
 
 Rendered = tuple[str, InlineKeyboardMarkup | None]
 YOU_ARE_KEYS = {
@@ -90,7 +104,10 @@ class OutboxNotifier:
             return
         chosen = await languages(session, [n.recipient for n in notifications])
         zones: dict[int | None, ZoneInfo] = {None: ZoneInfo(self.defaults.timezone)}
+        # One message to many (a notice) is rendered once per language and time zone.
+        rendered: dict[tuple[int, str, int | None], Rendered] = {}
         now = self.now()
+        rows = []
         for notification in notifications:
             own, app = chosen.get(notification.recipient, (None, None))
             language = pick_language(own, app, self.defaults.language)
@@ -98,19 +115,26 @@ class OutboxNotifier:
             key = unit.id if unit is not None else None
             if unit is not None and key not in zones:
                 zones[key] = await unit_timezone(session, unit, self.defaults.timezone)
-            text, markup = render(notification.message, language, zones[key])
-            await outbox.enqueue(
-                session,
-                notification.recipient,
-                text,
-                kind=notification.message.kind,
-                due_at=now,
-                timezone=str(zones[key]),
-                urgent=notification.urgent,
-                reply_markup=markup.to_dict() if markup else None,
-                expires_at=notification.expires_at,
-                dedup_key=notification.dedup_key,
+            message = notification.message
+            cache_key = (id(message), language, key)
+            if cache_key not in rendered:
+                rendered[cache_key] = render(message, language, zones[key])
+            text, markup = rendered[cache_key]
+            rows.append(
+                {
+                    "chat_id": notification.recipient,
+                    "text": text,
+                    "kind": message.kind,
+                    "due_at": now,
+                    "timezone": str(zones[key]),
+                    "urgent": notification.urgent,
+                    "reply_markup": markup.to_dict() if markup else None,
+                    "expires_at": notification.expires_at,
+                    "dedup_key": notification.dedup_key,
+                    "media": message.media(),
+                }
             )
+        await outbox.enqueue_many(session, rows)
 
 
 def _unit(unit: OrgUnit, language: str) -> str:
@@ -396,6 +420,49 @@ def _(message: QuorumAtRisk, language: str, zone: tzinfo) -> Rendered:
         **about_activity(language, message.activity, zone),
     )
     return text, _manage(language, message.activity)
+
+
+# --- notices -------------------------------------------------------------------------------
+
+
+@render.register(NoticeSent)
+def _(message: NoticeSent, language: str, zone: tzinfo) -> Rendered:
+    text = notice_text(message.notice, message.unit, language, zone)
+    return text, received_keyboard(language, message.notice, None, zone)
+
+
+@render.register(NoticePosted)
+def _(message: NoticePosted, language: str, zone: tzinfo) -> Rendered:
+    return notice_text(message.notice, message.unit, language, zone, in_group=True), None
+
+
+@render.register(NoticeReminder)
+def _(message: NoticeReminder, language: str, zone: tzinfo) -> Rendered:
+    text = reminder_text(message.notice, message.unit, language, zone)
+    return text, received_keyboard(language, message.notice, None, zone)
+
+
+@render.register(NoticeDeadlinePassed)
+def _(message: NoticeDeadlinePassed, language: str, zone: tzinfo) -> Rendered:
+    notice = message.notice
+    text = t(
+        language,
+        "notice.deadline_passed",
+        excerpt=notice_excerpt(notice),
+        acknowledged=number(message.acknowledged, language),
+        recipients=number(message.recipients, language),
+    )
+    buttons = [(t(language, "figures.open_button"), NoticeFigures(notice.id))]
+    if message.acknowledged < message.recipients:
+        silent = message.recipients - message.acknowledged
+        label = t(language, "figures.silent_button", count=number(silent, language))
+        buttons.append((label, SilentPage(notice.id, 0)))
+    return text, keyboard(buttons)
+
+
+@render.register(ScheduledNoticeEmpty)
+def _(message: ScheduledNoticeEmpty, language: str, zone: tzinfo) -> Rendered:
+    return t(language, "notice.scheduled_empty", excerpt=notice_excerpt(message.notice)), None
 
 
 # --- the digest ------------------------------------------------------------------------------

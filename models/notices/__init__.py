@@ -23,8 +23,10 @@ from models.notices.audience import (
     ABOUT_ACTIVITY,
     AudienceChoice,
     AudienceSize,
+    activities_to_address,
     audience_size,
     check_choice,
+    earlier_notices,
 )
 from models.notices.compose import (
     ATTACHMENT_MAX_BYTES,
@@ -104,6 +106,7 @@ __all__ = [
     "TooLong",
     "acknowledge",
     "acknowledgement_sheet",
+    "activities_to_address",
     "audience_size",
     "check_attachment",
     "check_choice",
@@ -115,6 +118,7 @@ __all__ = [
     "deadline_reminder_at",
     "delivery_key",
     "due_notices",
+    "earlier_notices",
     "figures_due",
     "figures_of",
     "figures_refreshed",

@@ -4,12 +4,14 @@ notice's unit and the units below it, never the forgotten."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities import (
     Activity,
+    ActivityStatus,
     Participation,
     ParticipationStatus,
     concerned_member_ids,
@@ -112,3 +114,46 @@ async def audience_size(
         )
     ).one()
     return AudienceSize(total or 0, unreachable or 0)
+
+
+CHOICES = 40  # activities or earlier notices offered to choose from
+
+
+async def activities_to_address(
+    session: AsyncSession, author: int, unit_id: int, now: datetime, *, absent: bool
+) -> list[Activity]:
+    """The activities of the unit's tree a notice may be addressed about: those coming up
+    or of the last 60 days (for those signed up or expected), or those whose record closed
+    (for the absent), the nearest in time first."""
+    await require(session, author, Permission.broadcast, unit_id)
+    tree = await descendant_ids(session, unit_id)
+    query = select(Activity).where(
+        Activity.org_unit_id.in_(tree), Activity.status != ActivityStatus.cancelled
+    )
+    if absent:
+        query = query.where(Activity.record_closed_at.is_not(None)).order_by(
+            Activity.starts_at.desc()
+        )
+    else:
+        query = query.where(Activity.ends_at > now - timedelta(days=60)).order_by(
+            Activity.starts_at.desc()
+        )
+    return list(await session.scalars(query.limit(CHOICES)))
+
+
+async def earlier_notices(session: AsyncSession, author: int, unit_id: int) -> list[Notice]:
+    """The unit tree's sent notices that ask for acknowledgement, the latest first."""
+    await require(session, author, Permission.broadcast, unit_id)
+    tree = await descendant_ids(session, unit_id)
+    rows = await session.scalars(
+        select(Notice)
+        .where(
+            Notice.org_unit_id.in_(tree),
+            Notice.ack_required.is_(True),
+            Notice.sent_at.is_not(None),
+            Notice.withdrawn_at.is_(None),
+        )
+        .order_by(Notice.sent_at.desc(), Notice.id.desc())
+        .limit(CHOICES)
+    )
+    return list(rows)

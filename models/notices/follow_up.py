@@ -83,7 +83,18 @@ async def figures_of(session: AsyncSession, notice_ids: list[int]) -> dict[int, 
             select(
                 NoticeRecipient.notice_id,
                 func.count(),
-                count_of(DeliveryStatus.pending, DeliveryStatus.sending),
+                # No outbox row yet: the copy is written as the sending update commits.
+                func.count(
+                    case(
+                        (
+                            or_(
+                                status.in_((DeliveryStatus.pending, DeliveryStatus.sending)),
+                                status.is_(None),
+                            ),
+                            1,
+                        )
+                    )
+                ),
                 count_of(DeliveryStatus.sent),
                 count_of(DeliveryStatus.failed, DeliveryStatus.expired),
                 count_of(DeliveryStatus.unreachable),

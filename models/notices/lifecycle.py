@@ -193,11 +193,12 @@ async def withdraw_notice(
     if not done.rowcount:
         raise InvalidState("notice.withdrawn", str(notice_id))
     notice.withdrawn_at, notice.withdrawn_by = now, telegram_id
-    keys = select(NoticeRecipient.delivery_key).where(NoticeRecipient.notice_id == notice.id)
+    # Everything about it still waiting: the copies, the group post, reminders (their
+    # Received would be refused) and the author's summary; every key is notice:<id>:….
     await session.execute(
         update(Delivery)
         .where(
-            Delivery.dedup_key.in_(keys) | (Delivery.dedup_key == group_key(notice.id)),
+            Delivery.dedup_key.like(f"notice:{notice.id}:%"),
             Delivery.status == DeliveryStatus.pending,
         )
         .values(status=DeliveryStatus.expired, last_error="the notice was withdrawn")

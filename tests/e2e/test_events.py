@@ -74,20 +74,28 @@ async def member(
     """A member managed by the unit: profile and approval through the domain (报到 has its
     own end-to-end tests), then a first word with the bot so it knows their language."""
     person = bot.emulator.user(name, language_code=language)
-    now = bot.clock.now()
-    async with bot.database.sessions.begin() as session:
-        profile = await start_profile(session, person.id, now)
-        await give_consent(session, profile, now)
-        set_real_name(profile, name)
-        set_phone(profile, f"+86139{next(_phones):08d}")
-        set_member_type(profile, MemberType.regular, None)
-        await session.flush()
-        unit = await unit_by_code(session, unit_code)
-        membership = await report(session, profile, unit, via=Via.tree, now=now)
-        await session.flush()
-        await approve_report(session, membership.id, approver.id, now)
+    await enrol_members(bot, [person], approver, unit_code)
     await meet(person)
     return person
+
+
+async def enrol_members(
+    bot: RunningBot, people: list[Person], approver: Person, unit_code: str = "wanda-plaza"
+) -> None:
+    """Profiles, reports and approvals of these people, in one transaction."""
+    now = bot.clock.now()
+    async with bot.database.sessions.begin() as session:
+        unit = await unit_by_code(session, unit_code)
+        for person in people:
+            profile = await start_profile(session, person.id, now)
+            await give_consent(session, profile, now)
+            set_real_name(profile, person.name)
+            set_phone(profile, f"+86139{next(_phones):08d}")
+            set_member_type(profile, MemberType.regular, None)
+            await session.flush()
+            membership = await report(session, profile, unit, via=Via.tree, now=now)
+            await session.flush()
+            await approve_report(session, membership.id, approver.id, now)
 
 
 async def settle(bot: RunningBot, *people: Person) -> None:
