@@ -15,9 +15,11 @@ from models.org import OrgUnit, unit_by_code
 from sandbox.person import Person
 from sandbox.state import Chat
 from tests.e2e.conftest import RunningBot, grant, meet, new_activity
-from tests.e2e.test_events import member
+from tests.e2e.test_events import member, settle
+from tests.e2e.test_notices import ALL_MEMBERS, CONTINUE, NO_DEADLINE, SEND_NOW, write
 from tests.e2e.texts import said, t
 from views import buttons as b
+from views.buttons import short
 
 BOT = "@branchbot_test"
 GROUP_TITLE = "万达广场党员群"
@@ -340,3 +342,43 @@ async def test_an_anonymous_admin_is_asked_to_show_themselves(
         reply = await secretary.next_message(chat=group)
         assert reply.text == said("zh", "group.anonymous")
     assert await links(bot) == []
+
+
+async def test_notices_go_to_the_group_linked_here_and_stop_when_the_bot_is_removed(
+    bot: RunningBot, secretary: Person
+) -> None:
+    """/link is what /notify's "also post to the group" needs (notices have their own tests)."""
+    zhou = await member(bot, "周党员", secretary)
+    group = await group_with_bot(bot, secretary, zhou)
+    await secretary.send("/link", chat=group)
+    await zhou.next_message(chat=group)
+    toggle = short("⬜ " + t("zh", "notify.option_group", group=GROUP_TITLE))
+    await write(secretary, "周五下午三点主题党日。")
+    await secretary.press(ALL_MEMBERS)
+    await secretary.next_event()
+    options = await secretary.next_message()
+    assert [toggle] in options.buttons
+    await secretary.press(toggle, options)
+    await secretary.next_event()
+    await secretary.press(CONTINUE)
+    await secretary.next_event()
+    await secretary.next_message()  # the deadline
+    await secretary.press(NO_DEADLINE)
+    await secretary.next_event()
+    await secretary.next_message()  # the summary
+    await secretary.press(SEND_NOW, await secretary.next_message())
+    await secretary.wait_answer()
+    await settle(bot, secretary)  # and the secretary reads what came of it
+    posted = await zhou.next_message(chat=group)
+    wanda = await unit(bot, "wanda-plaza")
+    assert posted.text.startswith(said("zh", "notice.heading", unit=wanda.name_zh))
+    assert "周五下午三点主题党日。" in posted.text and posted.buttons == []
+    # Removed from the group, the bot offers it no more.
+    bot.emulator.remove_bot(group, by=secretary)
+    await settled(secretary)
+    await write(secretary, "下周一党课。")
+    await secretary.press(ALL_MEMBERS)
+    await secretary.next_event()
+    options = await secretary.next_message()
+    assert options.buttons == [["✅ " + t("zh", "notify.option_ack")], [CONTINUE]]
+    assert bot.emulator.fault_log == []  # nothing was sent to the group it left
