@@ -5,6 +5,7 @@ everyone else; and silence in the group on everything that is not for it there."
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import func, select
@@ -382,3 +383,44 @@ async def test_notices_go_to_the_group_linked_here_and_stop_when_the_bot_is_remo
     options = await secretary.next_message()
     assert options.buttons == [["✅ " + t("zh", "notify.option_ack")], [CONTINUE]]
     assert bot.emulator.fault_log == []  # nothing was sent to the group it left
+
+
+async def test_posts_to_the_group_keep_its_limit_of_20_a_minute(
+    bot: RunningBot, secretary: Person
+) -> None:
+    """Four notices at once, each also posted to the group: the group's posts go one every
+    3 seconds (Telegram takes 20 a minute in a group), the members' copies meanwhile."""
+    from models.notices import Audience, AudienceChoice, NoticeDraft, create_notice
+    from models.notifications import take_pending
+    from views.i18n import Defaults
+    from views.notifications import OutboxNotifier
+
+    zhou = await member(bot, "周党员", secretary)
+    group = await group_with_bot(bot, secretary, zhou)
+    await secretary.send("/link", chat=group)
+    await zhou.next_message(chat=group)
+    wanda = await unit(bot, "wanda-plaza")
+    bot.emulator.faults.enforce_flood_limits = True
+    async with bot.database.sessions.begin() as session:
+        for n in range(4):
+            draft = NoticeDraft(
+                unit_id=wanda.id,
+                body_html=f"第{n + 1}号通知",
+                audience=AudienceChoice(Audience.unit),
+                post_to_group=True,
+            )
+            await create_notice(session, secretary.id, draft, bot.clock.now())
+        notifier = OutboxNotifier(bot.clock.now, Defaults())
+        await notifier.deliver(session, take_pending(session))
+    await settle(bot)
+    posts = [
+        r
+        for r in bot.emulator.calls("sendMessage")
+        if str(r.params.get("chat_id")) == str(group.id) and "号通知" in r.params["text"]
+    ]
+    assert [p.status for p in posts] == [200, 200, 200, 200]
+    gaps = [later.time - earlier.time for earlier, later in pairwise(posts)]
+    assert min(gaps) >= 2.9, gaps
+    assert not [r for r in bot.emulator.requests if r.status == 429]
+    texts = [m.text for m in zhou.chat.ordered() if m.from_bot and "号通知" in (m.text or "")]
+    assert len(texts) == 4  # and each member's own copy
