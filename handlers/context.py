@@ -81,6 +81,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         """The unit's time zone (its own, or the nearest unit's above, or the default)."""
         return await unit_timezone(self.session, unit, self.services.defaults.timezone)
 
+    async def unit_zone(self, unit_id: int) -> ZoneInfo:
+        """The time zone of the unit with this id (a conversation's chosen unit)."""
+        return await self.zone(await get_unit(self.session, unit_id))
+
     async def activity_zone(self, activity: Activity) -> ZoneInfo:
         """The time zone an activity is shown in: its unit's."""
         return await self.zone(await get_unit(self.session, activity.org_unit_id))

@@ -15,6 +15,7 @@ from telegram import Location, ReplyKeyboardRemove, Update
 
 from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
+from handlers.picker import typed_moment
 from handlers.roster import management_rows, quorum_lines
 from handlers.ui import edit_or_say, page_title, say, send_file
 from handlers.venue import (
@@ -67,7 +68,7 @@ from views.buttons import (
     pager,
     short,
 )
-from views.dates import format_span, format_when, parse_when
+from views.dates import format_span, format_when
 from views.files import qr_png
 from views.labels import ACTIVITY_KIND_KEYS
 
@@ -301,9 +302,8 @@ async def save_change(update: Update, context: BotContext, state: State, text: s
     activity = await _managed(update, context, state.data["activity_id"])
     if state.step.name == "time":
         zone = await context.activity_zone(activity)
-        moment = parse_when(text, context.now(), zone)
+        moment = typed_moment(update, context, text, zone)
         if moment is None:
-            say(update, context, context.t("new.unreadable_time"))
             return
         changes = {"starts_at": moment, "ends_at": moment + (activity.ends_at - activity.starts_at)}
     else:

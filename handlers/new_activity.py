@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from html import escape
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Location, ReplyKeyboardRemove, Update
 
 from handlers.context import BotContext
 from handlers.conversation import Ask, Conversation, Data, State, Step
-from handlers.picker import date_picker
+from handlers.picker import date_picker, typed_moment
 from handlers.ui import edit_or_say, say
 from handlers.venue import (
     ask_for_venue,
@@ -66,7 +65,7 @@ from views.buttons import (
     keyboard,
     short,
 )
-from views.dates import format_span, format_when, parse_when
+from views.dates import format_span, format_when
 from views.labels import ACTIVITY_KIND_KEYS, PLEDGE_CHOICE_KEYS
 
 KINDS = tuple(ActivityKind)
@@ -128,13 +127,8 @@ def _skip(context: BotContext, state: State) -> InlineKeyboardMarkup:
     return keyboard([(context.t("new.skip"), SkipStep(state.step.name))])
 
 
-async def _zone(context: BotContext, data: Data) -> ZoneInfo:
-    """The time zone that typed times are read in: the chosen unit's."""
-    return await context.zone(await get_unit(context.session, data["unit_id"]))
-
-
 async def ask_start(update: Update, context: BotContext, state: State) -> None:
-    today = context.now().astimezone(await _zone(context, state.data)).date()
+    today = context.now().astimezone(await context.unit_zone(state.data["unit_id"])).date()
     say(update, context, context.t("new.ask_start"), date_picker(context, today))
 
 
@@ -237,9 +231,8 @@ async def save_typed(update: Update, context: BotContext, state: State, text: st
     """A typed answer to any of the text questions; the domain says what is wrong."""
     step, data = state.step.name, state.data
     if step in TIME_FIELDS:
-        moment = parse_when(text, context.now(), await _zone(context, data))
+        moment = typed_moment(update, context, text, await context.unit_zone(data["unit_id"]))
         if moment is None:
-            say(update, context, context.t("new.unreadable_time"))
             return
         _set_time(context, data, step, moment)
         say(update, context, context.t("new.time_read", when=format_when(moment, context.language)))

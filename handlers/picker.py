@@ -8,19 +8,27 @@ unit the conversation is about (its data's `unit_id`).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from telegram import InlineKeyboardMarkup, Update
 
 from handlers.context import BotContext
 from handlers.conversation import State, open_state
-from handlers.ui import edit_or_say
-from models.org import get_unit
+from handlers.ui import edit_or_say, say
 from views.buttons import NewDay, NewTime, StaleButton, keyboard
-from views.dates import format_day
+from views.dates import format_day, parse_when
 
 PICKER_DAYS = 14
 PICKER_TIMES = (8 * 60, 9 * 60, 10 * 60, 14 * 60, 15 * 60, 16 * 60, 19 * 60, 20 * 60)
+
+
+def typed_moment(update: Update, context: BotContext, text: str, zone: tzinfo) -> datetime | None:
+    """A time typed as people type it, read in `zone`; None, with the reply that it could
+    not be read."""
+    moment = parse_when(text, context.now(), zone)
+    if moment is None:
+        say(update, context, context.t("new.unreadable_time"))
+    return moment
 
 
 def date_picker(context: BotContext, today: date) -> InlineKeyboardMarkup:
@@ -59,7 +67,7 @@ async def time_chosen(update: Update, context: BotContext, press: NewTime) -> No
     if press.minutes not in PICKER_TIMES or "day" not in state.data:
         raise StaleButton(press.minutes)
     clock = time(press.minutes // 60, press.minutes % 60)
-    zone = await context.zone(await get_unit(context.session, state.data["unit_id"]))
+    zone = await context.unit_zone(state.data["unit_id"])
     moment = datetime.combine(date.fromisoformat(state.data["day"]), clock, zone)
     assert state.step.on_moment is not None
     await state.step.on_moment(update, context, state, moment)

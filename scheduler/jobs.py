@@ -260,13 +260,14 @@ async def refresh_figures(context: JobContext) -> None:
     now = context.clock.now()
     async with context.sessions() as session:
         due = await figures_due(session, now)
-        units = {item.notice.org_unit_id for item in due}
         default = context.settings.defaults.timezone
-        zones = {
-            unit_id: await unit_timezone(session, await get_unit(session, unit_id), default)
-            for unit_id in units
+        named = {
+            unit_id: await get_unit(session, unit_id)
+            for unit_id in {item.notice.org_unit_id for item in due}
         }
-        named = {unit_id: await get_unit(session, unit_id) for unit_id in units}
+        zones = {
+            unit_id: await unit_timezone(session, unit, default) for unit_id, unit in named.items()
+        }
     for item in due:
         watch, notice, figures = item.watch, item.notice, item.figures
         unit, zone = named[notice.org_unit_id], zones[notice.org_unit_id]

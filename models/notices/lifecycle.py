@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.errors import InvalidInput, InvalidState, NotFound
 from models.members import Member
-from models.notices.audience import AudienceChoice, audience_query, audience_size
+from models.notices.audience import AudienceChoice, AudienceSize, audience_query, audience_size
 from models.notices.compose import (
     NoticeDraft,
     check_deadline,
@@ -48,9 +48,9 @@ def group_key(notice_id: int) -> str:
 
 async def check_draft(
     session: AsyncSession, author: int, draft: NoticeDraft, now: datetime
-) -> None:
+) -> AudienceSize:
     """Everything about a draft that can be refused: the permission, the text, the times,
-    an audience of nobody, a group post without a linked group."""
+    an audience of nobody, a group post without a linked group. The audience's size."""
     await require(session, author, Permission.broadcast, draft.unit_id)
     clean_body(draft.body_html, draft.attachment)
     if draft.send_at is not None:
@@ -61,8 +61,10 @@ async def check_draft(
         check_deadline(draft.ack_deadline, draft.send_at, now)
     if draft.post_to_group and await linked_group(session, draft.unit_id) is None:
         raise InvalidInput("post_to_group", "notice.no_group")
-    if not (await audience_size(session, author, draft.unit_id, draft.audience)).recipients:
+    size = await audience_size(session, author, draft.unit_id, draft.audience)
+    if not size.recipients:
         raise InvalidInput("audience", "notice.audience_empty")
+    return size
 
 
 async def create_notice(
