@@ -39,7 +39,8 @@ class Permission(enum.StrEnum):
     approve_reports = "approve_reports"
     view_roster = "view_roster"
     manage_members = "manage_members"
-    export_register = "export_register"
+    export_register = "export_register"  # and the other books: /export
+    view_stats = "view_stats"  # /stats
     manage_activities = "manage_activities"
     broadcast = "broadcast"
     appoint_roles = "appoint_roles"
