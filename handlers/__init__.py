@@ -45,6 +45,7 @@ from handlers import (
     screens,
     signup,
     staff,
+    stats,
     venue,
 )
 from handlers.context import BotContext
@@ -72,6 +73,7 @@ COMMANDS: dict[str, Callable[[Update, BotContext], Awaitable[None]]] = {
     "activities": manage.activities_command,
     "notify": notify.notify_command,
     "notices": notices.notices_command,
+    "stats": stats.stats_command,
     "link": groups.links_command,
     "unlink": groups.links_command,  # it is sent in the group: the list says how
 }
@@ -219,6 +221,14 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.LinkGroup: groups.link_pressed,
     b.LinkUnits: groups.units_page,
     b.GroupLinksPage: groups.show_links,
+    # statistics
+    b.StatsUnits: stats.choose_unit,
+    b.StatsPreset: stats.preset_chosen,
+    b.StatsOf: stats.show_stats,
+    b.StatsDates: stats.ask_dates,
+    b.StatsChart: stats.send_chart,
+    b.StatsMembers: stats.show_members,
+    b.StatsActivities: stats.show_activities,
 }
 
 

@@ -37,6 +37,7 @@ STAFF_COMMANDS = {
     "qr": "command.qr",
     "register": "command.register",
     "unreachable": "command.unreachable",
+    "stats": "command.stats",
     "link": "command.link",
 }
 # The menu in group chats: only what the bot answers there (handlers.groups).

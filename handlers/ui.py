@@ -196,6 +196,13 @@ ERROR_MESSAGES: dict[str, str] = {
     "group.not_linked": N_("error.group_not_linked"),
     "group.changed": N_("error.group_changed"),
     "group.not_a_group": N_("error.group_not_a_group"),
+    # Periods of /stats and /export
+    "period.reversed": N_("error.period_reversed"),
+    "period.not_begun": N_("error.period_not_begun"),
+    "period.too_long": N_("error.period_too_long"),
+    "period.invalid": N_("error.period_invalid"),
+    "period.unreadable": N_("error.period_unreadable"),
+    "period.impossible": N_("error.period_impossible"),
 }
 
 

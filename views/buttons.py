@@ -879,3 +879,70 @@ class GroupLinksPage(Button, key="grp:list"):
     """In the secretary's own chat: a page of their units and the group each has."""
 
     page: int
+
+
+# --- statistics (handlers.stats) ---------------------------------------------------------------
+# A period travels as two yyyymmdd numbers (models.stats.period.Period.key), checked again on
+# every press like typed dates.
+
+
+@dataclass(frozen=True)
+class StatsUnits(Button, key="sts:units"):
+    """A page of the units whose figures the presser may see."""
+
+    page: int
+
+
+@dataclass(frozen=True)
+class StatsOf(Button, key="sts:of"):
+    """A unit's figures for a period; `page` pages a committee's units below it."""
+
+    unit_id: int
+    first: int
+    last: int
+    page: int
+
+
+@dataclass(frozen=True)
+class StatsPreset(Button, key="sts:pre"):
+    """This month, quarter or year (or the last ones), reckoned when pressed."""
+
+    unit_id: int
+    preset: str
+
+
+@dataclass(frozen=True)
+class StatsDates(Button, key="sts:dates"):
+    """Ask for a period typed as dates."""
+
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class StatsChart(Button, key="sts:chart"):
+    """A chart of the figures as a picture: "att", "hours" or "life" (views.stats.CHARTS)."""
+
+    unit_id: int
+    chart: str
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
+class StatsMembers(Button, key="sts:mem"):
+    """A page of the members' attendance."""
+
+    unit_id: int
+    first: int
+    last: int
+    page: int
+
+
+@dataclass(frozen=True)
+class StatsActivities(Button, key="sts:act"):
+    """A page of the attendance of each meeting held."""
+
+    unit_id: int
+    first: int
+    last: int
+    page: int

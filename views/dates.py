@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 import dateparser
 from babel.dates import format_timedelta
 
+from models.errors import InvalidInput
+
 # No date and time people type is longer; dateparser would take its time over one that is.
 TYPED_MAX = 100
 CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
@@ -202,3 +204,44 @@ def format_wait(delta: timedelta, language: str) -> str:
 def format_hours(hours: float) -> str:
     """Volunteer hours as people read them: to a tenth, without a trailing .0 (2.5, 3)."""
     return format(round(hours, 1), "g")
+
+
+# A period typed for /stats: two dates ("2026-01-01 2026-06-30", "2026年1月1日至6月30日",
+# the second may leave out the year), one or two months ("2026-03", "2026年3月至5月"
+# is not read: months take their year), or a year ("2026").
+_PERIOD_DATE = re.compile(
+    r"(?<!\d)(?:(?P<y>\d{4})\s*[-/.年]\s*)?(?<!\d)(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})(?!\d)"
+)
+_PERIOD_MONTH = re.compile(r"(?<!\d)(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})(?!\d)")
+_PERIOD_YEAR = re.compile(r"\s*(?P<y>\d{4})\s*年?\s*")
+
+
+def parse_period(text: str) -> tuple[date, date]:
+    """The first and last day of a typed period; InvalidInput period.unreadable for text
+    that is not one, period.impossible for a date no calendar has (2026-02-30)."""
+    typed = unicodedata.normalize("NFKC", text)[:TYPED_MAX]
+    try:
+        days = list(_PERIOD_DATE.finditer(typed))
+        if 1 <= len(days) <= 2 and days[0]["y"]:
+            year = int(days[0]["y"])
+            found = []
+            for match in days:
+                year = int(match["y"] or year)
+                found.append(date(year, int(match["m"]), int(match["d"])))
+            return found[0], found[-1]
+        months = list(_PERIOD_MONTH.finditer(typed))
+        if 1 <= len(months) <= 2 and not days:
+            first = date(int(months[0]["y"]), int(months[0]["m"]), 1)
+            start_of_last = date(int(months[-1]["y"]), int(months[-1]["m"]), 1)
+            return first, _month_end(start_of_last)
+        year_only = _PERIOD_YEAR.fullmatch(typed)
+        if year_only:
+            return date(int(year_only["y"]), 1, 1), date(int(year_only["y"]), 12, 31)
+    except ValueError as error:
+        raise InvalidInput("period", "period.impossible", detail=typed) from error
+    raise InvalidInput("period", "period.unreadable")
+
+
+def _month_end(first: date) -> date:
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return following - timedelta(days=1)
