@@ -219,8 +219,8 @@ def test_completion_in_english() -> None:
 
 @pytest.mark.parametrize(
     ("labels", "values"),
-    [([], []), (MONTHS[:3], [None, None, None]), (MONTHS[:3], [0, 0, None])],
-    ids=["no labels", "all gaps", "zeros and gaps"],
+    [([], []), (MONTHS[:3], [None, None, None])],
+    ids=["no labels", "all gaps"],
 )
 def test_nothing_to_show_is_a_clear_picture(labels: list[str], values: list) -> None:
     empty = "本期没有已结束的组织生活，暂无出席数据"
@@ -230,6 +230,12 @@ def test_nothing_to_show_is_a_clear_picture(labels: list[str], values: list) -> 
     assert strings(texts) == ["出席率", empty]
     assert figure.axes == []  # no empty frame of axes
     assert png_size(charts.bar_chart("出席率", labels, values, empty_text=empty)) == (1000, 600)
+
+
+def test_a_rate_of_nought_is_drawn_not_taken_for_nothing() -> None:
+    figure = charts._bar_figure("出席率", MONTHS[:3], [0, 0, None], empty_text="本期没有数据")
+    assert figure.axes != []
+    assert {"0%", "—"} <= set(strings(drawn(figure)))
 
 
 def test_no_meeting_required_nor_held_is_a_clear_picture() -> None:

@@ -119,7 +119,7 @@ def _bar_figure(
     if len(labels) != len(values):
         raise ValueError(f"{len(labels)} labels for {len(values)} values")
     shown = [None if v is None or not math.isfinite(v) else float(v) for v in values]
-    if not any(shown):
+    if all(v is None for v in shown):  # 0% at meetings held is a figure, not nothing
         return _empty_figure(title, empty_text)
     fmt = _formatter(value_format)
     texts = [fmt(v) if v is not None else "—" for v in shown]

@@ -441,8 +441,8 @@ def chart_of(
             values = [m.attendance.rate for m in figures.months]
         else:
             values = [m.hours for m in figures.months]
-    if not any(values):
-        return None
+    if all(v is None for v in values) or (chart == "hours" and not any(values)):
+        return None  # no meeting held, or no hour served
     if chart == "att":
         return partial(
             charts.bar_chart, title, labels, values, value_format="{:.0%}", empty_text=empty
