@@ -124,7 +124,8 @@ def _bar_figure(
     fmt = _formatter(value_format)
     texts = [fmt(v) if v is not None else "—" for v in shown]
     heights = [v or 0.0 for v in shown]
-    top = max([*heights, target or 0.0])
+    # All 0%: still an axis to stand the bars on.
+    top = max([*heights, target or 0.0]) or 1.0
 
     horizontal = len(labels) > MAX_UPRIGHT_BARS or any(
         _columns(label) > SHORT_LABEL_COLUMNS for label in labels
