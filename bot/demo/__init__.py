@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.demo.history import build_history
 from models.account import touch_account
 from models.activities import (
     GENERATE_AHEAD,
@@ -457,6 +458,7 @@ async def _build(session: AsyncSession, now: datetime, ids: dict[str, int]) -> N
     )
     # One member has already said they will come to the next one.
     await respond_attend(session, theme_days[0].id, members["regular"], now)
+    await build_history(session, wanda, zone, secretary, members, now)
 
 
 # --- reading it back, for the sandbox ------------------------------------------------------------
