@@ -68,7 +68,7 @@ async def member_calendar(
         )
         .order_by(Activity.starts_at, Activity.id)
     )
-    return MemberCalendar(units, [MemberActivity(a, p) for a, p in rows.tuples()])
+    return MemberCalendar(units, [MemberActivity(a, p) for a, p in rows])
 
 
 async def calendar_around(session: AsyncSession, member: Member, now: datetime) -> MemberCalendar:
