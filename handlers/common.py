@@ -26,6 +26,7 @@ MEMBER_COMMANDS = {
     "forget": "command.forget",
     "events": "command.events",
     "record": "command.record",
+    "calendar": "command.calendar",
     "notices": "command.notices",
 }
 STAFF_COMMANDS = {

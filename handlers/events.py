@@ -41,6 +41,7 @@ from views.buttons import (
     CancelSignUp,
     EnterCode,
     EventsPage,
+    MyCalendar,
     OpenCard,
     ShowCard,
     SignUp,
@@ -89,6 +90,7 @@ async def show_list(update: Update, context: BotContext, press: EventsPage) -> N
         )
         rows.append([(short(f"{starts:%m-%d %H:%M} {activity.title}"), ShowCard(activity.id))])
     rows.append(pager(found, EventsPage))
+    rows.append([(context.t("events.my_calendar_button"), MyCalendar())])
     show(update, context, "\n\n".join(lines), keyboard(*rows))
 
 

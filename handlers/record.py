@@ -13,7 +13,7 @@ from handlers.ui import edit_or_say, page_title
 from models.attendance import MemberRecord, RecordEntry, member_record
 from models.members import Member, get_member
 from models.paging import page_of
-from views.buttons import RecordPage, pager_keyboard
+from views.buttons import RecordPage, RecordYear, keyboard, pager
 from views.dates import format_hours, format_when
 from views.labels import OUTCOME_KEYS
 
@@ -25,19 +25,25 @@ async def record_command(update: Update, context: BotContext) -> None:
     await show_record(update, context, RecordPage(1))
 
 
-async def year_record(context: BotContext, member: Member) -> tuple[MemberRecord, int]:
-    """The member's record with this year's totals (the year of the bot's time zone)."""
-    now = context.now()
+def this_year(context: BotContext) -> int:
+    """The year now in the bot's time zone."""
+    return context.now().astimezone(ZoneInfo(context.services.defaults.timezone)).year
+
+
+async def year_record(
+    context: BotContext, member: Member, year: int | None = None
+) -> tuple[MemberRecord, int]:
+    """The member's record with the totals of a year (this year's without)."""
+    year = this_year(context) if year is None else year
     zone = ZoneInfo(context.services.defaults.timezone)
-    year = now.astimezone(zone).year
-    since = datetime(year, 1, 1, tzinfo=zone)
-    return await member_record(context.session, member, now, since), year
+    since, until = datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
+    return await member_record(context.session, member, context.now(), since, until), year
 
 
 def totals_text(context: BotContext, record: MemberRecord, year: int) -> str:
     totals = record.totals
     rate = totals.attendance_rate
-    return context.t(
+    title = context.t(
         "events.record_title",
         year=year,
         attended=totals.attended,
@@ -48,6 +54,14 @@ def totals_text(context: BotContext, record: MemberRecord, year: int) -> str:
         hours=format_hours(totals.volunteer_hours),
         saplings=totals.saplings_planted,
     )
+    more = context.t(
+        "events.record_more",
+        asked=record.notices.asked,
+        acknowledged=record.notices.acknowledged,
+        signed_up=totals.signed_up,
+        signed_up_attended=totals.signed_up_attended,
+    )
+    return f"{title}\n{more}"
 
 
 async def entry_lines(context: BotContext, entries: list[RecordEntry]) -> list[str]:
@@ -84,4 +98,23 @@ async def show_record(update: Update, context: BotContext, press: RecordPage) ->
     lines += await entry_lines(context, shown.items)
     if not record.entries:
         lines.append(context.t("events.record_empty"))
-    edit_or_say(update, context, "\n".join(lines), pager_keyboard(shown, RecordPage))
+    last_year = (context.t("events.record_year_button", year=year - 1), RecordYear(year - 1))
+    markup = keyboard(pager(shown, RecordPage), [last_year])
+    edit_or_say(update, context, "\n".join(lines), markup)
+
+
+async def show_year(update: Update, context: BotContext, press: RecordYear) -> None:
+    """The totals of last year (or this year), in place of /record."""
+    assert update.effective_user
+    member = await get_member(context.session, update.effective_user.id)
+    if member is None or member.forgotten_at is not None:
+        edit_or_say(update, context, context.t("events.not_member"))
+        return
+    now_year = this_year(context)
+    back = [(context.t("events.record_back_button", year=now_year), RecordPage(1))]
+    if press.year not in (now_year, now_year - 1):  # a button kept from an earlier year
+        text = context.t("events.record_year_unavailable", year=press.year)
+        edit_or_say(update, context, text, keyboard(back))
+        return
+    record, year = await year_record(context, member, press.year)
+    edit_or_say(update, context, totals_text(context, record, year), keyboard(back))

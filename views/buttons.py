@@ -357,6 +357,18 @@ class RecordPage(Button, key="ev:rec"):
 
 
 @dataclass(frozen=True)
+class RecordYear(Button, key="ev:recy"):
+    """/record's totals of one year (this year's or last year's)."""
+
+    year: int
+
+
+@dataclass(frozen=True)
+class MyCalendar(Button, key="ev:myics"):
+    """The member's own calendar file (/calendar)."""
+
+
+@dataclass(frozen=True)
 class ShowCard(Button, key="ev:v"):
     """The activity's card, in place of the pressed message."""
 

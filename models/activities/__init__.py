@@ -34,7 +34,8 @@ The modules, each re-exported here (`from models.activities import X`):
 - listings: what members and secretaries see (upcoming, counts, participants);
 - signup: sign_up, the waitlist, cancel_signup, seats;
 - recurrence: series (SeriesDraft, create_series) and generate_occurrences;
-- calendar_file: ics_for, the "Add to calendar" file.
+- calendar_file: the iCalendar files: ics_for, the "Add to calendar" file; calendar_file;
+- calendar: a member's own calendar (member_calendar), each entry's event.
 """
 
 from models.activities.audience import (
@@ -43,11 +44,28 @@ from models.activities.audience import (
     audience_unit_ids,
     check_audience,
     concerned_member_ids,
+    covering_member,
     expected_count,
     expected_members,
     in_audience,
 )
-from models.activities.calendar_file import ics_for
+from models.activities.calendar import (
+    CALENDAR_AHEAD,
+    CALENDAR_PAST,
+    MemberCalendar,
+    calendar_around,
+    calendar_event_of,
+    event_status,
+    member_calendar,
+)
+from models.activities.calendar_file import (
+    CalendarEvent,
+    EventStatus,
+    calendar_event,
+    calendar_file,
+    ics_for,
+    uid_of,
+)
 from models.activities.drafts import (
     CHECK_IN_FIELDS,
     EDITABLE_FIELDS,
@@ -137,6 +155,8 @@ from models.activities.tables import (
 )
 
 __all__ = [
+    "CALENDAR_AHEAD",
+    "CALENDAR_PAST",
     "CANCEL_CUTOFF_MAX_HOURS",
     "CAPACITY_MAX",
     "CHECK_IN_FIELDS",
@@ -160,8 +180,11 @@ __all__ = [
     "ActivitySeries",
     "ActivityStatus",
     "ActivityUpdate",
+    "CalendarEvent",
     "CheckInMethod",
+    "EventStatus",
     "MemberActivity",
+    "MemberCalendar",
     "MemberView",
     "Participation",
     "ParticipationStatus",
@@ -174,6 +197,10 @@ __all__ = [
     "activity_counts",
     "affected_telegram_ids",
     "audience_unit_ids",
+    "calendar_around",
+    "calendar_event",
+    "calendar_event_of",
+    "calendar_file",
     "cancel_activity",
     "cancel_signup",
     "check_audience",
@@ -187,8 +214,10 @@ __all__ = [
     "clean_texts",
     "clean_title",
     "concerned_member_ids",
+    "covering_member",
     "create_activity",
     "create_series",
+    "event_status",
     "expected_count",
     "expected_members",
     "extend_all_series",
@@ -201,6 +230,7 @@ __all__ = [
     "lock_activity",
     "managed_activities",
     "managed_activity",
+    "member_calendar",
     "member_view",
     "mode_of",
     "new_activity",
@@ -215,6 +245,7 @@ __all__ = [
     "share_payload",
     "sign_up",
     "sign_up_allowed",
+    "uid_of",
     "upcoming_for_member",
     "update_activity",
     "validate_draft",

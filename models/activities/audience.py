@@ -5,13 +5,13 @@ The audience is the activity's unit, and with `include_subunits` every unit belo
 
 from __future__ import annotations
 
-from sqlalchemy import CompoundSelect, Select, func, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, Select, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities.tables import Activity, ActivityMode, Participation, ParticipationStatus
 from models.errors import InvalidState
 from models.members import Member, Membership, MembershipStatus
-from models.org import descendant_ids_from, parent_map
+from models.org import ancestor_ids_from, descendant_ids_from, parent_map
 
 
 async def audience_unit_ids(session: AsyncSession, activity: Activity) -> set[int]:
@@ -29,6 +29,21 @@ async def active_unit_ids(session: AsyncSession, member_id: int) -> set[int]:
         )
     )
     return set(rows)
+
+
+async def covering_member(
+    session: AsyncSession, member_id: int
+) -> tuple[set[int], ColumnElement[bool]]:
+    """The member's active units, and the condition on activities whose audience covers
+    one of them: of one of those units, or with include_subunits of a unit above."""
+    own_units = await active_unit_ids(session, member_id)
+    parents = await parent_map(session)
+    above = {a for unit in own_units for a in ancestor_ids_from(parents, unit)}
+    covers = or_(
+        Activity.org_unit_id.in_(own_units),
+        Activity.include_subunits.is_(True) & Activity.org_unit_id.in_(above),
+    )
+    return own_units, covers
 
 
 async def in_audience(session: AsyncSession, activity: Activity, member_id: int) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from models.activities.audience import active_unit_ids, expected_members, in_audience
+from models.activities.audience import covering_member, expected_members, in_audience
 from models.activities.lookup import get_activity, participation_of
 from models.activities.signup import seats_left, waitlist_length, waitlist_position
 from models.activities.tables import (
@@ -21,7 +21,7 @@ from models.activities.tables import (
 )
 from models.errors import NotStaff
 from models.members import Member
-from models.org import OrgUnit, ancestor_ids_from, get_unit, parent_map
+from models.org import OrgUnit, get_unit
 from models.paging import Page, page_of_rows
 from models.permissions import Permission, managed_unit_ids, require
 
@@ -36,16 +36,9 @@ async def upcoming_for_member(
     session: AsyncSession, member: Member, now: datetime, page: int = 1, page_size: int = 5
 ) -> Page[MemberActivity]:
     """Scheduled activities not yet ended whose audience covers the member, soonest first."""
-    own_units = await active_unit_ids(session, member.id)
-    parents = await parent_map(session)
-    above = {a for unit in own_units for a in ancestor_ids_from(parents, unit)}
+    _, covers = await covering_member(session, member.id)
     query = select(Activity).where(
-        Activity.status == ActivityStatus.scheduled,
-        Activity.ends_at > now,
-        or_(
-            Activity.org_unit_id.in_(own_units),
-            Activity.include_subunits.is_(True) & Activity.org_unit_id.in_(above),
-        ),
+        Activity.status == ActivityStatus.scheduled, Activity.ends_at > now, covers
     )
     found = await page_of_rows(
         session, query.order_by(Activity.starts_at, Activity.id), page, page_size

@@ -21,6 +21,7 @@ from models.activities import (
     ParticipationStatus,
 )
 from models.members import Member, Membership, MembershipStatus
+from models.notices import AcknowledgementCounts, acknowledgements_of
 from models.org import ancestor_ids_from, parent_map
 
 
@@ -39,6 +40,7 @@ class RecordEntry:
     outcome: Outcome
     hours: float = 0.0  # volunteer hours (service kinds)
     saplings: int = 0  # planted (tree planting)
+    walk_in: bool = False  # checked in neither expected nor signed up
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class Totals:
     saplings_planted: int = 0
     # Organisational life: the share attended of what was held (None when nothing was).
     attendance_rate: float | None = None
+    # Activities with sign-up (volunteering, tree planting, other) that took place: how
+    # many the member had a seat at, and how many of those they attended.
+    signed_up: int = 0
+    signed_up_attended: int = 0
 
     @staticmethod
     def of(entries: list[RecordEntry]) -> Totals:
@@ -59,6 +65,7 @@ class Totals:
             e for e in entries if e.activity.kind in EXPECTED_KINDS and e.outcome in COUNTED
         ]
         attended = sum(1 for e in meetings if e.outcome is Outcome.attended)
+        signups = [e for e in entries if e.activity.mode is ActivityMode.signup and not e.walk_in]
         return Totals(
             attended=count[Outcome.attended],
             excused=count[Outcome.excused],
@@ -67,6 +74,8 @@ class Totals:
             volunteer_hours=sum(e.hours for e in entries),
             saplings_planted=sum(e.saplings for e in entries),
             attendance_rate=attended / len(meetings) if meetings else None,
+            signed_up=len(signups),
+            signed_up_attended=sum(1 for e in signups if e.outcome is Outcome.attended),
         )
 
 
@@ -77,7 +86,8 @@ COUNTED = frozenset({Outcome.attended, Outcome.excused, Outcome.absent, Outcome.
 @dataclass(frozen=True)
 class MemberRecord:
     entries: list[RecordEntry]  # most recent first
-    totals: Totals  # of the entries since the `since` asked for (all of them without)
+    totals: Totals  # of the entries from `since` to `until` (all of them without)
+    notices: AcknowledgementCounts  # sent from `since` to `until`
 
 
 def outcome_of(activity: Activity, row: Participation | None) -> Outcome | None:
@@ -128,10 +138,15 @@ async def _decided_memberships(session: AsyncSession, member_id: int) -> list[Me
 
 
 async def member_record(
-    session: AsyncSession, member: Member, now: datetime, since: datetime | None = None
+    session: AsyncSession,
+    member: Member,
+    now: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> MemberRecord:
     """Past activities of the member with their outcome, and the totals of those that
-    started since `since` (this year, say; all without).
+    started from `since` to `until` (a year, say; all without), with the notices that
+    asked them to acknowledge in that time.
 
     Organisational life counts where the member belonged to the audience when it
     took place (approved before the start, not ended by then), answered or not.
@@ -172,12 +187,18 @@ async def member_record(
         outcome = outcome_of(activity, row)
         if outcome is not None:
             saplings = row.saplings_planted if row is not None else None
-            entries.append(
-                RecordEntry(activity, outcome, service_hours(activity, row), saplings or 0)
-            )
+            walk_in = row is not None and row.walk_in
+            hours = service_hours(activity, row)
+            entries.append(RecordEntry(activity, outcome, hours, saplings or 0, walk_in))
     entries.sort(key=lambda e: (e.activity.starts_at, e.activity.id), reverse=True)
-    counted = [e for e in entries if since is None or e.activity.starts_at >= since]
-    return MemberRecord(entries=entries, totals=Totals.of(counted))
+    counted = [
+        e
+        for e in entries
+        if (since is None or e.activity.starts_at >= since)
+        and (until is None or e.activity.starts_at < until)
+    ]
+    notices = await acknowledgements_of(session, member.id, since, until)
+    return MemberRecord(entries=entries, totals=Totals.of(counted), notices=notices)
 
 
 def _belonged(

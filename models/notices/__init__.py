@@ -71,7 +71,15 @@ from models.notices.lifecycle import (
     send_notice,
     withdraw_notice,
 )
-from models.notices.reading import Acknowledged, NoticeItem, acknowledge, notices_page, recipient_of
+from models.notices.reading import (
+    Acknowledged,
+    AcknowledgementCounts,
+    NoticeItem,
+    acknowledge,
+    acknowledgements_of,
+    notices_page,
+    recipient_of,
+)
 from models.notices.tables import (
     AttachmentKind,
     Audience,
@@ -87,6 +95,7 @@ __all__ = [
     "CAPTION_TEXT_MAX",
     "TEXT_MAX",
     "Acknowledged",
+    "AcknowledgementCounts",
     "Attachment",
     "AttachmentKind",
     "Audience",
@@ -106,6 +115,7 @@ __all__ = [
     "TooLong",
     "acknowledge",
     "acknowledgement_sheet",
+    "acknowledgements_of",
     "activities_to_address",
     "audience_size",
     "check_attachment",

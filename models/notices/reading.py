@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities import active_unit_ids
@@ -17,6 +17,38 @@ from models.notices.tables import Notice, NoticeRecipient
 from models.org import ancestor_ids_from, parent_map
 from models.paging import Page, page_of_rows
 from models.permissions import Permission, managed_unit_ids
+
+
+@dataclass(frozen=True)
+class AcknowledgementCounts:
+    asked: int  # notices sent to the member that asked to be acknowledged (not withdrawn)
+    acknowledged: int  # of those, how many they acknowledged
+
+
+async def acknowledgements_of(
+    session: AsyncSession,
+    member_id: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> AcknowledgementCounts:
+    """How many notices sent from `since` to `until` asked the member to acknowledge them,
+    and how many they did: one query, counted by the database."""
+    query = (
+        select(func.count(), func.count(NoticeRecipient.acknowledged_at))
+        .join(Notice, Notice.id == NoticeRecipient.notice_id)
+        .where(
+            NoticeRecipient.member_id == member_id,
+            Notice.ack_required.is_(True),
+            Notice.withdrawn_at.is_(None),
+            Notice.sent_at.is_not(None),
+        )
+    )
+    if since is not None:
+        query = query.where(Notice.sent_at >= since)
+    if until is not None:
+        query = query.where(Notice.sent_at < until)
+    asked, acknowledged = (await session.execute(query)).one()
+    return AcknowledgementCounts(asked=asked, acknowledged=acknowledged)
 
 
 @dataclass(frozen=True)

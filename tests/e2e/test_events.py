@@ -161,7 +161,7 @@ async def test_list_pages_and_the_card(bot: RunningBot, secretary: Person) -> No
     labels = [row[0] for row in listing.buttons]
     assert labels[0] == "03-11 09:00 三月主题党日"
     assert [label.split()[-1] for label in labels[1:5]] == [f"志愿服务第{n}场" for n in range(4)]
-    assert listing.buttons[-1] == ["1/2", "›"]
+    assert listing.buttons[-2:] == [["1/2", "›"], [t("zh", "events.my_calendar_button")]]
     theme_day = t("zh", "activity.kind.theme_day")
     line = said(
         "zh",
@@ -181,7 +181,7 @@ async def test_list_pages_and_the_card(bot: RunningBot, secretary: Person) -> No
         "志愿服务第4场",
         "志愿服务第5场",
     ]
-    assert page_two.message.buttons[-1] == ["‹", "2/2"]
+    assert page_two.message.buttons[-2] == ["‹", "2/2"]
     await wang.press("‹")
     await wang.next_event()
 

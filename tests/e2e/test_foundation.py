@@ -77,6 +77,7 @@ async def test_command_menus_per_language(bot: RunningBot) -> None:
         "forget",
         "events",
         "record",
+        "calendar",
         "notices",
     ]
     assert en_menu[2]["description"] == t("en", "command.help")
