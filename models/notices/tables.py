@@ -42,7 +42,11 @@ class Notice(Base):
     sent (the audience of that moment); withdrawn notices are not delivered further."""
 
     __tablename__ = "notices"
-    __table_args__ = (Index("ix_notices_unit_created", "org_unit_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_notices_unit_created", "org_unit_id", "created_at"),
+        # /stats: the notices a scope sent in a period.
+        Index("ix_notices_unit_sent", "org_unit_id", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
