@@ -219,7 +219,7 @@ async def service_activities(session: AsyncSession, window: Window) -> list[Serv
         select(
             Activity.org_unit_id,
             Activity.starts_at,
-            seconds_between(Activity.starts_at, Activity.ends_at),
+            Activity.ends_at,
             Activity.check_out_required,
             Activity.capacity,
             Activity.seats_taken,
@@ -247,7 +247,7 @@ async def service_activities(session: AsyncSession, window: Window) -> list[Serv
     for (
         unit_id,
         starts_at,
-        span,
+        ends_at,
         check_out_required,
         capacity,
         seats_taken,
@@ -259,7 +259,10 @@ async def service_activities(session: AsyncSession, window: Window) -> list[Serv
         waitlisted,
         no_shows,
     ) in rows:
-        seconds = float(overlap_seconds) if check_out_required else checked_in * float(span)
+        if check_out_required:  # julianday's floating point: keep whole milliseconds
+            seconds = round(float(overlap_seconds), 3)
+        else:
+            seconds = checked_in * (ends_at - starts_at).total_seconds()
         service = Service(
             activities=1,
             hours=seconds / 3600,
