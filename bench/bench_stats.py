@@ -96,6 +96,7 @@ STATS_INDEXES = (
     "ix_participations_activity_outcome",
     "ix_memberships_unit_kind_status",
     "ix_notices_unit_sent",
+    "ix_notice_recipients_notice_ack",
 )
 
 

@@ -91,6 +91,8 @@ class NoticeRecipient(Base):
     __table_args__ = (
         UniqueConstraint("notice_id", "member_id"),
         Index("ix_notice_recipients_member", "member_id", "notice_id"),
+        # /stats: copies and acknowledgements of a notice counted from the index alone.
+        Index("ix_notice_recipients_notice_ack", "notice_id", "acknowledged_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
