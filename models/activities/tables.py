@@ -161,6 +161,8 @@ class Activity(Base):
         UniqueConstraint("series_id", "starts_at"),
         CheckConstraint("capacity IS NULL OR seats_taken <= capacity", name="seats_within"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        # /stats: a scope's activities of a period (models.stats.grouped).
+        Index("ix_activities_unit_starts", "org_unit_id", "starts_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -237,6 +239,19 @@ class Participation(Base):
     __table_args__ = (
         UniqueConstraint("activity_id", "member_id"),
         Index("ix_participations_activity_status", "activity_id", "status"),
+        # /stats: every column an activity's outcomes, hours and pledges are summed from, read
+        # from the index alone (the service columns are NULL, one byte, at meetings).
+        Index(
+            "ix_participations_activity_outcome",
+            "activity_id",
+            "status",
+            "walk_in",
+            "checked_in_at",
+            "checked_out_at",
+            "pledge_amount",
+            "saplings_planted",
+            "member_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

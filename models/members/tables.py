@@ -89,6 +89,16 @@ class Membership(Base):
             sqlite_where=text(_OPEN_PRIMARY_SQL),
             postgresql_where=text(_OPEN_PRIMARY_SQL),
         ),
+        # /stats: the reports and members of the units of a scope, from the index alone.
+        Index(
+            "ix_memberships_unit_kind_status",
+            "org_unit_id",
+            "kind",
+            "status",
+            "member_id",
+            "requested_at",
+            "decided_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -42,7 +42,11 @@ class Notice(Base):
     sent (the audience of that moment); withdrawn notices are not delivered further."""
 
     __tablename__ = "notices"
-    __table_args__ = (Index("ix_notices_unit_created", "org_unit_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_notices_unit_created", "org_unit_id", "created_at"),
+        # /stats: the notices a scope sent in a period.
+        Index("ix_notices_unit_sent", "org_unit_id", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
@@ -87,6 +91,8 @@ class NoticeRecipient(Base):
     __table_args__ = (
         UniqueConstraint("notice_id", "member_id"),
         Index("ix_notice_recipients_member", "member_id", "notice_id"),
+        # /stats: copies and acknowledgements of a notice counted from the index alone.
+        Index("ix_notice_recipients_notice_ack", "notice_id", "acknowledged_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
