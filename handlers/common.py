@@ -36,6 +36,7 @@ STAFF_COMMANDS = {
     "roster": "command.roster",
     "qr": "command.qr",
     "register": "command.register",
+    "export": "command.export",
     "unreachable": "command.unreachable",
     "link": "command.link",
 }
