@@ -337,16 +337,6 @@ class Matrix:
     rows: list[MatrixRow]
 
 
-def _cell(status: ParticipationStatus, checked_in: bool, walk_in: bool) -> Cell | None:
-    if checked_in:
-        return Cell.walk_in if walk_in else Cell.present
-    return {
-        ParticipationStatus.excused: Cell.excused,
-        ParticipationStatus.absent: Cell.absent,
-        ParticipationStatus.made_up: Cell.made_up,
-    }.get(status)
-
-
 async def attendance_matrix(
     session: AsyncSession, scope: Scope, period: Period, zone: tzinfo
 ) -> Matrix:
@@ -371,35 +361,57 @@ async def attendance_matrix(
     if not columns:
         return Matrix([], [])
     place = {column.activity_id: index for index, column in enumerate(columns)}
-    units = _member_unit(scope.unit_ids)
-    found = (
+    # The cells as small numbers (CELL_CODES), and each member's name once: the cells are
+    # members × meetings, the most rows an export reads.
+    cells = (
         await session.execute(
-            select(
-                Member.id,
-                Member.real_name,
-                units.c.unit_id,
-                Participation.activity_id,
-                Participation.status,
-                Participation.checked_in_at.is_not(None),
-                Participation.walk_in,
-            )
-            .join(Participation, Participation.member_id == Member.id)
+            select(Participation.member_id, Participation.activity_id, _cell_code())
             .join(Activity, Activity.id == Participation.activity_id)
+            .where(held)
+        )
+    ).all()
+    units = _member_unit(scope.unit_ids)
+    people = (
+        await session.execute(
+            select(Member.id, Member.real_name, units.c.unit_id)
             .outerjoin(units, units.c.member_id == Member.id)
-            .where(held, Member.forgotten_at.is_(None))
+            .where(
+                Member.id.in_(
+                    select(Participation.member_id)
+                    .join(Activity, Activity.id == Participation.activity_id)
+                    .where(held)
+                ),
+                Member.forgotten_at.is_(None),
+            )
             .order_by(Member.real_name, Member.id)
         )
     ).all()
-    people: dict[int, tuple[str | None, int | None, list[Cell | None]]] = {}
-    for member_id, name, unit_id, activity_id, status, checked_in, walk_in in found:
-        if member_id not in people:  # in the order of the query: by name
-            people[member_id] = (name, unit_id, [None] * len(columns))
-        people[member_id][2][place[activity_id]] = _cell(status, bool(checked_in), bool(walk_in))
+    grid: dict[int, list[Cell | None]] = {m: [None] * len(columns) for m, _, _ in people}
+    for member_id, activity_id, code in cells:
+        row = grid.get(member_id)
+        if row is not None:  # None: a forgotten member
+            row[place[activity_id]] = CELL_CODES.get(code)
     rows = [
-        _with_totals(MatrixRow(member_id, name, unit_id, tuple(cells), 0, 0, 0, 0))
-        for member_id, (name, unit_id, cells) in people.items()
+        _with_totals(MatrixRow(member_id, name, unit_id, tuple(grid[member_id]), 0, 0, 0, 0))
+        for member_id, name, unit_id in people
     ]
     return Matrix(columns, rows)
+
+
+CELL_CODES = {1: Cell.present, 2: Cell.excused, 3: Cell.absent, 4: Cell.made_up, 5: Cell.walk_in}
+
+
+def _cell_code() -> Any:
+    """A participation's cell (CELL_CODES; 0: none), in SQL."""
+    checked_in = Participation.checked_in_at.is_not(None)
+    return case(
+        (and_(checked_in, Participation.walk_in.is_(True)), 5),
+        (checked_in, 1),
+        (Participation.status == ParticipationStatus.excused, 2),
+        (Participation.status == ParticipationStatus.absent, 3),
+        (Participation.status == ParticipationStatus.made_up, 4),
+        else_=0,
+    )
 
 
 def _with_totals(row: MatrixRow) -> MatrixRow:
