@@ -29,6 +29,7 @@ from handlers import (
     common,
     errors,
     events,
+    exports,
     groups,
     input,
     leave,
@@ -70,6 +71,7 @@ COMMANDS: dict[str, Callable[[Update, BotContext], Awaitable[None]]] = {
     "qr": reporting.qr_command,
     "roster": staff.roster_command,
     "register": staff.register_command,
+    "export": exports.export_command,
     "unreachable": staff.unreachable_command,
     "new": new_activity.new_command,
     "activities": manage.activities_command,
@@ -125,6 +127,11 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.RegisterUnits: staff.choose_register,
     b.RegisterOf: staff.send_register,
     b.UnreachablePage: staff.show_unreachable,
+    # exports
+    b.ExportUnits: exports.choose_unit,
+    b.ExportMenu: exports.export_menu,
+    b.ExportFile: exports.export_file,
+    b.SignInSheet: exports.sign_in_pressed,
     # activities, the member's side
     b.EventsPage: events.show_list,
     b.RecordPage: record.show_record,

@@ -37,6 +37,7 @@ STAFF_COMMANDS = {
     "roster": "command.roster",
     "qr": "command.qr",
     "register": "command.register",
+    "export": "command.export",
     "unreachable": "command.unreachable",
     "stats": "command.stats",
     "link": "command.link",

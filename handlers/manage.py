@@ -62,6 +62,7 @@ from views.buttons import (
     PeoplePage,
     SaveCheckIn,
     ShareQr,
+    SignInSheet,
     StaleButton,
     UnitPlace,
     keyboard,
@@ -188,6 +189,7 @@ async def show_activity(update: Update, context: BotContext, press: ManageActivi
             *([check_in_screen] if activity.check_in_by_qr else []),
             (context.t("manage.share_qr"), ShareQr(a)),
         ],
+        [(context.t("export.sign_in_button"), SignInSheet(a))],
         check_out_row,
         [
             (context.t("manage.change_time"), ChangeActivity(a, 1)),

@@ -12,11 +12,13 @@ from telegram import Update
 
 from handlers.common import refresh_menu
 from handlers.context import BotContext
+from handlers.exports import send_export
 from handlers.profile import profile_card
-from handlers.ui import edit_or_say, page_title, send_file
+from handlers.ui import edit_or_say, page_title
 from models.account import languages
-from models.members import floating_register, remove_member, roster, transfer_out
-from models.org import OrgUnit, get_unit, unit_display_name
+from models.exports import ExportKind
+from models.members import remove_member, roster, transfer_out
+from models.org import OrgUnit, unit_display_name
 from models.permissions import Permission, Role
 from models.staff import (
     appoint,
@@ -48,11 +50,9 @@ from views.buttons import (
     short,
 )
 from views.dates import format_local
-from views.files import spreadsheet
 from views.i18n import pick_language
 from views.labels import (
     MEMBER_TYPE_KEYS,
-    MEMBERSHIP_STATUS_KEYS,
     ROLE_KEYS,
     ROSTER_FILTER_KEYS,
 )
@@ -64,16 +64,6 @@ ROSTER_PAGE = 8
 # An /unreachable line holds a name, a unit's name (at most 100) and a phone number: at
 # most about 330 UTF-16 units, so 10 make about 3300.
 UNREACHABLE_PAGE = 10
-REGISTER_COLUMNS = (
-    "register.column.name",
-    "register.column.phone",
-    "register.column.home_branch",
-    "register.column.workplace",
-    "register.column.unit",
-    "register.column.reported_at",
-    "register.column.approved_at",
-    "register.column.status",
-)
 
 
 def _unit_name(context: BotContext, unit: OrgUnit) -> str:
@@ -275,28 +265,5 @@ async def appoint_pressed(
 
 
 async def send_register(update: Update, context: BotContext, press: RegisterOf) -> None:
-    """流动党员档案: the unit's floating members as a spreadsheet."""
-    assert update.effective_user
-    records = await floating_register(
-        context.session, update.effective_user.id, press.unit_id, context.language
-    )
-    unit = await get_unit(context.session, press.unit_id)
-    zone = await context.zone(unit)
-    rows = [
-        [
-            r.name,
-            r.phone,
-            r.home_branch,
-            r.workplace,
-            r.unit_name,
-            format_local(r.reported_at, zone),
-            format_local(r.approved_at, zone),
-            context.t(MEMBERSHIP_STATUS_KEYS[r.status]),
-        ]
-        for r in records
-    ]
-    headers = [context.t(key) for key in REGISTER_COLUMNS]
-    body = spreadsheet(context.t("register.sheet_title"), headers, rows)
-    date = context.now().astimezone(zone).strftime("%Y%m%d")
-    caption = context.t("register.caption", unit=_unit_name(context, unit), count=len(records))
-    send_file(update, context, body, f"floating-register-{unit.code}-{date}.xlsx", caption)
+    """流动党员档案: the unit's floating members as a spreadsheet (the export of /export)."""
+    await send_export(update, context, press.unit_id, ExportKind.register)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
-from models.stats.queries import committee_stats, stats_units, unit_stats
 from telegram import Update
 
 from handlers.context import BotContext
@@ -18,6 +17,7 @@ from models.paging import page_of
 from models.permissions import Permission, can, require
 from models.stats.figures import CommitteeStats, UnitStats
 from models.stats.period import Period, Preset, check_period, preset
+from models.stats.queries import committee_stats, stats_units, unit_stats
 from views.buttons import (
     ExportMenu,
     StaleButton,

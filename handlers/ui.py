@@ -6,6 +6,7 @@ what the handler changed is saved; a handler never calls the Bot API itself.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import Awaitable, Callable
@@ -307,28 +308,39 @@ def show(
 def send_file(
     update: Update,
     context: BotContext,
-    body: bytes,
+    body: bytes | Callable[[], bytes],
     filename: str,
     caption: str,
     *,
     photo: bool = False,
     markup: InlineKeyboardMarkup | None = None,
     sent: Callable[[Message], Awaitable[None]] | None = None,
+    progress: tuple[str, str] | None = None,
 ) -> None:
     """A document (or a photo: QR codes), in the person's own chat with the bot; `sent`
-    is given the message once it is there (a screen keeps its id, to edit it later)."""
+    is given the message once it is there (a screen keeps its id, to edit it later).
+
+    `body` may be a function that builds the file: it runs in a worker thread after the
+    commit, so that a big export holds neither the transaction nor the event loop. With
+    `progress` (what to say while it is built, and once it is sent), a message says so
+    first and is edited when the file is there."""
     assert update.effective_user
     chat_id = update.effective_user.id
     send_method = context.bot.send_photo if photo else context.bot.send_document
 
     async def send() -> None:
+        notice = await send_message(context, chat_id, progress[0]) if progress else None
+        data = body if isinstance(body, bytes) else await asyncio.to_thread(body)
         message = await send_method(
             chat_id,
-            InputFile(body, filename=filename),
+            InputFile(data, filename=filename),
             caption=caption,
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
         )
+        if notice is not None and progress is not None:
+            with contextlib.suppress(BadRequest):  # deleted meanwhile
+                await notice.edit_text(progress[1], parse_mode=ParseMode.HTML)
         if sent is not None:
             await sent(message)
 

@@ -958,3 +958,57 @@ class StatsActivities(Button, key="sts:act"):
     first: int
     last: int
     page: int
+
+
+# --- exports (handlers.exports) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportUnits(Button, key="exp:units"):
+    """/export: a page of the units the person may export."""
+
+    page: int
+
+
+@dataclass(frozen=True)
+class ExportMenu(Button, key="exp:menu"):
+    """The export menu of a unit for a period (Period.key: yyyymmdd), Excel or CSV."""
+
+    unit_id: int
+    first: int
+    last: int
+    csv: bool
+
+
+@dataclass(frozen=True)
+class ExportFile(Button, key="exp:file"):
+    """One export (models.exports.ExportKind's value) of the menu's unit and period: the
+    period's two numbers (Period.key) in one, first * PERIOD_SPLIT + last, so that five
+    fields fit Telegram's 64 bytes."""
+
+    unit_id: int
+    what: str
+    period: int
+    csv: bool
+
+    @staticmethod
+    def of(unit_id: int, what: str, first: int, last: int, csv: bool) -> ExportFile:
+        return ExportFile(unit_id, what, first * PERIOD_SPLIT + last, csv)
+
+    @property
+    def first(self) -> int:
+        return self.period // PERIOD_SPLIT
+
+    @property
+    def last(self) -> int:
+        return self.period % PERIOD_SPLIT
+
+
+PERIOD_SPLIT = 10**8  # above any yyyymmdd
+
+
+@dataclass(frozen=True)
+class SignInSheet(Button, key="exp:sign"):
+    """An activity's printable sign-in sheet (签到表), from its management card."""
+
+    activity_id: int

@@ -89,7 +89,18 @@ async def floating_register(
     await require(session, viewer, Permission.export_register, unit_id)
     units = await descendant_ids(session, unit_id)
     rows = await session.execute(
-        select(Membership, Member, OrgUnit)
+        select(
+            Member.real_name,
+            Member.phone,
+            Member.home_branch,
+            Member.workplace,
+            OrgUnit,
+            Membership.kind,
+            Membership.requested_at,
+            Membership.decided_at,
+            Membership.ended_at,
+            Membership.status,
+        )
         .join(Member, Membership.member_id == Member.id)
         .join(OrgUnit, Membership.org_unit_id == OrgUnit.id)
         .where(
@@ -102,19 +113,17 @@ async def floating_register(
     )
     return [
         FloatingRecord(
-            name=member.real_name or "",
-            phone=member.phone,
-            home_branch=member.home_branch,
-            workplace=member.workplace,
-            unit_code=unit.code,
-            unit_name=unit_display_name(unit, language),
-            kind=membership.kind,
-            reported_at=membership.requested_at,
-            approved_at=membership.decided_at
-            if membership.status is not MembershipStatus.pending
-            else None,
-            ended_at=membership.ended_at,
-            status=membership.status,
+            name=r.real_name or "",
+            phone=r.phone,
+            home_branch=r.home_branch,
+            workplace=r.workplace,
+            unit_code=r.OrgUnit.code,
+            unit_name=unit_display_name(r.OrgUnit, language),
+            kind=r.kind,
+            reported_at=r.requested_at,
+            approved_at=r.decided_at if r.status is not MembershipStatus.pending else None,
+            ended_at=r.ended_at,
+            status=r.status,
         )
-        for membership, member, unit in rows
+        for r in rows.all()
     ]

@@ -63,12 +63,12 @@ class Figures:
         )  # fmt: skip
 
 
-def _status():  # type: ignore[no-untyped-def]
+def delivery_status():  # type: ignore[no-untyped-def]
     """A recipient's delivery status: the outbox's while it has the row, else the copy."""
     return func.coalesce(Delivery.status, NoticeRecipient.outcome)
 
 
-def _with_delivery(query):  # type: ignore[no-untyped-def]
+def with_delivery(query):  # type: ignore[no-untyped-def]
     return query.outerjoin(Delivery, Delivery.dedup_key == NoticeRecipient.delivery_key)
 
 
@@ -76,10 +76,10 @@ async def figures_of(session: AsyncSession, notice_ids: list[int]) -> dict[int, 
     """The figures of these notices, counted by the database in one query."""
     if not notice_ids:
         return {}
-    status = _status()
+    status = delivery_status()
     count_of = lambda *states: func.count(case((status.in_(states), 1)))  # noqa: E731
     query = (
-        _with_delivery(
+        with_delivery(
             select(
                 NoticeRecipient.notice_id,
                 func.count(),
@@ -124,8 +124,8 @@ async def not_acknowledged_page(
     session: AsyncSession, telegram_id: int, notice_id: int, page: int, page_size: int
 ) -> tuple[Notice, Page[Silent]]:
     notice = await managed_notice(session, telegram_id, notice_id)
-    query = _with_delivery(
-        select(Member, _status())
+    query = with_delivery(
+        select(Member, delivery_status())
         .join(NoticeRecipient, NoticeRecipient.member_id == Member.id)
         .where(NoticeRecipient.notice_id == notice.id, NoticeRecipient.acknowledged_at.is_(None))
     ).order_by(Member.real_name, Member.id)
@@ -138,14 +138,14 @@ async def not_acknowledged_page(
 
 def _unacknowledged_delivered(notice: Notice):  # type: ignore[no-untyped-def]
     """Recipients who have the notice in their chat and have not acknowledged it."""
-    return _with_delivery(
+    return with_delivery(
         select(NoticeRecipient, Member.telegram_id).join(
             Member, Member.id == NoticeRecipient.member_id
         )
     ).where(
         NoticeRecipient.notice_id == notice.id,
         NoticeRecipient.acknowledged_at.is_(None),
-        _status() == DeliveryStatus.sent,
+        delivery_status() == DeliveryStatus.sent,
         Member.telegram_id.is_not(None),
         Member.forgotten_at.is_(None),
         Member.unreachable_at.is_(None),
@@ -262,13 +262,13 @@ async def acknowledgement_sheet(
         .subquery()
     )
     query = (
-        _with_delivery(
+        with_delivery(
             select(
                 Member.real_name,
                 OrgUnit,
                 func.coalesce(Delivery.sent_at, NoticeRecipient.delivered_at),
                 NoticeRecipient.acknowledged_at,
-                _status(),
+                delivery_status(),
             )
             .join(NoticeRecipient, NoticeRecipient.member_id == Member.id)
             .outerjoin(membership_unit, membership_unit.c.member_id == Member.id)
