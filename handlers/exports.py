@@ -104,13 +104,12 @@ async def _today(context: BotContext, unit: OrgUnit) -> date:
 
 
 async def _this_month(context: BotContext, unit: OrgUnit) -> ExportMenu:
-    first, last = preset(Preset.month, await _today(context, unit)).key()
-    return ExportMenu(unit.id, first, last, False)
+    return ExportMenu(unit.id, preset(Preset.month, await _today(context, unit)).key(), False)
 
 
-def _period(first: int, last: int, today: date) -> Period:
+def _period(key: int, today: date) -> Period:
     """The period a press carried, checked as if typed (a forged or stale one is refused)."""
-    carried = Period.of_key(first, last)
+    carried = Period.of_key(key)
     return check_period(carried.first, carried.last, today)
 
 
@@ -120,8 +119,8 @@ async def export_menu(update: Update, context: BotContext, press: ExportMenu) ->
     assert update.effective_user
     scope = await export_scope(context.session, update.effective_user.id, press.unit_id)
     today = await _today(context, scope.unit)
-    period = _period(press.first, press.last, today)
-    first, last = period.key()
+    period = _period(press.period, today)
+    key = period.key()
     unit_id = scope.unit.id
     format_key = "export.format.csv" if press.csv else "export.format.excel"
     text = context.t(
@@ -132,19 +131,19 @@ async def export_menu(update: Update, context: BotContext, press: ExportMenu) ->
         format=context.t(format_key),
     )
     files = [
-        (context.t(EXPORT_KEYS[kind]), ExportFile.of(unit_id, kind.value, first, last, press.csv))
+        (context.t(EXPORT_KEYS[kind]), ExportFile(unit_id, kind.value, key, press.csv))
         for kind in MENU_ORDER
     ]
     presets = []
     for kind, key in PRESETS.items():
         chosen = preset(kind, today)
         mark = "✓ " if chosen == period else ""
-        presets.append((mark + context.t(key), ExportMenu(unit_id, *chosen.key(), press.csv)))
+        presets.append((mark + context.t(key), ExportMenu(unit_id, chosen.key(), press.csv)))
     formats = [
         (("✓ " if not press.csv else "") + context.t("export.format.excel"),
-         ExportMenu(unit_id, first, last, False)),
+         ExportMenu(unit_id, key, False)),
         (("✓ " if press.csv else "") + context.t("export.format.csv"),
-         ExportMenu(unit_id, first, last, True)),
+         ExportMenu(unit_id, key, True)),
     ]  # fmt: skip
     rows = [files[i : i + 2] for i in range(0, len(files), 2)]
     markup = keyboard(*rows, presets[:2], presets[2:], formats)
@@ -156,7 +155,7 @@ async def export_file(update: Update, context: BotContext, press: ExportFile) ->
         kind = ExportKind(press.what)
     except ValueError:
         raise StaleButton(press.what) from None
-    await send_export(update, context, press.unit_id, kind, (press.first, press.last), press.csv)
+    await send_export(update, context, press.unit_id, kind, press.period, press.csv)
 
 
 async def _names(context: BotContext, unit_ids: Iterable[int | None]) -> dict[int, str]:
@@ -169,7 +168,7 @@ async def send_export(
     context: BotContext,
     unit_id: int,
     kind: ExportKind,
-    period_key: tuple[int, int] | None = None,
+    period_key: int | None = None,
     as_csv: bool = False,
 ) -> None:
     """One export of the unit (and the units below it) as a file; a message instead when
@@ -181,7 +180,7 @@ async def send_export(
     unit = scope.unit
     zone = await context.zone(unit)
     today = await _today(context, unit)
-    period = _period(*period_key, today) if period_key else preset(Preset.month, today)
+    period = _period(period_key, today) if period_key else preset(Preset.month, today)
     language = context.language
     rows: Any
     table_of: Callable[..., Table]
@@ -219,8 +218,7 @@ async def send_export(
         filename = f"{name}-{unit.code}-{today:%Y%m%d}.{extension}"
         caption = context.t("export.caption_undated", unit=unit_name, what=what, count=count)
     else:
-        first, last = period.key()
-        filename = f"{name}-{unit.code}-{first}-{last}.{extension}"
+        filename = f"{name}-{unit.code}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.{extension}"
         caption = context.t(
             "export.caption",
             unit=unit_name,

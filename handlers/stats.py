@@ -83,23 +83,23 @@ async def preset_chosen(update: Update, context: BotContext, press: StatsPreset)
     except ValueError as error:
         raise StaleButton(press.preset) from error
     unit = await get_unit(context.session, press.unit_id)
-    first, last = preset(kind, await _today(context, unit)).key()
-    await show_stats(update, context, StatsOf(unit.id, first, last, 1))
+    period = preset(kind, await _today(context, unit))
+    await show_stats(update, context, StatsOf(unit.id, period.key(), 1))
 
 
-async def _checked_period(context: BotContext, unit: OrgUnit, first: int, last: int) -> Period:
+async def _checked_period(context: BotContext, unit: OrgUnit, key: int) -> Period:
     """The period a press carried, checked as if typed (a forged or old press)."""
-    period = Period.of_key(first, last)
+    period = Period.of_key(key)
     return check_period(period.first, period.last, await _today(context, unit))
 
 
 async def _figures(
-    update: Update, context: BotContext, unit_id: int, first: int, last: int
+    update: Update, context: BotContext, unit_id: int, key: int
 ) -> UnitStats | CommitteeStats:
     """A committee's units side by side, or one unit's figures."""
     assert update.effective_user
     unit = await get_unit(context.session, unit_id)
-    period = await _checked_period(context, unit, first, last)
+    period = await _checked_period(context, unit, key)
     zone, now, me = await context.zone(unit), context.now(), update.effective_user.id
     if unit.kind in COMMITTEE_KINDS:
         return await committee_stats(context.session, me, unit.id, period, now, zone)
@@ -117,12 +117,11 @@ async def _up(context: BotContext, unit: OrgUnit, telegram_id: int) -> OrgUnit |
 
 async def show_stats(update: Update, context: BotContext, press: StatsOf) -> None:
     assert update.effective_user
-    figures = await _figures(update, context, press.unit_id, press.first, press.last)
+    figures = await _figures(update, context, press.unit_id, press.period)
     lang, unit = context.language, figures.unit
     today = await _today(context, unit)
     up = await _up(context, unit, update.effective_user.id)
-    first, last = figures.period.key()
-    export = ExportMenu(unit.id, first, last, False)
+    export = ExportMenu(unit.id, figures.period.key(), False)
     if isinstance(figures, CommitteeStats):
         shown = page_of(figures.rows, press.page, ROWS_PAGE)
         text = committee_text(figures, shown, today, lang)
@@ -134,12 +133,12 @@ async def show_stats(update: Update, context: BotContext, press: StatsOf) -> Non
 
 
 async def _unit_figures(
-    update: Update, context: BotContext, unit_id: int, first: int, last: int
+    update: Update, context: BotContext, unit_id: int, key: int
 ) -> tuple[UnitStats, date]:
     """One unit's figures (a committee's too: its whole tree), and its local today."""
     assert update.effective_user
     unit = await get_unit(context.session, unit_id)
-    period = await _checked_period(context, unit, first, last)
+    period = await _checked_period(context, unit, key)
     zone, today = await context.zone(unit), await _today(context, unit)
     me = update.effective_user.id
     stats = await unit_stats(context.session, me, unit.id, period, context.now(), zone)
@@ -148,14 +147,14 @@ async def _unit_figures(
 
 async def show_members(update: Update, context: BotContext, press: StatsMembers) -> None:
     """A page of the members' attendance, the lowest first."""
-    stats, today = await _unit_figures(update, context, press.unit_id, press.first, press.last)
+    stats, today = await _unit_figures(update, context, press.unit_id, press.period)
     lang = context.language
     shown = page_of(stats.members, press.page, MEMBERS_PAGE)
     title = context.t("stats.members_title", unit=unit_name(stats.unit, lang))
     lines = [page_title(context, title, shown), period_text(stats.period, today, lang)]
     lines += [member_line(member, lang) for member in shown.items]
     markup = keyboard(
-        pager(shown, lambda page: StatsMembers(press.unit_id, press.first, press.last, page)),
+        pager(shown, lambda page: StatsMembers(press.unit_id, press.period, page)),
         back_row(press.unit_id, stats.period, lang),
     )
     edit_or_say(update, context, "\n".join(lines), markup)
@@ -163,14 +162,14 @@ async def show_members(update: Update, context: BotContext, press: StatsMembers)
 
 async def show_activities(update: Update, context: BotContext, press: StatsActivities) -> None:
     """A page of the meetings held, each with its attendance, the latest first."""
-    stats, today = await _unit_figures(update, context, press.unit_id, press.first, press.last)
+    stats, today = await _unit_figures(update, context, press.unit_id, press.period)
     lang, zone = context.language, await context.unit_zone(press.unit_id)
     shown = page_of(list(reversed(stats.activities)), press.page, ACTIVITIES_PAGE)
     title = context.t("stats.activities_title", unit=unit_name(stats.unit, lang))
     lines = [page_title(context, title, shown), period_text(stats.period, today, lang)]
     lines += [activity_line(figures, zone, lang) for figures in shown.items]
     markup = keyboard(
-        pager(shown, lambda page: StatsActivities(press.unit_id, press.first, press.last, page)),
+        pager(shown, lambda page: StatsActivities(press.unit_id, press.period, page)),
         back_row(press.unit_id, stats.period, lang),
     )
     edit_or_say(update, context, "\n".join(lines), markup)
@@ -180,7 +179,7 @@ async def send_chart(update: Update, context: BotContext, press: StatsChart) -> 
     """A chart of the figures as a picture; a line of text when there is nothing to draw."""
     if press.chart not in CHARTS:
         raise StaleButton(press.chart)
-    figures = await _figures(update, context, press.unit_id, press.first, press.last)
+    figures = await _figures(update, context, press.unit_id, press.period)
     lang = context.language
     drawing = chart_of(figures, press.chart, lang)
     if drawing is None:
@@ -194,7 +193,8 @@ async def send_chart(update: Update, context: BotContext, press: StatsChart) -> 
         unit=unit_name(figures.unit, lang),
         period=period_text(figures.period, today, lang),
     )
-    name = f"{press.chart}-{figures.unit.code}-{press.first}-{press.last}.png"
+    first, last = (f"{day:%Y%m%d}" for day in (figures.period.first, figures.period.last))
+    name = f"{press.chart}-{figures.unit.code}-{first}-{last}.png"
     send_file(update, context, png, name, caption, photo=True)
     return None
 
@@ -217,7 +217,7 @@ async def dates_typed(update: Update, context: BotContext, state: State, text: s
     first, last = parse_period(text)
     period = check_period(first, last, await _today(context, unit))
     await DATES.end(context, update.effective_user.id)
-    await show_stats(update, context, StatsOf(unit.id, *period.key(), 1))
+    await show_stats(update, context, StatsOf(unit.id, period.key(), 1))
 
 
 DATES = Conversation("stats", [Step("dates", _ask, on_text=dates_typed, hint="stats.ask_dates")])

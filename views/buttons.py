@@ -894,8 +894,8 @@ class GroupLinksPage(Button, key="grp:list"):
 
 
 # --- statistics (handlers.stats) ---------------------------------------------------------------
-# A period travels as two yyyymmdd numbers (models.stats.period.Period.key), checked again on
-# every press like typed dates.
+# A period travels as one number (models.stats.period.Period.key), checked again on every press
+# like typed dates.
 
 
 @dataclass(frozen=True)
@@ -910,8 +910,7 @@ class StatsOf(Button, key="sts:of"):
     """A unit's figures for a period; `page` pages a committee's units below it."""
 
     unit_id: int
-    first: int
-    last: int
+    period: int
     page: int
 
 
@@ -936,8 +935,7 @@ class StatsChart(Button, key="sts:chart"):
 
     unit_id: int
     chart: str
-    first: int
-    last: int
+    period: int
 
 
 @dataclass(frozen=True)
@@ -945,8 +943,7 @@ class StatsMembers(Button, key="sts:mem"):
     """A page of the members' attendance."""
 
     unit_id: int
-    first: int
-    last: int
+    period: int
     page: int
 
 
@@ -955,8 +952,7 @@ class StatsActivities(Button, key="sts:act"):
     """A page of the attendance of each meeting held."""
 
     unit_id: int
-    first: int
-    last: int
+    period: int
     page: int
 
 
@@ -972,39 +968,21 @@ class ExportUnits(Button, key="exp:units"):
 
 @dataclass(frozen=True)
 class ExportMenu(Button, key="exp:menu"):
-    """The export menu of a unit for a period (Period.key: yyyymmdd), Excel or CSV."""
+    """The export menu of a unit for a period (Period.key), Excel or CSV."""
 
     unit_id: int
-    first: int
-    last: int
+    period: int
     csv: bool
 
 
 @dataclass(frozen=True)
 class ExportFile(Button, key="exp:file"):
-    """One export (models.exports.ExportKind's value) of the menu's unit and period: the
-    period's two numbers (Period.key) in one, first * PERIOD_SPLIT + last, so that five
-    fields fit Telegram's 64 bytes."""
+    """One export (models.exports.ExportKind's value) of the menu's unit and period."""
 
     unit_id: int
     what: str
     period: int
     csv: bool
-
-    @staticmethod
-    def of(unit_id: int, what: str, first: int, last: int, csv: bool) -> ExportFile:
-        return ExportFile(unit_id, what, first * PERIOD_SPLIT + last, csv)
-
-    @property
-    def first(self) -> int:
-        return self.period // PERIOD_SPLIT
-
-    @property
-    def last(self) -> int:
-        return self.period % PERIOD_SPLIT
-
-
-PERIOD_SPLIT = 10**8  # above any yyyymmdd
 
 
 @dataclass(frozen=True)

@@ -292,8 +292,7 @@ def committee_text(stats: CommitteeStats, shown: Page[BranchRow], today: date, l
     ]
     if not stats.rows:
         lines.append(t(lang, "stats.no_units_below"))
-    first = (shown.page - 1) * shown.size + 1
-    lines += [row_line(first + i, row, lang) for i, row in enumerate(shown.items)]
+    lines += [row_line(shown.offset + i, row, lang) for i, row in enumerate(shown.items, 1)]
     return "\n".join(lines)
 
 
@@ -334,23 +333,23 @@ def period_rows(unit_id: int, period: Period, lang: str) -> list[Row]:
 
 
 def chart_row(unit_id: int, period: Period, lang: str) -> Row:
-    first, last = period.key()
+    key = period.key()
     return [
-        (t(lang, "stats.chart_button.att"), StatsChart(unit_id, "att", first, last)),
-        (t(lang, "stats.chart_button.hours"), StatsChart(unit_id, "hours", first, last)),
-        (t(lang, "stats.chart_button.life"), StatsChart(unit_id, "life", first, last)),
+        (t(lang, "stats.chart_button.att"), StatsChart(unit_id, "att", key)),
+        (t(lang, "stats.chart_button.hours"), StatsChart(unit_id, "hours", key)),
+        (t(lang, "stats.chart_button.life"), StatsChart(unit_id, "life", key)),
     ]
 
 
 def unit_keyboard(
     stats: UnitStats, lang: str, *, up: OrgUnit | None, export: Button | None
 ) -> InlineKeyboardMarkup:
-    unit_id, (first, last) = stats.unit.id, stats.period.key()
+    unit_id, key = stats.unit.id, stats.period.key()
     lists: list[tuple[str, Button]] = []
     if stats.members:
-        lists.append((t(lang, "stats.members_button"), StatsMembers(unit_id, first, last, 1)))
+        lists.append((t(lang, "stats.members_button"), StatsMembers(unit_id, key, 1)))
     if stats.activities:
-        lists.append((t(lang, "stats.activities_button"), StatsActivities(unit_id, first, last, 1)))
+        lists.append((t(lang, "stats.activities_button"), StatsActivities(unit_id, key, 1)))
     return keyboard(
         lists,
         [] if stats.empty else chart_row(unit_id, stats.period, lang),
@@ -367,14 +366,14 @@ def committee_keyboard(
     up: OrgUnit | None,
     export: Button | None,
 ) -> InlineKeyboardMarkup:
-    unit_id, (first, last) = stats.unit.id, stats.period.key()
+    unit_id, key = stats.unit.id, stats.period.key()
     opens = [
-        [(short(unit_display_name(row.unit, lang)), StatsOf(row.unit.id, first, last, 1))]
+        [(short(unit_display_name(row.unit, lang)), StatsOf(row.unit.id, key, 1))]
         for row in shown.items
     ]
     return keyboard(
         *opens,
-        pager(shown, lambda page: StatsOf(unit_id, first, last, page)),
+        pager(shown, lambda page: StatsOf(unit_id, key, page)),
         chart_row(unit_id, stats.period, lang),
         *period_rows(unit_id, stats.period, lang),
         _export_and_up(stats.period, lang, up, export),
@@ -388,15 +387,13 @@ def _export_and_up(
     if export is not None:
         row.append((t(lang, "stats.export_button"), export))
     if up is not None:
-        first, last = period.key()
         label = t(lang, "stats.up_button", unit=unit_display_name(up, lang))
-        row.append((short(label), StatsOf(up.id, first, last, 1)))
+        row.append((short(label), StatsOf(up.id, period.key(), 1)))
     return row
 
 
 def back_row(unit_id: int, period: Period, lang: str) -> Row:
-    first, last = period.key()
-    return [(t(lang, "stats.back_button"), StatsOf(unit_id, first, last, 1))]
+    return [(t(lang, "stats.back_button"), StatsOf(unit_id, period.key(), 1))]
 
 
 def chart_of(

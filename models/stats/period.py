@@ -3,7 +3,8 @@
 Secretaries report by month, quarter and year; `preset` gives those around today, and
 `check_period` refuses what cannot be a period of the record (reversed, not begun yet,
 or longer than a branch committee's five-year term). Buttons carry a period as two
-numbers (`key`, `Period.of_key`), so a press is checked again like typed dates.
+number (`key`, `Period.of_key`: 2026010120261231), so a press is checked again like
+typed dates.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from models.errors import InvalidInput
 
 # 支部委员会每届任期三年或五年: a whole term is the longest period worth one report.
 PERIOD_MAX_DAYS = 5 * 366
+KEY_SPLIT = 10**8  # above any yyyymmdd: a button's one number holds both days
 
 
 class Preset(enum.StrEnum):
@@ -57,18 +59,18 @@ class Period:
         """The first day of each calendar quarter the period touches."""
         return sorted({_quarter_start(month) for month in self.months()})
 
-    def key(self) -> tuple[int, int]:
-        """The period as two numbers for a button: 20260101, 20260331."""
-        return _day_number(self.first), _day_number(self.last)
+    def key(self) -> int:
+        """The period as one number for a button: 2026010120260331 (first, then last)."""
+        return _day_number(self.first) * KEY_SPLIT + _day_number(self.last)
 
     @staticmethod
-    def of_key(first: int, last: int) -> Period:
-        """The period a button carried; InvalidInput period.invalid for numbers that are no
-        dates (a forged press)."""
+    def of_key(key: int) -> Period:
+        """The period a button carried; InvalidInput period.invalid for a number that is no
+        two dates (a forged press)."""
         try:
-            return Period(_number_day(first), _number_day(last))
+            return Period(_number_day(key // KEY_SPLIT), _number_day(key % KEY_SPLIT))
         except ValueError as error:
-            raise InvalidInput("period", "period.invalid", detail=f"{first}-{last}") from error
+            raise InvalidInput("period", "period.invalid", detail=str(key)) from error
 
 
 def preset(kind: Preset, today: date) -> Period:

@@ -269,5 +269,8 @@ async def committee_stats(
 
 
 async def stats_units(session: AsyncSession, viewer_telegram_id: int) -> list[OrgUnit]:
-    """The units whose figures this person may see, in tree order; NotStaff when none."""
-    return await staff_units(session, viewer_telegram_id, Permission.view_stats)
+    """The highest units whose figures this person may see, in tree order (those below
+    are opened from theirs); NotStaff when none."""
+    units = await staff_units(session, viewer_telegram_id, Permission.view_stats)
+    allowed = {unit.id for unit in units}
+    return [unit for unit in units if unit.parent_id not in allowed]

@@ -125,19 +125,19 @@ async def test_members_are_refused_and_forged_presses_answered(
 
     # A secretary's button, forwarded to (or forged by) a member: refused, nothing sent.
     wanda = org["wanda-plaza"]
-    wang.press_forged(refusal, ExportFile.of(wanda, "roster", 20260301, 20260331, False).pack())
+    wang.press_forged(refusal, ExportFile(wanda, "roster", 20260301_20260331, False).pack())
     answer = await wang.answer_of_last_press()
     assert answer.show_alert and answer.text == said("zh", "error.permission_denied")
 
     menu = await open_menu(secretary)
     forged = {
-        ExportFile.of(wanda, "passwords", 20260301, 20260331, False): "error.stale_button",
-        ExportFile.of(wanda, "roster", 20260399, 20260331, False): "error.period_invalid",
-        ExportMenu(wanda, 20260331, 20260301, False): "error.period_reversed",
-        ExportMenu(wanda, 20270101, 20271231, False): "error.period_not_begun",
-        ExportMenu(wanda, 20100101, 20260331, False): "error.period_too_long",
-        ExportMenu(org["huaduhui"], 20260301, 20260331, False): "error.permission_denied",
-        ExportMenu(999_999, 20260301, 20260331, False): "error.not_found",
+        ExportFile(wanda, "passwords", 20260301_20260331, False): "error.stale_button",
+        ExportFile(wanda, "roster", 20260399_20260331, False): "error.period_invalid",
+        ExportMenu(wanda, 20260331_20260301, False): "error.period_reversed",
+        ExportMenu(wanda, 20270101_20271231, False): "error.period_not_begun",
+        ExportMenu(wanda, 20100101_20260331, False): "error.period_too_long",
+        ExportMenu(org["huaduhui"], 20260301_20260331, False): "error.permission_denied",
+        ExportMenu(999_999, 20260301_20260331, False): "error.not_found",
     }
     for button, key in forged.items():
         secretary.press_forged(menu, button.pack())
