@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -149,12 +148,12 @@ def test_the_sign_in_sheet_prints_on_a4() -> None:
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
 
 
-def test_ten_thousand_rows_are_written_quickly() -> None:
+def test_ten_thousand_rows_arrive_whole() -> None:
+    # How fast is bench/bench_exports.py's to say; here, that none is lost or reordered.
     rows = [
         RosterRow(f"党员{i}", "+8613800138000", MemberType.regular, 1, LATE, i % 2 == 0)
         for i in range(10_000)
     ]
-    started = time.perf_counter()
-    body = table_file(roster_table(rows, NAMES, "zh", ZONE), as_csv=False)
-    assert time.perf_counter() - started < 3
-    assert read(body).max_row == 10_001
+    sheet = read(table_file(roster_table(rows, NAMES, "zh", ZONE), as_csv=False))
+    assert sheet.max_row == 10_001
+    assert sheet["A2"].value == "党员0" and sheet["A10001"].value == "党员9999"
