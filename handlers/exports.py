@@ -120,7 +120,7 @@ async def export_menu(update: Update, context: BotContext, press: ExportMenu) ->
     scope = await export_scope(context.session, update.effective_user.id, press.unit_id)
     today = await _today(context, scope.unit)
     period = _period(press.period, today)
-    key = period.key()
+    period_key = period.key()
     unit_id = scope.unit.id
     format_key = "export.format.csv" if press.csv else "export.format.excel"
     text = context.t(
@@ -131,7 +131,7 @@ async def export_menu(update: Update, context: BotContext, press: ExportMenu) ->
         format=context.t(format_key),
     )
     files = [
-        (context.t(EXPORT_KEYS[kind]), ExportFile(unit_id, kind.value, key, press.csv))
+        (context.t(EXPORT_KEYS[kind]), ExportFile(unit_id, kind.value, period_key, press.csv))
         for kind in MENU_ORDER
     ]
     presets = []
@@ -141,9 +141,9 @@ async def export_menu(update: Update, context: BotContext, press: ExportMenu) ->
         presets.append((mark + context.t(key), ExportMenu(unit_id, chosen.key(), press.csv)))
     formats = [
         (("✓ " if not press.csv else "") + context.t("export.format.excel"),
-         ExportMenu(unit_id, key, False)),
+         ExportMenu(unit_id, period_key, False)),
         (("✓ " if press.csv else "") + context.t("export.format.csv"),
-         ExportMenu(unit_id, key, True)),
+         ExportMenu(unit_id, period_key, True)),
     ]  # fmt: skip
     rows = [files[i : i + 2] for i in range(0, len(files), 2)]
     markup = keyboard(*rows, presets[:2], presets[2:], formats)
