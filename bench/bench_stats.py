@@ -272,7 +272,8 @@ async def generate(
     # Participations: each activity's first `per_activity` members of its branch.
     branch_activities = activities - activities // 20
     per_activity = max(1, rows // branch_activities)
-    outcome = (Membership.member_id * 7 + Activity.id) % 20
+    # A member's place in their branch and the activity decide it: every outcome in each.
+    outcome = (Membership.member_id // BRANCHES * 7 + Activity.id) % 20
     service = Activity.kind.in_([ActivityKind.volunteer, ActivityKind.tree_planting])
     present = outcome < 14
     status = case(
