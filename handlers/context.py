@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -80,6 +80,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     async def zone(self, unit: OrgUnit) -> ZoneInfo:
         """The unit's time zone (its own, or the nearest unit's above, or the default)."""
         return await unit_timezone(self.session, unit, self.services.defaults.timezone)
+
+    async def today(self, unit: OrgUnit) -> date:
+        """Today's date where the unit is (a period's presets, and its checks)."""
+        return self.now().astimezone(await self.zone(unit)).date()
 
     async def unit_zone(self, unit_id: int) -> ZoneInfo:
         """The time zone of the unit with this id (a conversation's chosen unit)."""

@@ -11,7 +11,6 @@ a word first when there are many rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
 from functools import partial
 from html import escape
 from typing import Any
@@ -36,7 +35,7 @@ from models.members import floating_register
 from models.org import OrgUnit, unit_display_name
 from models.permissions import Permission
 from models.staff import staff_units
-from models.stats.period import Period, Preset, check_period, preset
+from models.stats.period import Preset, carried_period, preset
 from views.buttons import (
     Button,
     ExportFile,
@@ -99,18 +98,8 @@ async def choose_unit(update: Update, context: BotContext, press: ExportUnits) -
     edit_or_say(update, context, context.t("staff.choose_unit"), markup)
 
 
-async def _today(context: BotContext, unit: OrgUnit) -> date:
-    return context.now().astimezone(await context.zone(unit)).date()
-
-
 async def _this_month(context: BotContext, unit: OrgUnit) -> ExportMenu:
-    return ExportMenu(unit.id, preset(Preset.month, await _today(context, unit)).key(), False)
-
-
-def _period(key: int, today: date) -> Period:
-    """The period a press carried, checked as if typed (a forged or stale one is refused)."""
-    carried = Period.of_key(key)
-    return check_period(carried.first, carried.last, today)
+    return ExportMenu(unit.id, preset(Preset.month, await context.today(unit)).key(), False)
 
 
 async def export_menu(update: Update, context: BotContext, press: ExportMenu) -> None:
@@ -118,8 +107,8 @@ async def export_menu(update: Update, context: BotContext, press: ExportMenu) ->
     Excel or CSV."""
     assert update.effective_user
     scope = await export_scope(context.session, update.effective_user.id, press.unit_id)
-    today = await _today(context, scope.unit)
-    period = _period(press.period, today)
+    today = await context.today(scope.unit)
+    period = carried_period(press.period, today)
     period_key = period.key()
     unit_id = scope.unit.id
     format_key = "export.format.csv" if press.csv else "export.format.excel"
@@ -179,8 +168,8 @@ async def send_export(
     scope = await export_scope(session, me, unit_id)
     unit = scope.unit
     zone = await context.zone(unit)
-    today = await _today(context, unit)
-    period = _period(period_key, today) if period_key else preset(Preset.month, today)
+    today = await context.today(unit)
+    period = carried_period(period_key, today) if period_key else preset(Preset.month, today)
     language = context.language
     rows: Any
     table_of: Callable[..., Table]

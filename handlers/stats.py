@@ -16,7 +16,7 @@ from models.org import OrgUnit, UnitKind, get_unit, unit_display_name
 from models.paging import page_of
 from models.permissions import Permission, can, require
 from models.stats.figures import CommitteeStats, UnitStats
-from models.stats.period import Period, Preset, check_period, preset
+from models.stats.period import Preset, carried_period, check_period, preset
 from models.stats.queries import committee_stats, stats_units, unit_stats
 from views.buttons import (
     ExportMenu,
@@ -73,24 +73,14 @@ async def choose_unit(update: Update, context: BotContext, press: StatsUnits) ->
     edit_or_say(update, context, context.t("stats.choose_unit"), markup)
 
 
-async def _today(context: BotContext, unit: OrgUnit) -> date:
-    return context.now().astimezone(await context.zone(unit)).date()
-
-
 async def preset_chosen(update: Update, context: BotContext, press: StatsPreset) -> None:
     try:
         kind = Preset(press.preset)
     except ValueError as error:
         raise StaleButton(press.preset) from error
     unit = await get_unit(context.session, press.unit_id)
-    period = preset(kind, await _today(context, unit))
+    period = preset(kind, await context.today(unit))
     await show_stats(update, context, StatsOf(unit.id, period.key(), 1))
-
-
-async def _checked_period(context: BotContext, unit: OrgUnit, key: int) -> Period:
-    """The period a press carried, checked as if typed (a forged or old press)."""
-    period = Period.of_key(key)
-    return check_period(period.first, period.last, await _today(context, unit))
 
 
 async def _figures(
@@ -99,7 +89,7 @@ async def _figures(
     """A committee's units side by side, or one unit's figures."""
     assert update.effective_user
     unit = await get_unit(context.session, unit_id)
-    period = await _checked_period(context, unit, key)
+    period = carried_period(key, await context.today(unit))
     zone, now, me = await context.zone(unit), context.now(), update.effective_user.id
     if unit.kind in COMMITTEE_KINDS:
         return await committee_stats(context.session, me, unit.id, period, now, zone)
@@ -119,7 +109,7 @@ async def show_stats(update: Update, context: BotContext, press: StatsOf) -> Non
     assert update.effective_user
     figures = await _figures(update, context, press.unit_id, press.period)
     lang, unit = context.language, figures.unit
-    today = await _today(context, unit)
+    today = await context.today(unit)
     up = await _up(context, unit, update.effective_user.id)
     export = ExportMenu(unit.id, figures.period.key(), False)
     if isinstance(figures, CommitteeStats):
@@ -138,8 +128,8 @@ async def _unit_figures(
     """One unit's figures (a committee's too: its whole tree), and its local today."""
     assert update.effective_user
     unit = await get_unit(context.session, unit_id)
-    period = await _checked_period(context, unit, key)
-    zone, today = await context.zone(unit), await _today(context, unit)
+    period = carried_period(key, await context.today(unit))
+    zone, today = await context.zone(unit), await context.today(unit)
     me = update.effective_user.id
     stats = await unit_stats(context.session, me, unit.id, period, context.now(), zone)
     return stats, today
@@ -186,7 +176,7 @@ async def send_chart(update: Update, context: BotContext, press: StatsChart) -> 
         return context.t("stats.nothing_to_draw")
     title = context.t(CHARTS[press.chart])
     png = await asyncio.to_thread(drawing)
-    today = await _today(context, figures.unit)
+    today = await context.today(figures.unit)
     caption = context.t(
         "stats.chart_caption",
         chart=title,
@@ -215,7 +205,7 @@ async def dates_typed(update: Update, context: BotContext, state: State, text: s
     assert update.effective_user
     unit = await get_unit(context.session, state.data["unit_id"])
     first, last = parse_period(text)
-    period = check_period(first, last, await _today(context, unit))
+    period = check_period(first, last, await context.today(unit))
     await DATES.end(context, update.effective_user.id)
     await show_stats(update, context, StatsOf(unit.id, period.key(), 1))
 

@@ -8,11 +8,9 @@ update's commit.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from html import unescape
 
 from models.exports import (
     ActivityRow,
@@ -30,8 +28,7 @@ from views.dates import format_hours, format_span
 from views.files import csv_file, sign_in_sheet, spreadsheet
 from views.i18n import t
 from views.labels import ACTIVITY_KIND_KEYS, MEMBER_TYPE_KEYS, MEMBERSHIP_STATUS_KEYS
-
-EXCERPT = 40  # characters of a notice that name it in its column
+from views.notices import plain_excerpt
 
 EXPORT_KEYS = {
     ExportKind.roster: "export.what.roster",
@@ -267,18 +264,12 @@ def volunteer_table(rows: list[VolunteerRow], names: Names, language: str, zone:
     )
 
 
-def excerpt(body_html: str) -> str:
-    """The first words of a notice, as plain text."""
-    shown = " ".join(unescape(re.sub(r"<[^>]+>", "", body_html)).split())
-    return shown if len(shown) <= EXCERPT else shown[: EXCERPT - 1] + "…"
-
-
 def notices_table(sheet: NoticeSheet, names: Names, language: str, zone: tzinfo) -> Table:
     statuses = _labels(language, DELIVERY_KEYS)  # type: ignore[arg-type]
     queued = t(language, "sheet.status_queued")
     no_ack = t(language, "export.no_ack")
     notices = {
-        n: (_local(info.sent_at, zone), excerpt(info.body_html), info.ack_required)
+        n: (_local(info.sent_at, zone), plain_excerpt(info.body_html), info.ack_required)
         for n, info in sheet.notices.items()
     }
     rows: list[list[object]] = []

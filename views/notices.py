@@ -33,12 +33,15 @@ def number(value: int, language: str) -> str:
     return format_decimal(value, locale="zh_CN" if language == "zh" else "en")
 
 
+def plain_excerpt(body_html: str) -> str:
+    """The first words of a notice, as plain text: what names it in lists and sheets."""
+    shown = " ".join(unescape(re.sub(r"<[^>]+>", "", body_html)).split())
+    return shown if len(shown) <= EXCERPT else shown[: EXCERPT - 1] + "…"
+
+
 def notice_excerpt(notice: Notice) -> str:
-    """The first words of the notice, as plain text (escaped), to name it."""
-    shown = " ".join(unescape(re.sub(r"<[^>]+>", "", notice.body_html)).split())
-    if len(shown) > EXCERPT:
-        shown = shown[: EXCERPT - 1] + "…"
-    return escape(shown)
+    """The first words of the notice, escaped for a message, to name it."""
+    return escape(plain_excerpt(notice.body_html))
 
 
 def notice_text(

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -23,6 +23,7 @@ from models.activities import (
 from models.members import Member, Membership, MembershipStatus
 from models.notices import AcknowledgementCounts, acknowledgements_of
 from models.org import ancestor_ids_from, parent_map
+from models.sql import earlier, later, seconds_between
 
 
 class Outcome(enum.StrEnum):
@@ -120,6 +121,24 @@ def service_hours(activity: Activity, row: Participation | None) -> float:
     start = max(row.checked_in_at, activity.starts_at)
     end = min(row.checked_out_at, activity.ends_at)
     return max(timedelta(), end - start).total_seconds() / 3600
+
+
+def service_seconds() -> ColumnElement[float]:
+    """`service_hours` in SQL, in seconds, of a participation row joined to its activity
+    (what the figures and the volunteer-hours export sum)."""
+    span = seconds_between(Activity.starts_at, Activity.ends_at)
+    within = seconds_between(
+        later(Participation.checked_in_at, Activity.starts_at),
+        earlier(Participation.checked_out_at, Activity.ends_at),
+    )
+    return case(
+        (Participation.checked_in_at.is_(None), 0.0),
+        (Activity.kind.not_in(list(SERVICE_KINDS)), 0.0),
+        (Activity.check_out_required.is_(False), span),
+        (Participation.checked_out_at.is_(None), 0.0),
+        (within > 0, within),
+        else_=0.0,
+    )
 
 
 async def _decided_memberships(session: AsyncSession, member_id: int) -> list[Membership]:

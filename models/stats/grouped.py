@@ -14,9 +14,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
-from sqlalchemy.types import Float
 
 from models.activities import (
     EXPECTED_KINDS,
@@ -29,6 +26,7 @@ from models.activities import (
     ParticipationStatus,
     PledgeKind,
 )
+from models.attendance.record import service_seconds
 from models.members import Member, Membership, MembershipKind, MembershipStatus, MemberType
 from models.notices.tables import Notice, NoticeRecipient
 from models.stats.figures import Attendance, MemberFigures, Notices, Reporting, Service
@@ -37,35 +35,8 @@ APPROVED = (MembershipStatus.active, MembershipStatus.left, MembershipStatus.tra
 FORGOTTEN_NAME = "—"
 
 
-class seconds_between(FunctionElement[float]):  # lower case: used like a SQL function
-    """Seconds from the first timestamp to the second (negative when it is earlier)."""
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(seconds_between, "sqlite")
-def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"((julianday({end}) - julianday({start})) * 86400.0)"
-
-
-@compiles(seconds_between)
-def _seconds_postgresql(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
-
-
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def _later(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
-    return case((a > b, a), else_=b)
-
-
-def _earlier(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
-    return case((a < b, a), else_=b)
 
 
 @dataclass(frozen=True)
@@ -234,11 +205,6 @@ async def service_activities(session: AsyncSession, window: Window) -> list[Serv
     """Each service activity in the window with its sums, as models.attendance.record
     counts a member's hours: the full span per checked-in member, or where check-out is
     required the part of check-in..check-out within the span."""
-    checked_out = Participation.checked_out_at.is_not(None)
-    overlap = seconds_between(
-        _later(Participation.checked_in_at, Activity.starts_at),
-        _earlier(Participation.checked_out_at, Activity.ends_at),
-    )
     holds_seat = or_(Participation.status.in_(list(SEAT_STATUSES)), _checked_in)
 
     def pledged(kind: PledgeKind) -> ColumnElement[int]:
@@ -250,15 +216,9 @@ async def service_activities(session: AsyncSession, window: Window) -> list[Serv
         select(
             Activity.org_unit_id,
             Activity.starts_at,
-            Activity.ends_at,
-            Activity.check_out_required,
             Activity.capacity,
             Activity.seats_taken,
-            _count(_checked_in),
-            func.coalesce(
-                func.sum(case((and_(_checked_in, checked_out, overlap > 0), overlap), else_=0)),
-                0,
-            ),
+            func.coalesce(func.sum(service_seconds()), 0.0),
             pledged(PledgeKind.saplings),
             func.coalesce(func.sum(Participation.saplings_planted), 0),
             pledged(PledgeKind.money),
@@ -278,25 +238,18 @@ async def service_activities(session: AsyncSession, window: Window) -> list[Serv
     for (
         unit_id,
         starts_at,
-        ends_at,
-        check_out_required,
         capacity,
         seats_taken,
-        checked_in,
-        overlap_seconds,
+        seconds,
         saplings_pledged,
         saplings_planted,
         money,
         waitlisted,
         no_shows,
     ) in rows:
-        if check_out_required:  # julianday's floating point: keep whole milliseconds
-            seconds = round(float(overlap_seconds), 3)
-        else:
-            seconds = checked_in * (ends_at - starts_at).total_seconds()
         service = Service(
             activities=1,
-            hours=seconds / 3600,
+            hours=round(float(seconds), 3) / 3600,  # julianday's floating point: to the ms
             saplings_pledged=int(saplings_pledged),
             saplings_planted=int(saplings_planted),
             money_pledged=int(money),

@@ -102,6 +102,13 @@ def check_period(first: date, last: date, today: date) -> Period:
     return period
 
 
+def carried_period(key: int, today: date) -> Period:
+    """The period a button carried, checked as if typed: a forged or stale one (reversed,
+    not begun by now, too long, no dates at all) is refused like a typed one."""
+    period = Period.of_key(key)
+    return check_period(period.first, period.last, today)
+
+
 def _next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 

@@ -1,153 +1,35 @@
-"""The rows of the secretaries' spreadsheets (/export): the roster, the activities of a
-period, the attendance matrix, volunteer hours, notice acknowledgements, and the names
-for a meeting's sign-in sheet (签到表).
-
-Each query checks the permission itself (export_register on the unit, which covers the
-unit and every unit below it: the export's scope) and is one or two statements: joins
-and aggregates in the database, rows fetched as tuples. The floating-member register is
-models.members.floating_register.
-"""
+"""The rows about activities: the activities of a period, the attendance matrix, and the
+names for a meeting's sign-in sheet (签到表)."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, NamedTuple
 
-from sqlalchemy import Float, and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import aliased
-from sqlalchemy.sql.functions import FunctionElement
 
 from models.activities import (
     EXPECTED_KINDS,
     SEAT_STATUSES,
-    SERVICE_KINDS,
     Activity,
     ActivityKind,
     ActivityMode,
     ActivityStatus,
     Participation,
     ParticipationStatus,
-    PledgeKind,
     get_activity,
     mode_of,
 )
 from models.activities.audience import audience_unit_ids
 from models.errors import InvalidState
-from models.members import Member, Membership, MembershipKind, MembershipStatus, MemberType
-from models.notices.follow_up import delivery_status, with_delivery
-from models.notices.tables import Notice, NoticeRecipient
+from models.exports.scope import Scope, in_period, member_unit
+from models.members import Member, Membership, MembershipStatus
 from models.org import OrgUnit, descendant_ids, get_unit
-from models.outbox import DeliveryStatus
 from models.permissions import Permission, can, require
-from models.staff import staff_unit
 from models.stats.period import Period
-
-
-class ExportKind(enum.StrEnum):
-    """What /export offers; the value is the code its button and file name carry."""
-
-    roster = "roster"
-    register = "register"  # the floating-member register (流动党员档案)
-    activities = "activities"
-    attendance = "attendance"  # the matrix of members × organisational life
-    volunteering = "volunteering"
-    notices = "notices"
-
-
-# Exports of a moment (today), not of a period.
-UNDATED = frozenset({ExportKind.roster, ExportKind.register})
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The unit asked for, and it with every unit below it (what the rows come from)."""
-
-    unit: OrgUnit
-    unit_ids: frozenset[int]
-
-
-async def export_scope(session: AsyncSession, viewer: int, unit_id: int) -> Scope:
-    """The unit and its subtree, for one who may export its books; PermissionDenied (or
-    NotFound) otherwise."""
-    unit = await staff_unit(session, viewer, Permission.export_register, unit_id)
-    return Scope(unit, frozenset(await descendant_ids(session, unit.id)))
-
-
-def _member_unit(unit_ids: frozenset[int] | set[int] | None = None) -> Any:
-    """member_id → the unit of their active membership (the primary one where they have
-    both), among `unit_ids` (None: anywhere): a grouped subquery to join."""
-    primary = case((Membership.kind == MembershipKind.primary, Membership.org_unit_id))
-    query = select(
-        Membership.member_id,
-        func.coalesce(func.min(primary), func.min(Membership.org_unit_id)).label("unit_id"),
-    ).where(Membership.status == MembershipStatus.active)
-    if unit_ids is not None:
-        query = query.where(Membership.org_unit_id.in_(unit_ids))
-    return query.group_by(Membership.member_id).subquery()
-
-
-# --- the roster ------------------------------------------------------------------------------
-
-
-class RosterRow(NamedTuple):
-    name: str | None
-    phone: str | None
-    member_type: MemberType | None
-    unit_id: int
-    approved_at: datetime | None
-    dual_reporting: bool  # has an active community membership (双报到)
-
-
-async def roster_rows(session: AsyncSession, scope: Scope) -> list[RosterRow]:
-    """Active members of the scope, once each (under their primary unit where it is in
-    the scope), by unit and name."""
-    ranked = (
-        select(
-            Membership.member_id,
-            Membership.org_unit_id,
-            Membership.decided_at,
-            func.row_number()
-            .over(
-                partition_by=Membership.member_id,
-                order_by=(
-                    case((Membership.kind == MembershipKind.primary, 0), else_=1),
-                    Membership.org_unit_id,
-                ),
-            )
-            .label("rank"),
-        )
-        .where(
-            Membership.status == MembershipStatus.active,
-            Membership.org_unit_id.in_(scope.unit_ids),
-        )
-        .subquery()
-    )
-    community = aliased(Membership)
-    dual = exists().where(
-        community.member_id == Member.id,
-        community.kind == MembershipKind.community,
-        community.status == MembershipStatus.active,
-    )
-    rows = await session.execute(
-        select(
-            Member.real_name,
-            Member.phone,
-            Member.member_type,
-            ranked.c.org_unit_id,
-            ranked.c.decided_at,
-            dual.label("dual"),
-        )
-        .join(ranked, ranked.c.member_id == Member.id)
-        .where(ranked.c.rank == 1, Member.forgotten_at.is_(None))
-        .order_by(ranked.c.org_unit_id, Member.real_name, Member.id)
-    )
-    return [RosterRow(n, p, t, u, a, bool(d)) for n, p, t, u, a, d in rows.all()]
-
 
 # --- activities ------------------------------------------------------------------------------
 
@@ -169,15 +51,6 @@ class ActivityRow(NamedTuple):
     absent: int
     made_up: int
     walk_ins: int  # checked in without being expected or signed up: counted apart
-
-
-def _in_period(scope: Scope, period: Period, zone: tzinfo) -> Any:
-    # Period.starts_at takes a ZoneInfo; any tzinfo works for combining a date.
-    return and_(
-        Activity.org_unit_id.in_(scope.unit_ids),
-        Activity.starts_at >= period.starts_at(zone),  # type: ignore[arg-type]
-        Activity.starts_at < period.ends_at(zone),  # type: ignore[arg-type]
-    )
 
 
 def _outcome_counts() -> list[Any]:
@@ -208,7 +81,7 @@ async def activity_rows(
             Participation.activity_id, *[c.label(f"c{i}") for i, c in enumerate(_outcome_counts())]
         )
         .join(Activity, Activity.id == Participation.activity_id)
-        .where(_in_period(scope, period, zone))
+        .where(in_period(scope, period, zone))
         .group_by(Participation.activity_id)
         .subquery()
     )
@@ -230,7 +103,7 @@ async def activity_rows(
                 *figures,
             )
             .outerjoin(counts, counts.c.activity_id == Activity.id)
-            .where(_in_period(scope, period, zone))
+            .where(in_period(scope, period, zone))
             .order_by(Activity.starts_at, Activity.id)
         )
     ).all()
@@ -343,7 +216,7 @@ async def attendance_matrix(
     """Members × the organisational life of the period whose record is closed (so that
     everyone expected has a row), by name; forgotten members are left out."""
     held = and_(
-        _in_period(scope, period, zone),
+        in_period(scope, period, zone),
         Activity.kind.in_(list(EXPECTED_KINDS)),
         Activity.status == ActivityStatus.scheduled,
         Activity.record_closed_at.is_not(None),
@@ -370,7 +243,7 @@ async def attendance_matrix(
             .where(held)
         )
     ).all()
-    units = _member_unit(scope.unit_ids)
+    units = member_unit(scope.unit_ids)
     people = (
         await session.execute(
             select(Member.id, Member.real_name, units.c.unit_id)
@@ -423,168 +296,6 @@ def _with_totals(row: MatrixRow) -> MatrixRow:
     )
 
 
-# --- volunteer hours ---------------------------------------------------------------------------
-
-
-class _Epoch(FunctionElement[float]):
-    """Seconds since 1970 of a stored moment, on either database."""
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(_Epoch, "sqlite")
-def _epoch_sqlite(element: _Epoch, compiler: Any, **kw: Any) -> str:
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-@compiles(_Epoch, "postgresql")
-def _epoch_postgresql(element: _Epoch, compiler: Any, **kw: Any) -> str:
-    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS FLOAT)"
-
-
-def _least(a: Any, b: Any) -> Any:
-    return case((a < b, a), else_=b)
-
-
-def _greatest(a: Any, b: Any) -> Any:
-    return case((a > b, a), else_=b)
-
-
-def _service_seconds() -> Any:
-    """models.attendance.record.service_hours in SQL (in seconds): the whole span, or from
-    check-in to check-out within it where check-out is required."""
-    starts, ends = _Epoch(Activity.starts_at), _Epoch(Activity.ends_at)
-    within = _least(_Epoch(Participation.checked_out_at), ends) - _greatest(
-        _Epoch(Participation.checked_in_at), starts
-    )
-    return case(
-        (Participation.checked_in_at.is_(None), 0.0),
-        (Activity.check_out_required.is_(False), ends - starts),
-        (Participation.checked_out_at.is_(None), 0.0),
-        else_=_greatest(within, 0.0),
-    )
-
-
-class VolunteerRow(NamedTuple):
-    name: str | None
-    unit_id: int | None
-    attended: int  # service activities checked in at
-    hours: float
-    saplings_planted: int
-    saplings_pledged: int  # 认种
-    money_pledged: int  # 认捐, whole yuan
-
-
-async def volunteer_rows(
-    session: AsyncSession, scope: Scope, period: Period, zone: tzinfo
-) -> list[VolunteerRow]:
-    """Per member, over the volunteering and tree planting of the period (not cancelled)
-    they signed up for or attended: what they did and pledged, by name."""
-    units = _member_unit(scope.unit_ids)
-    holding = Participation.status.in_(list(SEAT_STATUSES))
-
-    def pledged(kind: PledgeKind) -> Any:
-        amount = case((and_(holding, Activity.pledge_kind == kind), Participation.pledge_amount))
-        return func.coalesce(func.sum(amount), 0)
-
-    found = await session.execute(
-        select(
-            Member.real_name,
-            units.c.unit_id,
-            func.count(Participation.checked_in_at),
-            func.coalesce(func.sum(_service_seconds()), 0.0) / 3600.0,
-            func.coalesce(func.sum(Participation.saplings_planted), 0),
-            pledged(PledgeKind.saplings),
-            pledged(PledgeKind.money),
-        )
-        .join(Participation, Participation.member_id == Member.id)
-        .join(Activity, Activity.id == Participation.activity_id)
-        .outerjoin(units, units.c.member_id == Member.id)
-        .where(
-            _in_period(scope, period, zone),
-            Activity.kind.in_(list(SERVICE_KINDS)),
-            Activity.status == ActivityStatus.scheduled,
-            or_(holding, Participation.checked_in_at.is_not(None)),
-            Member.forgotten_at.is_(None),
-        )
-        .group_by(Member.id, Member.real_name, units.c.unit_id)
-        .order_by(Member.real_name, Member.id)
-    )
-    return [
-        VolunteerRow(name, unit, int(n), float(hours), int(planted), int(saplings), int(money))
-        for name, unit, n, hours, planted, saplings, money in found.all()
-    ]
-
-
-# --- notice acknowledgements -------------------------------------------------------------
-
-
-class NoticeRow(NamedTuple):
-    notice_id: int
-    name: str | None  # None: the member was forgotten
-    unit_id: int | None
-    status: DeliveryStatus | None  # None: not handed to Telegram yet
-    acknowledged_at: datetime | None
-
-
-@dataclass(frozen=True)
-class NoticeInfo:
-    sent_at: datetime
-    body_html: str
-    ack_required: bool
-
-
-@dataclass(frozen=True)
-class NoticeSheet:
-    notices: dict[int, NoticeInfo]
-    rows: list[NoticeRow]  # by notice (as sent) and name
-
-
-async def notice_rows(
-    session: AsyncSession, scope: Scope, period: Period, zone: tzinfo
-) -> NoticeSheet:
-    """One row per notice sent in the period by a unit of the scope and per recipient:
-    what became of the copy and when it was acknowledged."""
-    sent = and_(
-        Notice.org_unit_id.in_(scope.unit_ids),
-        Notice.sent_at >= period.starts_at(zone),  # type: ignore[arg-type]
-        Notice.sent_at < period.ends_at(zone),  # type: ignore[arg-type]
-    )
-    notices = {
-        notice_id: NoticeInfo(sent_at, body, ack)
-        for notice_id, sent_at, body, ack in (
-            await session.execute(
-                select(Notice.id, Notice.sent_at, Notice.body_html, Notice.ack_required).where(sent)
-            )
-        ).all()
-    }
-    if not notices:
-        return NoticeSheet({}, [])
-    units = _member_unit()
-    found = await session.execute(
-        with_delivery(
-            select(
-                Notice.id,
-                Member.real_name,
-                units.c.unit_id,
-                delivery_status(),
-                NoticeRecipient.acknowledged_at,
-            )
-            .join(NoticeRecipient, NoticeRecipient.notice_id == Notice.id)
-            .join(Member, Member.id == NoticeRecipient.member_id)
-            .outerjoin(units, units.c.member_id == Member.id)
-        )
-        .where(sent)
-        .order_by(Notice.sent_at, Notice.id, Member.real_name, Member.id)
-    )
-    rows = [
-        NoticeRow(n, name, unit, DeliveryStatus(status) if status else None, acknowledged)
-        for n, name, unit, status, acknowledged in found.all()
-    ]
-    return NoticeSheet(notices, rows)
-
-
 # --- the sign-in sheet (签到表) -----------------------------------------------------------------
 
 
@@ -622,7 +333,7 @@ async def sign_in_rows(session: AsyncSession, viewer: int, activity_id: int) -> 
             .group_by(Member.id, Member.real_name)
         )
     else:
-        units = _member_unit()
+        units = member_unit()
         query = (
             select(Member.real_name, units.c.unit_id)
             .join(Participation, Participation.member_id == Member.id)
@@ -637,11 +348,3 @@ async def sign_in_rows(session: AsyncSession, viewer: int, activity_id: int) -> 
     found = await session.execute(query.order_by(Member.real_name, Member.id))
     rows = [SignInRow(name, unit) for name, unit in found.all()]
     return SignInSheet(activity, await get_unit(session, unit_id), rows)
-
-
-async def units_by_id(session: AsyncSession, unit_ids: Sequence[int | None]) -> dict[int, OrgUnit]:
-    """The units these rows name, in one query (for their names)."""
-    wanted = {u for u in unit_ids if u is not None}
-    if not wanted:
-        return {}
-    return {u.id: u for u in await session.scalars(select(OrgUnit).where(OrgUnit.id.in_(wanted)))}
