@@ -238,6 +238,7 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.StatsOf: stats.show_stats,
     b.StatsDates: stats.ask_dates,
     b.StatsChart: stats.send_chart,
+    b.StatsExport: stats.export_pressed,
     b.StatsMembers: stats.show_members,
     b.StatsActivities: stats.show_activities,
 }

@@ -58,15 +58,12 @@ from views.exports import (
     table_file,
     volunteer_table,
 )
+from views.labels import PRESET_KEYS
+from views.stats import PRESET_BUTTONS
 
 # More rows than this: a message says the file is being prepared.
 PROGRESS_ROWS = 2000
-PRESETS = {
-    Preset.month: "export.preset.month",
-    Preset.quarter: "export.preset.quarter",
-    Preset.year: "export.preset.year",
-    Preset.last_year: "export.preset.last_year",
-}
+PRESETS = {kind: PRESET_KEYS[kind] for kind in PRESET_BUTTONS}
 FILE_NAMES = {ExportKind.register: "floating-register"}  # what /register always called it
 MENU_ORDER = (
     ExportKind.roster,
@@ -102,9 +99,12 @@ async def _this_month(context: BotContext, unit: OrgUnit) -> ExportMenu:
     return ExportMenu(unit.id, preset(Preset.month, await context.today(unit)).key(), False)
 
 
-async def export_menu(update: Update, context: BotContext, press: ExportMenu) -> None:
+async def export_menu(
+    update: Update, context: BotContext, press: ExportMenu, *, anew: bool = False
+) -> None:
     """One button per export of the unit for the period; presets to change the period;
-    Excel or CSV."""
+    Excel or CSV. In place of the pressed message, or `anew` under it (from /stats, whose
+    figures stay)."""
     assert update.effective_user
     scope = await export_scope(context.session, update.effective_user.id, press.unit_id)
     today = await context.today(scope.unit)
@@ -136,7 +136,10 @@ async def export_menu(update: Update, context: BotContext, press: ExportMenu) ->
     ]  # fmt: skip
     rows = [files[i : i + 2] for i in range(0, len(files), 2)]
     markup = keyboard(*rows, presets[:2], presets[2:], formats)
-    edit_or_say(update, context, text, markup)
+    if anew:
+        say(update, context, text, markup)
+    else:
+        edit_or_say(update, context, text, markup)
 
 
 async def export_file(update: Update, context: BotContext, press: ExportFile) -> None:

@@ -11,6 +11,7 @@ from telegram import Update
 
 from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
+from handlers.exports import export_menu
 from handlers.ui import edit_or_say, page_title, say, send_file, show
 from models.org import OrgUnit, UnitKind, get_unit, unit_display_name
 from models.paging import page_of
@@ -24,6 +25,7 @@ from views.buttons import (
     StatsActivities,
     StatsChart,
     StatsDates,
+    StatsExport,
     StatsMembers,
     StatsOf,
     StatsPreset,
@@ -111,7 +113,7 @@ async def show_stats(update: Update, context: BotContext, press: StatsOf) -> Non
     lang, unit = context.language, figures.unit
     today = await context.today(unit)
     up = await _up(context, unit, update.effective_user.id)
-    export = ExportMenu(unit.id, figures.period.key(), False)
+    export = StatsExport(unit.id, figures.period.key())
     if isinstance(figures, CommitteeStats):
         shown = page_of(figures.rows, press.page, ROWS_PAGE)
         text = committee_text(figures, shown, today, lang)
@@ -133,6 +135,11 @@ async def _unit_figures(
     me = update.effective_user.id
     stats = await unit_stats(context.session, me, unit.id, period, context.now(), zone)
     return stats, today
+
+
+async def export_pressed(update: Update, context: BotContext, press: StatsExport) -> None:
+    """/export's menu for the same unit and period, as a message of its own."""
+    await export_menu(update, context, ExportMenu(press.unit_id, press.period, False), anew=True)
 
 
 async def show_members(update: Update, context: BotContext, press: StatsMembers) -> None:

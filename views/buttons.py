@@ -939,6 +939,14 @@ class StatsChart(Button, key="sts:chart"):
 
 
 @dataclass(frozen=True)
+class StatsExport(Button, key="sts:exp"):
+    """The spreadsheets (/export) of the unit and period, under the figures."""
+
+    unit_id: int
+    period: int
+
+
+@dataclass(frozen=True)
 class StatsMembers(Button, key="sts:mem"):
     """A page of the members' attendance."""
 

@@ -9,6 +9,7 @@ from models.activities import ActivityKind, CheckInMethod, ParticipationStatus, 
 from models.attendance import AttendanceAction, Correction, Outcome
 from models.members import MembershipStatus, MemberType, RosterFilter
 from models.permissions import Role
+from models.stats.period import Preset
 
 ACTIVITY_KIND_KEYS = {
     ActivityKind.general_meeting: "activity.kind.general_meeting",
@@ -77,6 +78,15 @@ ROSTER_FILTER_KEYS = {
     RosterFilter.floating: "staff.filter.floating",
     RosterFilter.regular: "staff.filter.regular",
     RosterFilter.undeclared: "staff.filter.undeclared",
+}
+
+PRESET_KEYS = {
+    Preset.month: "stats.preset.month",
+    Preset.quarter: "stats.preset.quarter",
+    Preset.year: "stats.preset.year",
+    Preset.last_month: "stats.preset.last_month",
+    Preset.last_quarter: "stats.preset.last_quarter",
+    Preset.last_year: "stats.preset.last_year",
 }
 
 ROLE_KEYS = {Role.secretary: "role.secretary", Role.organizer: "role.organizer"}

@@ -40,7 +40,7 @@ from views.buttons import (
 )
 from views.dates import EN_MONTHS, format_hours, format_when
 from views.i18n import t
-from views.labels import ACTIVITY_KIND_KEYS
+from views.labels import ACTIVITY_KIND_KEYS, PRESET_KEYS
 from views.notices import number
 
 # The charts a press can ask for; their titles' keys (literal, for the catalog test).
@@ -48,14 +48,6 @@ CHARTS = {
     "att": "stats.chart.attendance",
     "hours": "stats.chart.hours",
     "life": "stats.chart.life",
-}
-PRESET_KEYS = {
-    Preset.month: "stats.preset.month",
-    Preset.quarter: "stats.preset.quarter",
-    Preset.year: "stats.preset.year",
-    Preset.last_month: "stats.preset.last_month",
-    Preset.last_quarter: "stats.preset.last_quarter",
-    Preset.last_year: "stats.preset.last_year",
 }
 PRESET_BUTTONS = (Preset.month, Preset.quarter, Preset.year, Preset.last_year)
 LOWEST_SHOWN = 5  # members with the lowest attendance named on the summary

@@ -43,7 +43,7 @@ async def test_a_secretary_exports_the_books(bot: RunningBot, secretary: Person)
         "zh", "export.menu", unit=WANDA, first="2026-03-01", last="2026-03-31", format="Excel"
     )
     assert [t("zh", "export.what.roster"), t("zh", "export.what.register")] == menu.buttons[0]
-    assert "✓ " + t("zh", "export.preset.month") in menu.buttons[3]
+    assert "✓ " + t("zh", "stats.preset.month") in menu.buttons[3]
     assert "✓ " + t("zh", "export.format.excel") in menu.buttons[-1]
 
     # The roster: as it stands today.
@@ -63,10 +63,10 @@ async def test_a_secretary_exports_the_books(bot: RunningBot, secretary: Person)
     # This quarter, as CSV: the activities.
     await new_activity(bot, secretary, "义诊", capacity=20)
     await settle(bot, secretary, wang)
-    await secretary.press(t("zh", "export.preset.quarter"), menu)
+    await secretary.press(t("zh", "stats.preset.quarter"), menu)
     menu = (await secretary.next_event()).message
     assert "2026-01-01" in menu.text and "2026-03-31" in menu.text
-    assert "✓ " + t("zh", "export.preset.quarter") in menu.buttons[3]
+    assert "✓ " + t("zh", "stats.preset.quarter") in menu.buttons[3]
     await secretary.press(t("zh", "export.format.csv"), menu)
     menu = (await secretary.next_event()).message
     assert "✓ " + t("zh", "export.format.csv") in menu.buttons[-1]

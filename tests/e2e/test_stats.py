@@ -162,6 +162,17 @@ async def test_a_branch_secretary_reads_the_quarter(bot: RunningBot, secretary: 
     assert "出席 2 / 应到 4（50%）" in figures.text
     await secretary.press(t("zh", "stats.back_button"))
     await secretary.next_event()
+    assert figures.text == text
+
+    # The spreadsheets of the same unit and quarter come as a message of their own: the
+    # figures stay where they were.
+    await secretary.press(t("zh", "stats.export_button"))
+    menu = await secretary.next_message()
+    assert menu.text.startswith(said("zh", "export.menu", unit=WANDA, first="2026-01-01",
+                                     last="2026-03-31", format=t("zh", "export.format.excel"))
+                                .split("\n")[0])  # fmt: skip
+    assert "✓ " + QUARTER in [label for row in menu.buttons for label in row]
+    assert figures.text == text
 
 
 async def test_charts_arrive_as_pictures(bot: RunningBot, secretary: Person) -> None:
