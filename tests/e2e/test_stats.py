@@ -282,3 +282,29 @@ async def test_members_and_strangers_are_refused(bot: RunningBot, secretary: Per
         after = await session.scalar(select(func.count()).where(Account.awaiting.is_not(None)))
         assert after == questions
         assert await session.scalar(select(func.count()).select_from(Member)) == 4
+
+
+async def test_in_english(bot: RunningBot, secretary: Person) -> None:
+    await a_quarter_of_record(bot, secretary)
+    carol = bot.emulator.user("Carol King", language_code="en")
+    await grant(bot.database, carol, "secretary", "wanda-plaza")
+    await meet(carol)
+    await carol.send("/stats")
+    figures = await carol.next_message()
+    name = "Zhanjiang Wanda Plaza Commercial District Branch"
+    assert figures.text.startswith(said("en", "stats.title", unit=name))
+    dates = said("en", "stats.period", first="1 Jan 2026", last="31 Mar 2026")
+    assert said("en", "stats.period_named", name="This quarter", dates=dates) in figures.text
+    assert said("en", "stats.life_line", mark="✅", kind="General meeting", held=1, required=1,
+                per=t("en", "stats.per_quarter")) in figures.text  # fmt: skip
+    attendance = said("en", "stats.attendance", meetings=1, present=2, excused=1, absent=0,
+                      made_up=1, rate="50%")  # fmt: skip
+    assert attendance in figures.text
+    await carol.press(t("en", "stats.chart_button.life"))
+    picture = await carol.next_message()
+    assert picture.photo is not None and picture.caption is not None
+    assert picture.caption.startswith("Organisational life held: " + name)
+    await carol.press(t("en", "stats.dates_button"))
+    await carol.next_message()
+    await carol.send("2026-03-31 2026-01-01")
+    assert (await carol.next_message()).text == said("en", "error.period_reversed")
