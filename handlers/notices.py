@@ -59,6 +59,7 @@ from views.buttons import (
 )
 from views.dates import format_when
 from views.files import spreadsheet
+from views.labels import DELIVERY_STATUS_KEYS
 from views.notices import (
     figures_keyboard,
     figures_text,
@@ -302,19 +303,11 @@ async def sheet_pressed(update: Update, context: BotContext, press: NoticeSheet)
     send_file(update, context, body, f"notice-{notice.id}-acknowledgements-{day}.xlsx", caption)
 
 
-STATUS_KEYS = {
-    DeliveryStatus.pending: "sheet.status_queued",
-    DeliveryStatus.sending: "sheet.status_queued",
-    DeliveryStatus.sent: "sheet.status_delivered",
-    DeliveryStatus.failed: "sheet.status_failed",
-    DeliveryStatus.expired: "sheet.status_withdrawn",
-    DeliveryStatus.unreachable: "sheet.status_blocked",
-}
-
-
 def _status_label(context: BotContext, status: DeliveryStatus | None) -> str:
     return (
-        context.t(STATUS_KEYS[status]) if status is not None else context.t("sheet.status_queued")
+        context.t(DELIVERY_STATUS_KEYS[status])
+        if status is not None
+        else context.t("sheet.status_queued")
     )
 
 

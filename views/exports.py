@@ -23,11 +23,15 @@ from models.exports import (
     VolunteerRow,
 )
 from models.members import FloatingRecord
-from models.outbox import DeliveryStatus
 from views.dates import format_hours, format_span
 from views.files import csv_file, sign_in_sheet, spreadsheet
 from views.i18n import t
-from views.labels import ACTIVITY_KIND_KEYS, MEMBER_TYPE_KEYS, MEMBERSHIP_STATUS_KEYS
+from views.labels import (
+    ACTIVITY_KIND_KEYS,
+    DELIVERY_STATUS_KEYS,
+    MEMBER_TYPE_KEYS,
+    MEMBERSHIP_STATUS_KEYS,
+)
 from views.notices import plain_excerpt
 
 EXPORT_KEYS = {
@@ -112,14 +116,6 @@ CELL_KEYS = {
     Cell.walk_in: "export.cell.walk_in",
 }
 MODE_KEYS = {"expected": "export.mode.expected", "signup": "export.mode.signup"}
-DELIVERY_KEYS = {
-    DeliveryStatus.pending: "sheet.status_queued",
-    DeliveryStatus.sending: "sheet.status_queued",
-    DeliveryStatus.sent: "sheet.status_delivered",
-    DeliveryStatus.failed: "sheet.status_failed",
-    DeliveryStatus.expired: "sheet.status_withdrawn",
-    DeliveryStatus.unreachable: "sheet.status_blocked",
-}
 
 
 @dataclass(frozen=True)
@@ -265,7 +261,7 @@ def volunteer_table(rows: list[VolunteerRow], names: Names, language: str, zone:
 
 
 def notices_table(sheet: NoticeSheet, names: Names, language: str, zone: tzinfo) -> Table:
-    statuses = _labels(language, DELIVERY_KEYS)  # type: ignore[arg-type]
+    statuses = _labels(language, DELIVERY_STATUS_KEYS)  # type: ignore[arg-type]
     queued = t(language, "sheet.status_queued")
     no_ack = t(language, "export.no_ack")
     notices = {

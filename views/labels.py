@@ -8,6 +8,7 @@ from __future__ import annotations
 from models.activities import ActivityKind, CheckInMethod, ParticipationStatus, PledgeKind
 from models.attendance import AttendanceAction, Correction, Outcome
 from models.members import MembershipStatus, MemberType, RosterFilter
+from models.outbox import DeliveryStatus
 from models.permissions import Role
 from models.stats.period import Preset
 
@@ -78,6 +79,16 @@ ROSTER_FILTER_KEYS = {
     RosterFilter.floating: "staff.filter.floating",
     RosterFilter.regular: "staff.filter.regular",
     RosterFilter.undeclared: "staff.filter.undeclared",
+}
+
+# A copy's delivery as the acknowledgement sheets show it (waiting to go out is "queued").
+DELIVERY_STATUS_KEYS = {
+    DeliveryStatus.pending: "sheet.status_queued",
+    DeliveryStatus.sending: "sheet.status_queued",
+    DeliveryStatus.sent: "sheet.status_delivered",
+    DeliveryStatus.failed: "sheet.status_failed",
+    DeliveryStatus.expired: "sheet.status_withdrawn",
+    DeliveryStatus.unreachable: "sheet.status_blocked",
 }
 
 PRESET_KEYS = {
