@@ -19,6 +19,7 @@ from models.account import Account
 from models.activities import Activity, sign_up
 from models.attendance import decide_leave, mark_made_up, request_leave, roster_check_in
 from models.members import Member, get_member
+from models.org import unit_by_code
 from sandbox.person import Person
 from tests.e2e.conftest import RunningBot, grant, meet, new_activity
 from tests.e2e.test_events import member, settle
@@ -271,10 +272,23 @@ async def test_members_and_strangers_are_refused(bot: RunningBot, secretary: Per
     async with bot.database.sessions() as session:
         questions = await session.scalar(select(func.count()).where(Account.awaiting.is_not(None)))
     # A forged period or unit: a clear answer, never a crash.
+    async with bot.database.sessions() as session:
+        wanda = (await unit_by_code(session, "wanda-plaza")).id
+        sibling = (await unit_by_code(session, "huaduhui")).id
+        above = (await unit_by_code(session, "lehua-street")).id
     for data, key in (
-        ("sts:of:1:2026023020260301:1", "error.period_invalid"),
+        (f"sts:of:{wanda}:2026023020260301:1", "error.period_invalid"),
+        (f"sts:of:{wanda}:2016010120260331:1", "error.period_too_long"),
         ("sts:of:999999:2026010120260331:1", "error.not_found"),
-        ("sts:pre:1:decade", "error.stale_button"),
+        (f"sts:of:{sibling}:2026010120260331:1", "error.permission_denied"),
+        (f"sts:of:{above}:2026010120260331:1", "error.permission_denied"),
+        (f"sts:chart:{sibling}:att:2026010120260331", "error.permission_denied"),
+        (f"sts:mem:{sibling}:2026010120260331:1", "error.permission_denied"),
+        (f"sts:dates:{sibling}", "error.permission_denied"),
+        (f"sts:pre:{wanda}:decade", "error.stale_button"),
+        (f"sts:chart:{wanda}:pie:2026010120260331", "error.stale_button"),
+        # Last year: nothing happened, so there is nothing to draw (and it is said).
+        (f"sts:chart:{wanda}:hours:2025010120251231", "stats.nothing_to_draw"),
     ):
         secretary.press_forged(figures, data)
         assert (await secretary.answer_of_last_press()).text == said("zh", key), data
