@@ -128,6 +128,7 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.RegisterOf: staff.send_register,
     b.UnreachablePage: staff.show_unreachable,
     # exports
+    b.ExportUnit: exports.unit_chosen,
     b.ExportUnits: exports.choose_unit,
     b.ExportMenu: exports.export_menu,
     b.ExportFile: exports.export_file,

@@ -81,9 +81,9 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         """The unit's time zone (its own, or the nearest unit's above, or the default)."""
         return await unit_timezone(self.session, unit, self.services.defaults.timezone)
 
-    async def today(self, unit: OrgUnit) -> date:
-        """Today's date where the unit is (a period's presets, and its checks)."""
-        return self.now().astimezone(await self.zone(unit)).date()
+    def today(self, zone: ZoneInfo) -> date:
+        """Today's date in this zone (a unit's: a period's presets, and its checks)."""
+        return self.now().astimezone(zone).date()
 
     async def unit_zone(self, unit_id: int) -> ZoneInfo:
         """The time zone of the unit with this id (a conversation's chosen unit)."""

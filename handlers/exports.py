@@ -32,7 +32,7 @@ from models.exports import (
     volunteer_rows,
 )
 from models.members import floating_register
-from models.org import OrgUnit, unit_display_name
+from models.org import get_unit, unit_display_name
 from models.permissions import Permission
 from models.staff import staff_units
 from models.stats.period import Preset, carried_period, preset
@@ -40,6 +40,7 @@ from views.buttons import (
     Button,
     ExportFile,
     ExportMenu,
+    ExportUnit,
     ExportUnits,
     SignInSheet,
     StaleButton,
@@ -85,18 +86,21 @@ async def choose_unit(update: Update, context: BotContext, press: ExportUnits) -
     assert update.effective_user
     units = await staff_units(context.session, update.effective_user.id, Permission.export_register)
     if len(units) == 1:
-        await export_menu(update, context, await _this_month(context, units[0]))
+        await unit_chosen(update, context, ExportUnit(units[0].id))
         return
     options: list[tuple[str, Button]] = [
-        (unit_display_name(unit, context.language), await _this_month(context, unit))
-        for unit in units
+        (unit_display_name(unit, context.language), ExportUnit(unit.id)) for unit in units
     ]
     markup = choice_keyboard(options, press.page, ExportUnits)
     edit_or_say(update, context, context.t("staff.choose_unit"), markup)
 
 
-async def _this_month(context: BotContext, unit: OrgUnit) -> ExportMenu:
-    return ExportMenu(unit.id, preset(Preset.month, await context.today(unit)).key(), False)
+async def unit_chosen(update: Update, context: BotContext, press: ExportUnit) -> None:
+    """The unit's menu for this month, reckoned when pressed in the unit's zone (one zone
+    looked up, not one for every unit of the choice)."""
+    unit = await get_unit(context.session, press.unit_id)
+    month = preset(Preset.month, context.today(await context.zone(unit)))
+    await export_menu(update, context, ExportMenu(unit.id, month.key(), False))
 
 
 async def export_menu(
@@ -107,7 +111,7 @@ async def export_menu(
     figures stay)."""
     assert update.effective_user
     scope = await export_scope(context.session, update.effective_user.id, press.unit_id)
-    today = await context.today(scope.unit)
+    today = context.today(await context.zone(scope.unit))
     period = carried_period(press.period, today)
     period_key = period.key()
     unit_id = scope.unit.id
@@ -171,7 +175,7 @@ async def send_export(
     scope = await export_scope(session, me, unit_id)
     unit = scope.unit
     zone = await context.zone(unit)
-    today = await context.today(unit)
+    today = context.today(zone)
     period = carried_period(period_key, today) if period_key else preset(Preset.month, today)
     language = context.language
     rows: Any

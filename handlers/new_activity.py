@@ -128,7 +128,7 @@ def _skip(context: BotContext, state: State) -> InlineKeyboardMarkup:
 
 
 async def ask_start(update: Update, context: BotContext, state: State) -> None:
-    today = context.now().astimezone(await context.unit_zone(state.data["unit_id"])).date()
+    today = context.today(await context.unit_zone(state.data["unit_id"]))
     say(update, context, context.t("new.ask_start"), date_picker(context, today))
 
 

@@ -221,7 +221,7 @@ async def ask_deadline(update: Update, context: BotContext, state: State) -> Non
 
 async def ask_schedule(update: Update, context: BotContext, state: State) -> None:
     zone = await context.unit_zone(state.data["unit_id"])
-    today = context.now().astimezone(zone).date()
+    today = context.today(zone)
     say(update, context, context.t("notify.ask_schedule"), date_picker(context, today))
 
 
@@ -516,7 +516,7 @@ async def deadline_chosen(update: Update, context: BotContext, press: NoticeDead
         raise StaleButton(press.days)
     if press.days:
         zone = await context.unit_zone(state.data["unit_id"])
-        day = context.now().astimezone(zone).date() + timedelta(days=press.days)
+        day = context.today(zone) + timedelta(days=press.days)
         deadline = datetime.combine(day, DEADLINE_HOUR, zone)
         _set_deadline(context, state.data, deadline)
         when = format_when(deadline, context.language)

@@ -4,8 +4,8 @@ as text, charts and (through /export) spreadsheets. The figures are the domain's
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 
@@ -80,22 +80,29 @@ async def preset_chosen(update: Update, context: BotContext, press: StatsPreset)
         kind = Preset(press.preset)
     except ValueError as error:
         raise StaleButton(press.preset) from error
-    unit = await get_unit(context.session, press.unit_id)
-    period = preset(kind, await context.today(unit))
+    unit, _, today = await _place(context, press.unit_id)
+    period = preset(kind, today)
     await show_stats(update, context, StatsOf(unit.id, period.key(), 1))
+
+
+async def _place(context: BotContext, unit_id: int) -> tuple[OrgUnit, ZoneInfo, date]:
+    """The unit, its time zone and its local today (looked up once a press)."""
+    unit = await get_unit(context.session, unit_id)
+    zone = await context.zone(unit)
+    return unit, zone, context.today(zone)
 
 
 async def _figures(
     update: Update, context: BotContext, unit_id: int, key: int
-) -> UnitStats | CommitteeStats:
-    """A committee's units side by side, or one unit's figures."""
+) -> tuple[UnitStats | CommitteeStats, date]:
+    """A committee's units side by side, or one unit's figures; and the unit's today."""
     assert update.effective_user
-    unit = await get_unit(context.session, unit_id)
-    period = carried_period(key, await context.today(unit))
-    zone, now, me = await context.zone(unit), context.now(), update.effective_user.id
+    unit, zone, today = await _place(context, unit_id)
+    period = carried_period(key, today)
+    now, me = context.now(), update.effective_user.id
     if unit.kind in COMMITTEE_KINDS:
-        return await committee_stats(context.session, me, unit.id, period, now, zone)
-    return await unit_stats(context.session, me, unit.id, period, now, zone)
+        return await committee_stats(context.session, me, unit.id, period, now, zone), today
+    return await unit_stats(context.session, me, unit.id, period, now, zone), today
 
 
 async def _up(context: BotContext, unit: OrgUnit, telegram_id: int) -> OrgUnit | None:
@@ -109,9 +116,8 @@ async def _up(context: BotContext, unit: OrgUnit, telegram_id: int) -> OrgUnit |
 
 async def show_stats(update: Update, context: BotContext, press: StatsOf) -> None:
     assert update.effective_user
-    figures = await _figures(update, context, press.unit_id, press.period)
+    figures, today = await _figures(update, context, press.unit_id, press.period)
     lang, unit = context.language, figures.unit
-    today = await context.today(unit)
     up = await _up(context, unit, update.effective_user.id)
     export = StatsExport(unit.id, figures.period.key())
     if isinstance(figures, CommitteeStats):
@@ -126,15 +132,14 @@ async def show_stats(update: Update, context: BotContext, press: StatsOf) -> Non
 
 async def _unit_figures(
     update: Update, context: BotContext, unit_id: int, key: int
-) -> tuple[UnitStats, date]:
-    """One unit's figures (a committee's too: its whole tree), and its local today."""
+) -> tuple[UnitStats, ZoneInfo, date]:
+    """One unit's figures (a committee's too: its whole tree), its zone and its today."""
     assert update.effective_user
-    unit = await get_unit(context.session, unit_id)
-    period = carried_period(key, await context.today(unit))
-    zone, today = await context.zone(unit), await context.today(unit)
+    unit, zone, today = await _place(context, unit_id)
+    period = carried_period(key, today)
     me = update.effective_user.id
     stats = await unit_stats(context.session, me, unit.id, period, context.now(), zone)
-    return stats, today
+    return stats, zone, today
 
 
 async def export_pressed(update: Update, context: BotContext, press: StatsExport) -> None:
@@ -144,7 +149,7 @@ async def export_pressed(update: Update, context: BotContext, press: StatsExport
 
 async def show_members(update: Update, context: BotContext, press: StatsMembers) -> None:
     """A page of the members' attendance, the lowest first."""
-    stats, today = await _unit_figures(update, context, press.unit_id, press.period)
+    stats, _, today = await _unit_figures(update, context, press.unit_id, press.period)
     lang = context.language
     shown = page_of(stats.members, press.page, MEMBERS_PAGE)
     title = context.t("stats.members_title", unit=unit_name(stats.unit, lang))
@@ -159,8 +164,8 @@ async def show_members(update: Update, context: BotContext, press: StatsMembers)
 
 async def show_activities(update: Update, context: BotContext, press: StatsActivities) -> None:
     """A page of the meetings held, each with its attendance, the latest first."""
-    stats, today = await _unit_figures(update, context, press.unit_id, press.period)
-    lang, zone = context.language, await context.unit_zone(press.unit_id)
+    stats, zone, today = await _unit_figures(update, context, press.unit_id, press.period)
+    lang = context.language
     shown = page_of(list(reversed(stats.activities)), press.page, ACTIVITIES_PAGE)
     title = context.t("stats.activities_title", unit=unit_name(stats.unit, lang))
     lines = [page_title(context, title, shown), period_text(stats.period, today, lang)]
@@ -173,17 +178,16 @@ async def show_activities(update: Update, context: BotContext, press: StatsActiv
 
 
 async def send_chart(update: Update, context: BotContext, press: StatsChart) -> str | None:
-    """A chart of the figures as a picture; a line of text when there is nothing to draw."""
+    """A chart of the figures as a picture, drawn in a worker thread once the update is
+    done (as exports are built); a line of text when there is nothing to draw."""
     if press.chart not in CHARTS:
         raise StaleButton(press.chart)
-    figures = await _figures(update, context, press.unit_id, press.period)
+    figures, today = await _figures(update, context, press.unit_id, press.period)
     lang = context.language
     drawing = chart_of(figures, press.chart, lang)
     if drawing is None:
         return context.t("stats.nothing_to_draw")
     title = context.t(CHARTS[press.chart])
-    png = await asyncio.to_thread(drawing)
-    today = await context.today(figures.unit)
     caption = context.t(
         "stats.chart_caption",
         chart=title,
@@ -192,7 +196,7 @@ async def send_chart(update: Update, context: BotContext, press: StatsChart) -> 
     )
     first, last = (f"{day:%Y%m%d}" for day in (figures.period.first, figures.period.last))
     name = f"{press.chart}-{figures.unit.code}-{first}-{last}.png"
-    send_file(update, context, png, name, caption, photo=True)
+    send_file(update, context, drawing, name, caption, photo=True)
     return None
 
 
@@ -210,9 +214,9 @@ async def _ask(update: Update, context: BotContext, state: State) -> None:
 async def dates_typed(update: Update, context: BotContext, state: State, text: str) -> None:
     """Typed dates: checked like a press, then the figures of that period."""
     assert update.effective_user
-    unit = await get_unit(context.session, state.data["unit_id"])
+    unit, _, today = await _place(context, state.data["unit_id"])
     first, last = parse_period(text)
-    period = check_period(first, last, await context.today(unit))
+    period = check_period(first, last, today)
     await DATES.end(context, update.effective_user.id)
     await show_stats(update, context, StatsOf(unit.id, period.key(), 1))
 

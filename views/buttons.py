@@ -975,6 +975,13 @@ class ExportUnits(Button, key="exp:units"):
 
 
 @dataclass(frozen=True)
+class ExportUnit(Button, key="exp:unit"):
+    """/export: this month's menu of one of the person's units."""
+
+    unit_id: int
+
+
+@dataclass(frozen=True)
 class ExportMenu(Button, key="exp:menu"):
     """The export menu of a unit for a period (Period.key), Excel or CSV."""
 
