@@ -17,8 +17,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
+from telegram.constants import ParseMode
 from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
+from telegram.ext import Defaults as TelegramDefaults
 
 import handlers
 from bot.config import Config, bot_id, check_secrets
@@ -41,6 +43,7 @@ def build_application(config: Config, services: Services, limiter: RateLimiter) 
     application = (
         Application.builder()
         .token(config.telegram.token)
+        .defaults(TelegramDefaults(parse_mode=ParseMode.HTML))  # every text is HTML (views.i18n)
         .rate_limiter(limiter)  # every send shares one budget; replies go first
         .base_url(config.telegram.bot_base_url)
         .base_file_url(config.telegram.file_base_url)

@@ -23,7 +23,6 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from handlers.context import BotContext
@@ -256,7 +255,7 @@ def send_message(
     context: BotContext, chat_id: int, text: str, markup: Markup | None = None
 ) -> Awaitable[Message]:
     """The one Bot API call for a message of ours (HTML): for replies queued on the work."""
-    return context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    return context.bot.send_message(chat_id, text, reply_markup=markup)
 
 
 def say_to(context: BotContext, chat_id: int, text: str, markup: Markup | None = None) -> None:
@@ -276,7 +275,7 @@ def edit_or_say(
         if _shows_already(query.message, text, markup):
             return  # Telegram refuses an edit that changes nothing (a refusal's fresh card)
         try:
-            await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            await query.edit_message_text(text, reply_markup=markup)
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():
                 assert update.effective_chat
@@ -335,12 +334,13 @@ def send_file(
             chat_id,
             InputFile(data, filename=filename),
             caption=caption,
-            parse_mode=ParseMode.HTML,
             reply_markup=markup,
         )
         if notice is not None and progress is not None:
             with contextlib.suppress(BadRequest):  # deleted meanwhile
-                await notice.edit_text(progress[1], parse_mode=ParseMode.HTML)
+                await notice.edit_text(
+                    progress[1],
+                )
         if sent is not None:
             await sent(message)
 
@@ -360,11 +360,7 @@ def send_media(
     assert update.effective_chat
     chat_id = update.effective_chat.id
     send_method = context.bot.send_photo if kind == "photo" else context.bot.send_document
-    context.work.reply(
-        lambda: send_method(
-            chat_id, file_id, caption=caption, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
-    )
+    context.work.reply(lambda: send_method(chat_id, file_id, caption=caption, reply_markup=markup))
 
 
 def edit_buttons(update: Update, context: BotContext, markup: InlineKeyboardMarkup | None) -> None:
@@ -397,7 +393,6 @@ def edit_caption(
                 chat_id=chat_id,
                 message_id=message_id,
                 caption=caption,
-                parse_mode=ParseMode.HTML,
                 reply_markup=markup,
             )
 

@@ -19,6 +19,10 @@ SCHEMA_PATH = Path(__file__).with_name("botapi_schema.json")
 PRIMITIVES = {"Integer", "Float", "Boolean", "String"}
 _INT = re.compile(r"^[+-]?\d+$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# python-telegram-bot sends these with every message method once `Defaults` sets them, even
+# where the method has no such parameter (editMessageMedia gets parse_mode). Telegram ignores
+# unknown parameters; the emulator refuses all others, to catch misspelt ones.
+LIBRARY_DEFAULTS = {"parse_mode", "disable_notification", "protect_content"}
 
 
 class ApiError(Exception):
@@ -70,6 +74,8 @@ class Validator:
             if name in fields and "InputFile" in fields[name]["types"] and name not in raw:
                 raw[name] = upload
         for name, value in raw.items():
+            if name not in fields and name in LIBRARY_DEFAULTS:
+                continue
             if name not in fields:
                 raise bad_request(f'unknown parameter "{name}"')
             types = fields[name]["types"]
@@ -172,6 +178,8 @@ class Validator:
         fields = {f["name"]: f for f in spec.get("fields", [])}
         out: dict[str, Any] = {}
         for name, v in value.items():
+            if name not in fields and name in LIBRARY_DEFAULTS:
+                continue
             if name not in fields:
                 raise bad_request(f'can\'t parse {path}: unknown field "{name}" in {t}')
             if v is None:

@@ -12,7 +12,6 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from models import inbox, outbox
@@ -278,7 +277,6 @@ async def refresh_figures(context: JobContext) -> None:
                 figures_text(notice, unit, figures, watch.language, zone, now),
                 chat_id=watch.chat_id,
                 message_id=watch.message_id,
-                parse_mode=ParseMode.HTML,
                 reply_markup=figures_keyboard(watch.language, notice, figures),
                 rate_limit_args=OWN_RETRY,  # type: ignore[call-arg]
             )
@@ -339,7 +337,6 @@ async def _edit_screen(context: JobContext, item: DueScreen, language: str, now:
                 chat_id=screen.chat_id,
                 message_id=screen.message_id,
                 caption=caption,
-                parse_mode=ParseMode.HTML,
                 rate_limit_args=OWN_RETRY,  # type: ignore[call-arg]
             )
         else:
@@ -361,7 +358,6 @@ async def _edit_screen(context: JobContext, item: DueScreen, language: str, now:
                     chat_id=screen.chat_id,
                     message_id=screen.message_id,
                     caption=caption,
-                    parse_mode=ParseMode.HTML,
                     reply_markup=markup,
                     rate_limit_args=OWN_RETRY,  # type: ignore[call-arg]
                 )

@@ -22,7 +22,6 @@ import logging
 from datetime import datetime, time, timedelta
 
 from telegram import Bot, InlineKeyboardMarkup, Message
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from models import outbox
@@ -266,7 +265,6 @@ class Sender:
     async def _deliver(self, row: Delivery, markup: InlineKeyboardMarkup | None) -> Message:
         """The one Bot API call of a row: a message, or a photo or document with its caption."""
         common = {
-            "parse_mode": ParseMode.HTML,
             "reply_markup": markup,
             "rate_limit_args": PACED,
         }

@@ -7,7 +7,6 @@ from __future__ import annotations
 from html import escape
 
 from telegram import InlineKeyboardMarkup, InputMediaPhoto
-from telegram.constants import ParseMode
 
 from models.activities import Activity
 from models.attendance import ScreenPurpose, Token
@@ -87,5 +86,6 @@ def screen_photo(bot_username: str, token: Token) -> bytes:
 def screen_media(bot_username: str, token: Token, caption: str) -> InputMediaPhoto:
     """A new code, to edit the screen's photo in place."""
     return InputMediaPhoto(
-        screen_photo(bot_username, token), caption=caption, parse_mode=ParseMode.HTML
+        screen_photo(bot_username, token),
+        caption=caption,
     )

@@ -1,9 +1,14 @@
 """The validator rejects what Telegram rejects, proven with python-telegram-bot itself."""
 
+import io
+
 import httpx
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+import qrcode
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, EndPointNotFound, InvalidToken
+from telegram.ext import Defaults, ExtBot
 
 from sandbox import Emulator
 from sandbox.request import MAX_REQUEST_BYTES
@@ -216,3 +221,25 @@ def _png() -> bytes:
     buf = io.BytesIO()
     qrcode.make("hello").save(buf, format="PNG")
     return buf.getvalue()
+
+
+async def test_parameters_that_library_defaults_add_are_tolerated(emu: Emulator) -> None:
+    """python-telegram-bot's Defaults(parse_mode=…) sends parse_mode with editMessageMedia too,
+    which has no such parameter: Telegram ignores it, so the emulator does; a misspelt one is
+    still refused."""
+    alice = emu.user("Alice")
+    png = io.BytesIO()
+    qrcode.make("x").save(png, format="PNG")
+    async with ExtBot(
+        emu.token, base_url=emu.base_url, defaults=Defaults(parse_mode=ParseMode.HTML)
+    ) as bot:
+        photo = await bot.send_photo(alice.id, png.getvalue(), caption="<b>one</b>")
+        edited = await bot.edit_message_media(
+            InputMediaPhoto(png.getvalue(), caption="<b>two</b>"),
+            chat_id=alice.id,
+            message_id=photo.message_id,
+        )
+        assert edited.caption == "two" and edited.caption_entities[0].type == "bold"
+        assert emu.violations == []
+        with pytest.raises(BadRequest, match=r'(?i)unknown parameter "parse_mod"'):
+            await bot.send_message(alice.id, "hi", api_kwargs={"parse_mod": "HTML"})
