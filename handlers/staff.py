@@ -265,5 +265,5 @@ async def appoint_pressed(
 
 
 async def send_register(update: Update, context: BotContext, press: RegisterOf) -> None:
-    """流动党员档案: the unit's floating members as a spreadsheet (the export of /export)."""
+    """流动党员台账: the unit's floating members as a spreadsheet (the export of /export)."""
     await send_export(update, context, press.unit_id, ExportKind.register)

@@ -137,3 +137,36 @@ def test_pick_language() -> None:
 def test_translation_fills_placeholders() -> None:
     assert "张三" in i18n.t("zh", "start.welcome", name="张三")
     assert "Alice" in i18n.t("en", "start.welcome", name="Alice")
+
+
+# One word for one thing: the words chosen, and those they replaced.
+RETIRED_WORDS = {
+    "zh": ("回复", "不准假", "流动党员档案", "原支部", "保存您组织关系"),
+    "en": ("managed by", "managed here", "given up", "Not declared", "Leave:"),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_retired_words_do_not_come_back(language: str) -> None:
+    for message in i18n.read_catalog(language):
+        if message.id:
+            for word in RETIRED_WORDS[language]:
+                assert word not in message.string, f"{message.id} says {word!r}"
+
+
+def test_chinese_texts_nest_no_brackets_and_stack_no_colons() -> None:
+    """王小明（流动党员（原所在支部：…）） and …（已屏蔽机器人）：3 人：… read badly."""
+    for message in i18n.read_catalog("zh"):
+        for line in message.string.split("\n") if message.id else ():
+            assert not re.search(r"（[^（）]*（", line), f"{message.id}: {line}"
+            assert not re.search(r"）：[^：]*：", line), f"{message.id}: {line}"
+
+
+def test_a_floating_members_type_reads_as_one_bracket() -> None:
+    from models.members.tables import Member, MemberType
+    from views.notifications import member_type_text
+
+    member = Member(member_type=MemberType.floating, home_branch="长沙市某街道党支部")
+    typed = f"王小明（{member_type_text(member, 'zh')}）"
+    assert typed == "王小明（流动党员，原所在支部：长沙市某街道党支部）"
+    assert member_type_text(member, "en") == "Floating member, home branch: 长沙市某街道党支部"

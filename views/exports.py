@@ -171,7 +171,7 @@ def roster_table(rows: list[RosterRow], names: Names, language: str, zone: tzinf
 
 
 def register_table(records: list[FloatingRecord], language: str, zone: tzinfo) -> Table:
-    """流动党员档案: what /register always gave."""
+    """流动党员台账: what /register always gave."""
     statuses = _labels(language, MEMBERSHIP_STATUS_KEYS)  # type: ignore[arg-type]
     return Table(
         t(language, "register.sheet_title"),

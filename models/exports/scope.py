@@ -26,7 +26,7 @@ class ExportKind(enum.StrEnum):
     """What /export offers; the value is the code its button and file name carry."""
 
     roster = "roster"
-    register = "register"  # the floating-member register (流动党员档案)
+    register = "register"  # the floating-member register (流动党员台账)
     activities = "activities"
     attendance = "attendance"  # the matrix of members × organisational life
     volunteering = "volunteering"

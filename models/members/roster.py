@@ -1,4 +1,4 @@
-"""Rosters of a unit's active members, and the floating-member register (流动党员管理档案)."""
+"""Rosters of a unit's active members, and the floating-member register (流动党员台账)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ async def roster(
 
 @dataclass(frozen=True)
 class FloatingRecord:
-    """One row of the floating-member register (流动党员管理档案)."""
+    """One row of the floating-member register (流动党员台账)."""
 
     name: str
     phone: str | None
