@@ -17,7 +17,7 @@ from telegram import InlineKeyboardMarkup, Location, ReplyKeyboardRemove, Update
 
 from handlers.context import BotContext
 from handlers.conversation import Ask, Conversation, Data, State, Step
-from handlers.picker import date_picker, typed_moment
+from handlers.picker import date_picker, moment_examples, typed_moment
 from handlers.ui import edit_or_say, say
 from handlers.venue import (
     ask_for_venue,
@@ -129,7 +129,8 @@ def _skip(context: BotContext, state: State) -> InlineKeyboardMarkup:
 
 async def ask_start(update: Update, context: BotContext, state: State) -> None:
     today = context.today(await context.unit_zone(state.data["unit_id"]))
-    say(update, context, context.t("new.ask_start"), date_picker(context, today))
+    question = context.t("new.ask_start", **moment_examples(today, context.language))
+    say(update, context, question, date_picker(context, today))
 
 
 async def ask_end(update: Update, context: BotContext, state: State) -> None:

@@ -64,7 +64,7 @@ from views.buttons import (
     keyboard,
     short,
 )
-from views.dates import format_when
+from views.dates import format_when, next_weekday, typed_spoken
 from views.labels import ACTIVITY_KIND_KEYS
 from views.notices import (
     notice_text,
@@ -90,6 +90,9 @@ DEADLINE_KEYS = {
     7: "notify.deadline_week",
 }
 DEADLINE_HOUR = time(18)
+# The days and time of the examples in the questions of the deadline and the sending time.
+MONDAY, FRIDAY = 0, 4
+SEND_EXAMPLE_TIME = time(9)
 
 
 async def notify_command(update: Update, context: BotContext) -> None:
@@ -216,13 +219,19 @@ async def _options_screen(context: BotContext, data: Data) -> tuple[str, InlineK
 
 async def ask_deadline(update: Update, context: BotContext, state: State) -> None:
     rows = [[(context.t(DEADLINE_KEYS[days]), NoticeDeadlineIn(days))] for days in DEADLINES]
-    say(update, context, context.t("notify.ask_deadline"), keyboard(*rows))
+    today = context.today(await context.unit_zone(state.data["unit_id"]))
+    # The example: the coming Friday's end of the day, typed as people type it.
+    example = typed_spoken(next_weekday(today, FRIDAY), DEADLINE_HOUR, context.language)
+    say(update, context, context.t("notify.ask_deadline", example=example), keyboard(*rows))
 
 
 async def ask_schedule(update: Update, context: BotContext, state: State) -> None:
     zone = await context.unit_zone(state.data["unit_id"])
     today = context.today(zone)
-    say(update, context, context.t("notify.ask_schedule"), date_picker(context, today))
+    # The example: the coming Monday morning, typed as people type it.
+    example = typed_spoken(next_weekday(today, MONDAY), SEND_EXAMPLE_TIME, context.language)
+    question = context.t("notify.ask_schedule", example=example)
+    say(update, context, question, date_picker(context, today))
 
 
 async def ask_preview(update: Update, context: BotContext, state: State) -> None:
@@ -317,10 +326,13 @@ async def file_sent(update: Update, context: BotContext, state: State, message: 
 
 
 async def deadline_typed(update: Update, context: BotContext, state: State, text: str) -> None:
-    moment = typed_moment(update, context, text, await context.unit_zone(state.data["unit_id"]))
+    zone = await context.unit_zone(state.data["unit_id"])
+    moment = typed_moment(update, context, text, zone)
     if moment is None:
         return
     _set_deadline(context, state.data, moment)
+    when = format_when(moment.astimezone(zone), context.language)
+    say(update, context, context.t("notify.deadline_set", deadline=when))
     await NOTIFY.ask(update, context, "preview", state.data)
 
 

@@ -3,12 +3,15 @@ companion to typing the time, for any conversation step that takes a moment (`on
 the start of an activity in /new, the time a notice is scheduled for).
 
 The day is kept in the conversation's data; the time is read in the time zone of the
-unit the conversation is about (its data's `unit_id`).
+unit the conversation is about (its data's `unit_id`). Phones cut off a row of more than
+four buttons, so the picker has at most four a row: a week is two rows (four days, then
+three), and the times are two rows of four.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
 
@@ -16,31 +19,52 @@ from handlers.context import BotContext
 from handlers.conversation import State, open_state
 from handlers.ui import edit_or_say, say
 from views.buttons import NewDay, NewTime, StaleButton, keyboard
-from views.dates import format_day, parse_when
+from views.dates import format_day, next_weekday, parse_when, typed_iso, typed_spoken
 
 PICKER_DAYS = 14
 PICKER_TIMES = (8 * 60, 9 * 60, 10 * 60, 14 * 60, 15 * 60, 16 * 60, 19 * 60, 20 * 60)
+ROW_MAX = 4  # buttons a row that a phone shows whole
+SATURDAY = 5
+EXAMPLE_TIME = time(9)
 
 
-def typed_moment(update: Update, context: BotContext, text: str, zone: tzinfo) -> datetime | None:
-    """A time typed as people type it, read in `zone`; None, with the reply that it could
-    not be read."""
+def moment_examples(today: date, language: str) -> dict[str, str]:
+    """The examples of a question that takes a moment: the next Saturday at 09:00, typed
+    in figures and as people say it ("2026-03-14 09:00", "3月14日 上午9点"), always ahead."""
+    day = next_weekday(today, SATURDAY)
+    return {
+        "iso": typed_iso(day, EXAMPLE_TIME),
+        "spoken": typed_spoken(day, EXAMPLE_TIME, language),
+    }
+
+
+def typed_moment(update: Update, context: BotContext, text: str, zone: ZoneInfo) -> datetime | None:
+    """A time typed as people type it, read in `zone` (maybe in the past: the caller's
+    check says so); None, with the reply that it could not be read."""
     moment = parse_when(text, context.now(), zone)
     if moment is None:
-        say(update, context, context.t("new.unreadable_time"))
+        examples = moment_examples(context.today(zone), context.language)
+        say(update, context, context.t("new.unreadable_time", **examples))
     return moment
 
 
-def date_picker(context: BotContext, today: date) -> InlineKeyboardMarkup:
-    """The next fortnight, a week a row."""
+def day_keyboard(today: date, language: str) -> InlineKeyboardMarkup:
+    """The next fortnight from today, a week in two rows: four days, then three."""
     days = [today + timedelta(days=n) for n in range(PICKER_DAYS)]
-    buttons = [(format_day(day, context.language), NewDay(day.toordinal())) for day in days]
-    return keyboard(*(buttons[start : start + 7] for start in range(0, PICKER_DAYS, 7)))
+    buttons = [(format_day(day, language), NewDay(day.toordinal())) for day in days]
+    weeks = [buttons[start : start + 7] for start in range(0, PICKER_DAYS, 7)]
+    return keyboard(*(row for week in weeks for row in (week[:ROW_MAX], week[ROW_MAX:])))
+
+
+def date_picker(context: BotContext, today: date) -> InlineKeyboardMarkup:
+    return day_keyboard(today, context.language)
 
 
 def time_picker() -> InlineKeyboardMarkup:
     buttons = [(f"{m // 60:02d}:{m % 60:02d}", NewTime(m)) for m in PICKER_TIMES]
-    return keyboard(buttons[:4], buttons[4:])
+    return keyboard(
+        *(buttons[start : start + ROW_MAX] for start in range(0, len(buttons), ROW_MAX))
+    )
 
 
 async def _picking(update: Update, context: BotContext) -> State:
@@ -59,7 +83,10 @@ async def day_chosen(update: Update, context: BotContext, press: NewDay) -> None
     state.data["day"] = picked.isoformat()
     await state.conversation.save(context, update.effective_user.id, state)
     label = format_day(picked, context.language)
-    edit_or_say(update, context, context.t("new.pick_time", day=label), time_picker())
+    # The example is the picked day itself, typed, so that it is never a day gone by.
+    example = typed_spoken(picked, time(9, 30), context.language)
+    question = context.t("new.pick_time", day=label, example=example)
+    edit_or_say(update, context, question, time_picker())
 
 
 async def time_chosen(update: Update, context: BotContext, press: NewTime) -> None:

@@ -212,7 +212,8 @@ async def test_a_scheduled_notice_goes_at_its_time_and_a_withdrawn_one_is_refuse
     wang = await member(bot, "王小明", secretary)
     copy = await compose(secretary)
     await secretary.press(SCHEDULE, copy)
-    assert (await secretary.next_message()).text == said("zh", "notify.ask_schedule")
+    ask = said("zh", "notify.ask_schedule", example="3月16日 上午9点")  # the coming Monday
+    assert (await secretary.next_message()).text == ask
     await secretary.send("明天上午9点")
     scheduled = await secretary.next_message()
     assert scheduled.text.startswith("⏰")

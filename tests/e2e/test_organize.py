@@ -47,7 +47,9 @@ async def test_scheduling_a_theme_day_in_chinese(bot: RunningBot) -> None:
     await secretary.next_event()
     assert (await secretary.next_message()).text == said("zh", "new.ask_title")
     await secretary.send("三月主题党日：学习雷锋精神")
-    assert (await secretary.next_message()).text == said("zh", "new.ask_start")
+    # The examples are the next Saturday (Tuesday 10 March today).
+    examples = {"iso": "2026-03-14 09:00", "spoken": "3月14日 上午9点"}
+    assert (await secretary.next_message()).text == said("zh", "new.ask_start", **examples)
     await secretary.send("3月12日 上午9点")
     read_back = said("zh", "new.time_read", when="2026年3月12日（周四）09:00")
     assert (await secretary.next_message()).text == read_back
@@ -91,10 +93,11 @@ async def test_scheduling_volunteering_in_english_with_bad_input(bot: RunningBot
     await secretary.send("Free health checks")
     await secretary.next_message()  # start?
     await secretary.send("someday soon")
-    assert (await secretary.next_message()).text == said("en", "new.unreadable_time")
+    examples = {"iso": "2026-03-14 09:00", "spoken": "14 Mar 9am"}
+    assert (await secretary.next_message()).text == said("en", "new.unreadable_time", **examples)
     await secretary.send("2020-01-01 09:00")
     assert (await secretary.next_message()).text == said("en", "error.starts_at_past")
-    await secretary.send("next Saturday 9am")
+    await secretary.send("Saturday 9am")
     read_back = said("en", "new.time_read", when="Sat 14 Mar 2026, 09:00")
     assert (await secretary.next_message()).text == read_back
     await secretary.next_message()  # end?
@@ -278,7 +281,8 @@ async def test_changing_the_time_tells_everyone(bot: RunningBot) -> None:
     await secretary.press(t("en", "manage.change_time"))
     await secretary.next_message()
     await secretary.send("not a time")
-    assert (await secretary.next_message()).text == said("en", "new.unreadable_time")
+    examples = {"iso": "2026-03-14 09:00", "spoken": "14 Mar 9am"}
+    assert (await secretary.next_message()).text == said("en", "new.unreadable_time", **examples)
     await secretary.send("2026-03-13 19:00")
     assert (await secretary.next_message()).text == said("en", "manage.changed", count=1)
     changed = await zhao.next_message()
@@ -340,12 +344,12 @@ async def test_the_date_picker_beside_typing(bot: RunningBot) -> None:
     await secretary.next_message()
     await secretary.send("Committee meeting")
     start_question = await secretary.next_message()
-    # Two weeks from today (Tue 10 Mar in Zhanjiang), a week a row.
+    # Two weeks from today (Tue 10 Mar in Zhanjiang), a week in two rows (4 and 3 days).
     assert start_question.buttons[0][0] == "Tue 10 Mar"
-    assert start_question.buttons[1][6] == "Mon 23 Mar"
+    assert start_question.buttons[3][2] == "Mon 23 Mar"
     await secretary.press("Thu 12 Mar")
     times = (await secretary.next_event()).message
-    assert times.text == said("en", "new.pick_time", day="Thu 12 Mar")
+    assert times.text == said("en", "new.pick_time", day="Thu 12 Mar", example="12 Mar 9:30am")
     assert times.buttons[0] == ["08:00", "09:00", "10:00", "14:00"]
     await secretary.press("19:00")
     read_back = said("en", "new.time_read", when="Thu 12 Mar 2026, 19:00")
