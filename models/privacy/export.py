@@ -50,7 +50,10 @@ async def has_personal_data(session: AsyncSession, telegram_id: int) -> bool:
     """Whether anything personal is stored about this Telegram user: a profile begun with
     consent, any row about them as a member, or a role. The account alone (the language
     chosen, kept for every person who writes) and the updates of the last days are not."""
-    member = await get_member(session, telegram_id)
+    return await _personal(session, await get_member(session, telegram_id), telegram_id)
+
+
+async def _personal(session: AsyncSession, member: Member | None, telegram_id: int) -> bool:
     if member is not None and (
         member.consent_at is not None
         or any((member.real_name, member.phone, member.home_branch, member.workplace))
@@ -74,9 +77,9 @@ async def has_personal_data(session: AsyncSession, telegram_id: int) -> bool:
 
 async def export_data(session: AsyncSession, telegram_id: int) -> dict[str, Any] | None:
     """What /mydata sends this Telegram user; None when nothing personal is stored."""
-    if not await has_personal_data(session, telegram_id):
-        return None
     member = await get_member(session, telegram_id)
+    if not await _personal(session, member, telegram_id):
+        return None
     return await _export(session, member, telegram_id)
 
 
