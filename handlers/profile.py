@@ -25,8 +25,6 @@ from models.members import (
     Member,
     MembershipStatus,
     MemberType,
-    export_member_data,
-    forget_member,
     get_member,
     give_consent,
     memberships_of,
@@ -37,6 +35,7 @@ from models.members import (
     start_profile,
 )
 from models.org import unit_display_name
+from models.privacy import export_data, forget_user, has_personal_data
 from views.buttons import (
     AskLeaveUnit,
     BrowseUnits,
@@ -350,10 +349,9 @@ async def show_me(update: Update, context: BotContext) -> None:
 
 
 async def my_data(update: Update, context: BotContext) -> None:
-    """/mydata: everything stored about the member, as a JSON file."""
+    """/mydata: everything stored about the person, as a JSON file (README: what it holds)."""
     assert update.effective_user
-    member = await get_member(context.session, update.effective_user.id)
-    data = await export_member_data(context.session, member) if member else None
+    data = await export_data(context.session, update.effective_user.id)
     if data is None:
         say(update, context, context.t("profile.nothing_stored"))
         return
@@ -362,7 +360,12 @@ async def my_data(update: Update, context: BotContext) -> None:
 
 
 async def forget_command(update: Update, context: BotContext) -> None:
-    """/forget: asks first; nothing is deleted without the second press."""
+    """/forget: asks first; nothing is deleted without the second press. With nothing
+    personal stored there is nothing to ask about, and the answer says so."""
+    assert update.effective_user
+    if not await has_personal_data(context.session, update.effective_user.id):
+        say(update, context, context.t("forget.nothing_stored"))
+        return
     markup = keyboard(
         [(context.t("forget.confirm_button"), ConfirmForget())],
         [(context.t("forget.keep_button"), KeepData())],
@@ -372,9 +375,7 @@ async def forget_command(update: Update, context: BotContext) -> None:
 
 async def forget_confirmed(update: Update, context: BotContext, press: ConfirmForget) -> None:
     assert update.effective_user
-    member = await get_member(context.session, update.effective_user.id)
-    if member is not None:
-        await forget_member(context.session, member, context.now())
+    await forget_user(context.session, update.effective_user.id, context.now())
     edit_or_say(update, context, context.t("forget.done"))
 
 

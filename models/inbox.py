@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import BigInteger, ColumnElement, cast, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
@@ -25,6 +25,27 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 # The bot of rows stored before revision 0009, which could not know it (see adopt_unknown).
 UNKNOWN_BOT = 0
+
+# Where an update names the person it comes from: the part it carries has `from` (or `user`).
+SENDER_PATHS = (
+    *(
+        (kind, "from", "id")
+        for kind in (
+            "message",
+            "edited_message",
+            "callback_query",
+            "inline_query",
+            "chosen_inline_result",
+            "shipping_query",
+            "pre_checkout_query",
+            "my_chat_member",
+            "chat_member",
+            "chat_join_request",
+        )
+    ),
+    ("poll_answer", "user", "id"),
+    ("message_reaction", "user", "id"),
+)
 
 
 class InboundUpdate(Base):
@@ -119,5 +140,42 @@ async def prune(session: AsyncSession, older_than: timedelta = timedelta(days=7)
     as the rule is the same for each, and a bot that no longer runs leaves none behind."""
     result = await session.execute(
         delete(InboundUpdate).where(InboundUpdate.processed_at < utcnow() - older_than)
+    )
+    return result.rowcount or 0
+
+
+def _sent_by(telegram_id: int) -> ColumnElement[bool]:
+    """The update comes from this person (in their private chat, or a group they wrote in)."""
+    return or_(
+        *(
+            cast(InboundUpdate.payload[path].as_string(), BigInteger) == telegram_id
+            for path in SENDER_PATHS
+        )
+    )
+
+
+async def updates_from(
+    session: AsyncSession, telegram_id: int
+) -> tuple[int, datetime | None, datetime | None]:
+    """How many stored updates came from this person, the first and last received."""
+    count, first, last = (
+        await session.execute(
+            select(
+                func.count(),
+                func.min(InboundUpdate.received_at),
+                func.max(InboundUpdate.received_at),
+            ).where(_sent_by(telegram_id))
+        )
+    ).one()
+    return count, first, last
+
+
+async def delete_updates_from(session: AsyncSession, telegram_id: int) -> int:
+    """Delete every stored update from this person, the one being handled included (its mark
+    as processed then changes nothing); how many."""
+    result = await session.execute(
+        delete(InboundUpdate)
+        .where(_sent_by(telegram_id))
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0

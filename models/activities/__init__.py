@@ -32,7 +32,7 @@ The modules, each re-exported here (`from models.activities import X`):
 - audience: audience units, expected members, whom to tell of a change;
 - lifecycle: create_activity, update_activity, cancel_activity;
 - listings: what members and secretaries see (upcoming, counts, participants);
-- signup: sign_up, the waitlist, cancel_signup, seats;
+- signup: sign_up, the waitlist, cancel_signup (give_up_place), seats;
 - recurrence: series (SeriesDraft, create_series) and generate_occurrences;
 - calendar_file: the iCalendar files: ics_for, the "Add to calendar" file; calendar_file;
 - calendar: a member's own calendar (member_calendar), each entry's event.
@@ -122,6 +122,7 @@ from models.activities.signup import (
     cancel_signup,
     claim_seat,
     fill_seats,
+    give_up_place,
     join_waitlist,
     seats_left,
     sign_up,
@@ -224,6 +225,7 @@ __all__ = [
     "fill_seats",
     "generate_occurrences",
     "get_activity",
+    "give_up_place",
     "ics_for",
     "in_audience",
     "join_waitlist",

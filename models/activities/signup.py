@@ -192,6 +192,17 @@ async def cancel_signup(
     had_seat = participation.status is ParticipationStatus.signed_up
     if had_seat and now > activity.starts_at - timedelta(hours=activity.cancel_cutoff_hours):
         raise InvalidState("signup.cutoff_passed", f"{activity.cancel_cutoff_hours} hours")
+    return await give_up_place(session, activity, participation, now)
+
+
+async def give_up_place(
+    session: AsyncSession, activity: Activity, participation: Participation, now: datetime
+) -> Member | None:
+    """The seat or waitlist place of `participation` (signed_up or waitlisted) given up, with
+    the activity's row locked: a freed seat goes to the first on the waitlist, who is told.
+    The member promoted, if any. cancel_signup's rules come first; forgetting a member
+    (models.privacy) has none."""
+    had_seat = participation.status is ParticipationStatus.signed_up
     participation.status = ParticipationStatus.cancelled
     participation.queue_number = None
     participation.updated_at = now

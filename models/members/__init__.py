@@ -17,14 +17,12 @@ The modules, each re-exported here (`from models.members import X`):
 - tables: Member and Membership, their enums and field limits;
 - profile: consent and the profile fields, with their validation;
 - reporting: report (报到), approving, rejecting, leaving, transferring, memberships_of;
-- roster: roster pages and the floating-member register;
-- privacy: export_member_data and forget_member.
+- roster: roster pages and the floating-member register.
+
+A member's own data (/mydata) and forgetting them (/forget) reach into every other part
+of the domain, so they live in models.privacy, above all of it.
 """
 
-from models.members.privacy import (
-    export_member_data,
-    forget_member,
-)
 from models.members.profile import (
     NAME_PUNCTUATION,
     PHONE_DIGITS_MAX,
@@ -107,9 +105,7 @@ __all__ = [
     "clean_phone",
     "clean_real_name",
     "clean_text",
-    "export_member_data",
     "floating_register",
-    "forget_member",
     "get_member",
     "get_membership",
     "give_consent",

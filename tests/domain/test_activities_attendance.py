@@ -34,8 +34,9 @@ from models.attendance import (
     unanswered_for_nudge,
 )
 from models.errors import InvalidInput, InvalidState, PermissionDenied
-from models.members import Member, Membership, forget_member
+from models.members import Member, Membership
 from models.org import OrgUnit
+from models.privacy import forget_member
 from tests.domain.conftest import NOW
 from tests.domain.test_activities_support import (
     END,

@@ -30,7 +30,6 @@ from models.members import (
     MembershipStatus,
     MemberType,
     Via,
-    forget_member,
     leave,
 )
 from models.notices import (
@@ -80,6 +79,7 @@ from models.notifications import (
 from models.org import OrgUnit
 from models.outbox import Delivery, DeliveryStatus, MediaKind
 from models.permissions import ROLE_PERMISSIONS, Permission, Role, grant_role
+from models.privacy import forget_member
 from tests.domain.conftest import NOW
 from tests.domain.test_activities_support import (
     MEETING,

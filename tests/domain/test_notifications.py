@@ -17,11 +17,10 @@ from models.account import set_language
 from models.activities import cancel_activity, cancel_signup, create_activity, sign_up
 from models.activities import update_activity as change_activity
 from models.attendance import decide_leave, request_leave
-from models.errors import PermissionDenied
+from models.errors import InvalidState, PermissionDenied
 from models.members import (
     MemberType,
     approve_report,
-    forget_member,
     reject_report,
     report,
     submit_report,
@@ -43,6 +42,7 @@ from models.notifications import (
 from models.org import OrgUnit
 from models.outbox import Delivery
 from models.permissions import Role
+from models.privacy import forget_member
 from models.staff import appoint
 from tests.domain.conftest import NOW, make_member
 from tests.domain.test_activities_support import (
@@ -104,7 +104,10 @@ async def test_a_forgotten_member_is_told_nothing(
     row = await request_leave(session, meeting.id, member, "出差在外", NOW)
     await forget_member(session, member, NOW)
     take_pending(session)
-    await decide_leave(session, row.id, SECRETARY, False, NOW)
+    # Forgetting closed the request: an old card's press decides nothing and tells nobody.
+    with pytest.raises(InvalidState) as refused:
+        await decide_leave(session, row.id, SECRETARY, False, NOW)
+    assert refused.value.code == "leave.already_decided"
     assert take_pending(session) == []
 
 
