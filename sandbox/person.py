@@ -320,6 +320,20 @@ class Person:
                 )
             await self.emu.changed.wait(left)
 
+    async def next_edit(
+        self,
+        message: ChatMessage,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> ChatMessage:
+        """The message once the bot next edits it; other events meanwhile are read past
+        (a live figures message or a check-in screen may change at any time)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = max(deadline - time.monotonic(), 0.0)
+            event = await self.next_event(left, message.chat)
+            if event.kind == "edit" and event.message.message_id == message.message_id:
+                return event.message
+
     async def next_message(
         self,
         timeout: float = 5.0,  # noqa: ASYNC109

@@ -255,48 +255,51 @@ async def follow_up_notices(context: JobContext) -> None:
 
 async def refresh_figures(context: JobContext) -> None:
     """Every live figures message whose figures changed, edited in place: at most one edit
-    per message a pass (the pass runs with the check-in screens', every 5 seconds)."""
-    now = context.clock.now()
-    async with context.sessions() as session:
-        due = await figures_due(session, now)
-        default = context.settings.defaults.timezone
-        named = {
-            unit_id: await get_unit(session, unit_id)
-            for unit_id in {item.notice.org_unit_id for item in due}
-        }
-        zones = {
-            unit_id: await unit_timezone(session, unit, default) for unit_id, unit in named.items()
-        }
-    for item in due:
-        watch, notice, figures = item.watch, item.notice, item.figures
-        unit, zone = named[notice.org_unit_id], zones[notice.org_unit_id]
-        shown: str | None = figures.key()
-        try:
-            assert watch.message_id is not None
-            await context.bot.edit_message_text(
-                figures_text(notice, unit, figures, watch.language, zone, now),
-                chat_id=watch.chat_id,
-                message_id=watch.message_id,
-                reply_markup=figures_keyboard(watch.language, notice, figures),
-                rate_limit_args=OWN_RETRY,  # type: ignore[call-arg]
-            )
-        except RetryAfter:
-            continue  # the next pass tries again
-        except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                shown = None  # deleted, or too old to edit: stop
-        except Forbidden:
-            shown = None
-        except TelegramError as exc:
-            log.warning("figures message %s: not refreshed (%s)", watch.id, exc.message)
-            continue
-        try:
-            async with context.sessions.begin() as session:
-                await figures_refreshed(session, watch.id, shown, now)
-        except Exception:
-            log.exception(
-                "figures message %s: not recorded; the next pass edits it again", watch.id
-            )
+    per message a pass (the pass runs with the check-in screens', every 5 seconds), one pass
+    at a time."""
+    async with context.figures_pass:
+        now = context.clock.now()
+        async with context.sessions() as session:
+            due = await figures_due(session, now)
+            default = context.settings.defaults.timezone
+            named = {
+                unit_id: await get_unit(session, unit_id)
+                for unit_id in {item.notice.org_unit_id for item in due}
+            }
+            zones = {
+                unit_id: await unit_timezone(session, unit, default)
+                for unit_id, unit in named.items()
+            }
+        for item in due:
+            watch, notice, figures = item.watch, item.notice, item.figures
+            unit, zone = named[notice.org_unit_id], zones[notice.org_unit_id]
+            shown: str | None = figures.key()
+            try:
+                assert watch.message_id is not None
+                await context.bot.edit_message_text(
+                    figures_text(notice, unit, figures, watch.language, zone, now),
+                    chat_id=watch.chat_id,
+                    message_id=watch.message_id,
+                    reply_markup=figures_keyboard(watch.language, notice, figures),
+                    rate_limit_args=OWN_RETRY,  # type: ignore[call-arg]
+                )
+            except RetryAfter:
+                continue  # the next pass tries again
+            except BadRequest as exc:
+                if "not modified" not in exc.message.lower():
+                    shown = None  # deleted, or too old to edit: stop
+            except Forbidden:
+                shown = None
+            except TelegramError as exc:
+                log.warning("figures message %s: not refreshed (%s)", watch.id, exc.message)
+                continue
+            try:
+                async with context.sessions.begin() as session:
+                    await figures_refreshed(session, watch.id, shown, now)
+            except Exception:
+                log.exception(
+                    "figures message %s: not recorded; the next pass edits it again", watch.id
+                )
 
 
 # --- check-in screens -----------------------------------------------------------------------------

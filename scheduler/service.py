@@ -66,8 +66,11 @@ class JobContext:
     clock: Clock
     settings: SchedulerSettings
     sender: Sender
-    # One pass over the check-in screens at a time (jobs.refresh_screens).
+    # One pass over the check-in screens at a time (jobs.refresh_screens), and one over the
+    # live figures messages (jobs.refresh_figures): two passes at once would both edit a
+    # message to the same text, and Telegram refuses the second edit.
     screens_pass: asyncio.Lock = field(default_factory=asyncio.Lock)
+    figures_pass: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @asynccontextmanager
     async def work(self) -> AsyncIterator[AsyncSession]:

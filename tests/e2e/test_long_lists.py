@@ -192,10 +192,7 @@ def within_limits(message: ChatMessage) -> Shown:
 
 async def edited(person: Person, message: ChatMessage) -> Shown:
     """The message once the bot edited it (messages that arrive meanwhile are skipped)."""
-    while True:
-        event = await person.next_event()
-        if event.kind == "edit" and event.message.message_id == message.message_id:
-            return within_limits(event.message)
+    return within_limits(await person.next_edit(message))
 
 
 async def turned(person: Person, message: ChatMessage, label: str) -> Shown:

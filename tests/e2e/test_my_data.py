@@ -197,7 +197,7 @@ async def test_forget_leaves_the_secretary_nothing_and_frees_the_seat(
     await secretary.press(APPROVE_LEAVE, message=leave_card)
     refused = await secretary.answer_of_last_press()
     assert refused.show_alert and refused.text == said("zh", "error.leave_already_decided")
-    withdrawn = (await secretary.next_event()).message
+    withdrawn = await secretary.next_edit(leave_card)
     assert withdrawn.text.endswith(said("zh", "events.leave_card_withdrawn"))
     assert REASON not in withdrawn.text and "王小明" not in withdrawn.text
     assert withdrawn.buttons == []
