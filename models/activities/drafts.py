@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from models.activities.tables import (
     mode_of,
 )
 from models.errors import InvalidInput
+from models.text import clean_text
 
 
 @dataclass(frozen=True)
@@ -101,36 +103,40 @@ def clean_capacity(text: str) -> int:
 
 
 def clean_title(title: str) -> str:
-    """1-100 characters, stripped."""
-    title = title.strip()
-    if not title:
-        raise InvalidInput("title", "title.empty")
-    if len(title) > TITLE_MAX:
-        raise InvalidInput("title", "title.too_long", detail=f"at most {TITLE_MAX}")
-    return title
+    """1-100 characters (models.text.clean_text): title.empty, title.too_long, title.invalid."""
+    return clean_text(title, "title", TITLE_MAX, required=True)
 
 
-def clean_description(description: str) -> str:
-    """0-2000 characters, stripped."""
-    description = description.strip()
-    if len(description) > DESCRIPTION_MAX:
-        raise InvalidInput(
-            "description", "description.too_long", detail=f"at most {DESCRIPTION_MAX}"
-        )
-    return description
+def clean_description(description: str, *, required: bool = True) -> str:
+    """Up to 2000 characters over several lines, as typed (models.text.clean_text); a typed
+    one that shows nothing is description.empty (the question has its Skip button)."""
+    return clean_text(
+        description, "description", DESCRIPTION_MAX, required=required, multiline=True
+    )
 
 
-def clean_place(place: str) -> str:
-    """0-200 characters, stripped."""
-    place = place.strip()
-    if len(place) > PLACE_MAX:
-        raise InvalidInput("place", "place.too_long", detail=f"at most {PLACE_MAX}")
-    return place
+def clean_place(place: str, *, required: bool = True) -> str:
+    """Up to 200 characters (models.text.clean_text); a typed one that shows nothing is
+    place.empty (the question has its Skip button, or the venue's location)."""
+    return clean_text(place, "place", PLACE_MAX, required=required)
+
+
+# What update_activity cleans as typed: a change to a text that shows nothing is refused.
+TYPED_TEXTS: dict[str, Callable[[str], str]] = {
+    "title": clean_title,
+    "description": clean_description,
+    "place": clean_place,
+}
 
 
 def clean_texts(title: str, description: str, place: str) -> tuple[str, str, str]:
-    """Title (1-100), description (0-2000) and place (0-200), stripped."""
-    return clean_title(title), clean_description(description), clean_place(place)
+    """Title (1-100), description (0-2000) and place (0-200) as stored: the description and
+    the place may be left out."""
+    return (
+        clean_title(title),
+        clean_description(description, required=False),
+        clean_place(place, required=False),
+    )
 
 
 def check_draft_time(

@@ -14,6 +14,7 @@ from models.activities.audience import affected_telegram_ids
 from models.activities.drafts import (
     CHECK_IN_FIELDS,
     EDITABLE_FIELDS,
+    TYPED_TEXTS,
     ActivityDraft,
     validate_draft,
 )
@@ -114,12 +115,15 @@ async def update_activity(
     """Edit fields (any of ActivityDraft's but kind); returns what changed and whom it told
     (members are told only of what they are shown: not of UNSEEN_FIELDS).
 
-    InvalidInput as for creating (a new start must be in the future), "capacity.below_taken"
+    InvalidInput as for creating (a new start must be in the future; a title, place or
+    description that shows nothing is refused: title.empty, ...), "capacity.below_taken"
     when fewer seats than members signed up; InvalidState activity.cancelled / finished.
     """
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise InvalidInput(sorted(unknown)[0], "activity.not_editable")
+    # A text changed to nothing shown (spaces only, say) is refused, not stored as empty.
+    changes |= {name: TYPED_TEXTS[name](changes[name]) for name in TYPED_TEXTS if name in changes}
     activity = await lock_activity(session, activity_id)
     await require(session, editor_telegram_id, Permission.manage_activities, activity.org_unit_id)
     check_open(activity, now)

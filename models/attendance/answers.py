@@ -25,11 +25,12 @@ from models.activities import (
 )
 from models.attendance.rows import participation_row, require_expected
 from models.base import move_status
-from models.errors import InvalidInput, InvalidState, NotFound
+from models.errors import InvalidState, NotFound
 from models.members import Member
 from models.notifications import LeaveDecided, LeaveRequested, notify_each
 from models.org import get_unit
 from models.permissions import Permission, require, reviewers_of
+from models.text import clean_text
 
 LEAVE_REASON_MAX = 200
 
@@ -60,15 +61,11 @@ async def request_leave(
 ) -> Participation:
     """请假: ask the secretary to excuse the member, with a reason (1-200 characters).
 
-    InvalidInput reason.empty / reason.too_long; InvalidState activity.not_expected,
-    activity.cancelled, activity.started, activity.not_in_audience,
+    InvalidInput reason.empty / reason.too_long / reason.invalid; InvalidState
+    activity.not_expected, activity.cancelled, activity.started, activity.not_in_audience,
     leave.already_requested, leave.already_excused, checkin.already.
     """
-    cleaned = " ".join(reason.split())
-    if not cleaned:
-        raise InvalidInput("reason", "reason.empty")
-    if len(cleaned) > LEAVE_REASON_MAX:
-        raise InvalidInput("reason", "reason.too_long", detail=f"at most {LEAVE_REASON_MAX}")
+    cleaned = clean_text(reason, "reason", LEAVE_REASON_MAX, required=True)
     activity = await lock_activity(session, activity_id)
     await _check_leave(session, activity, member, now)
     row = await participation_row(session, activity, member.id, now)

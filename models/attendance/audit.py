@@ -17,22 +17,15 @@ from sqlalchemy.orm import aliased
 from models.activities import Activity, Participation
 from models.attendance.record import Outcome, outcome_of
 from models.attendance.tables import REASON_MAX, AttendanceAction, AttendanceChange
-from models.errors import InvalidInput
 from models.members import Member
 from models.paging import Page, clamp
+from models.text import clean_text
 
 
 def clean_reason(reason: str | None, *, required: bool) -> str | None:
-    """A reason as typed: spaces collapsed, 1-200 characters; InvalidInput reason.empty when
-    required and missing, reason.too_long."""
-    cleaned = " ".join((reason or "").split())
-    if not cleaned:
-        if required:
-            raise InvalidInput("reason", "reason.empty")
-        return None
-    if len(cleaned) > REASON_MAX:
-        raise InvalidInput("reason", "reason.too_long", detail=f"at most {REASON_MAX}")
-    return cleaned
+    """A reason as typed (models.text.clean_text), 1-200 characters; InvalidInput reason.empty
+    when required and missing, reason.too_long, reason.invalid."""
+    return clean_text(reason, "reason", REASON_MAX, required=required) or None
 
 
 def record_change(
