@@ -31,6 +31,7 @@ from models.attendance import check_in_open, check_out_open
 from models.errors import NotFound
 from models.members import active_member, get_member
 from models.org import unit_display_name
+from views.activities import card_lines, list_label, seats_line
 from views.buttons import (
     AskCheckIn,
     AskCheckOut,
@@ -47,13 +48,11 @@ from views.buttons import (
     SignUp,
     keyboard,
     pager,
-    short,
 )
-from views.dates import format_span, format_when
+from views.dates import format_when
 from views.labels import ACTIVITY_KIND_KEYS, PARTICIPATION_KEYS, PLEDGE_LINE_KEYS
 
 PAGE_SIZE = 5  # each with its title (at most 100), kind and time: far from the limits
-DESCRIPTION_SHOWN = 300  # the card is a summary; the calendar file has the whole text
 
 
 # --- /events ------------------------------------------------------------------------------
@@ -88,7 +87,7 @@ async def show_list(update: Update, context: BotContext, press: EventsPage) -> N
                 status=status,
             )
         )
-        rows.append([(short(f"{starts:%m-%d %H:%M} {activity.title}"), ShowCard(activity.id))])
+        rows.append([(list_label(starts, activity.title, context.language), ShowCard(activity.id))])
     rows.append(pager(found, EventsPage))
     rows.append([(context.t("events.my_calendar_button"), MyCalendar())])
     show(update, context, "\n\n".join(lines), keyboard(*rows))
@@ -110,7 +109,9 @@ def _status_line(context: BotContext, view: MemberView, zone: tzinfo) -> str:
     status = context.t(PARTICIPATION_KEYS[mine.status])
     if mine.status is ParticipationStatus.waitlisted and view.position is not None:
         status += context.t("events.position", position=view.position)
-    if mine.checked_in_at is not None:
+    if mine.checked_in_at is not None and activity.record_closed_at is None:
+        status = context.t("events.outcome.checked_in_open")  # as /record says it
+    elif mine.checked_in_at is not None:
         status += context.t("events.checked_in_suffix")
     lines = [context.t("events.your_status", status=status)]
     if mine.pledge_amount is not None and activity.pledge_kind in PLEDGE_LINE_KEYS:
@@ -122,43 +123,11 @@ def _status_line(context: BotContext, view: MemberView, zone: tzinfo) -> str:
     return "\n".join(lines)
 
 
-def _seats_line(context: BotContext, view: MemberView) -> str | None:
-    if view.activity.mode is not ActivityMode.signup:
-        return None
-    if view.seats_left is None:
-        return context.t("events.seats_unlimited")
-    if view.seats_left > 0:
-        capacity = view.activity.capacity or 0
-        return context.t("events.seats_left", left=view.seats_left, capacity=capacity)
-    return context.t("events.seats_full", waiting=view.waiting)
-
-
 def card_text(context: BotContext, view: MemberView, zone: tzinfo) -> str:
     activity = view.activity
-    when = format_span(activity.starts_at, activity.ends_at, zone, context.language)
-    lines = [
-        context.t(
-            "events.card_title",
-            title=escape(activity.title),
-            kind=context.t(ACTIVITY_KIND_KEYS[activity.kind]),
-        ),
-        context.t("events.card_unit", unit=escape(unit_display_name(view.unit, context.language))),
-        context.t("events.card_when", when=when),
-    ]
-    if activity.place:
-        lines.append(context.t("events.card_place", place=escape(activity.place)))
-    if activity.mode is ActivityMode.signup and activity.signup_deadline is not None:
-        deadline = activity.signup_deadline.astimezone(zone)
-        lines.append(
-            context.t("events.card_deadline", when=format_when(deadline, context.language))
-        )
-    if activity.description:
-        text = activity.description
-        if len(text) > DESCRIPTION_SHOWN:
-            text = text[: DESCRIPTION_SHOWN - 1] + "…"
-        lines += ["", escape(text)]
+    lines = card_lines(context.language, activity, view.unit, zone)
     lines.append("")
-    seats = _seats_line(context, view)
+    seats = seats_line(context.language, activity, view.seats_left, view.waiting)
     if seats:
         lines.append(seats)
     if activity.status is ActivityStatus.cancelled:

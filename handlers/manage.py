@@ -46,6 +46,7 @@ from models.attendance import ScreenPurpose, screen_closes_at
 from models.members import Member
 from models.org import get_unit, unit_display_name
 from models.paging import Page, page_of
+from views.activities import list_label
 from views.buttons import (
     ActivityPeople,
     ApproveLeave,
@@ -139,10 +140,9 @@ async def show_list(
         starts = activity.starts_at.astimezone(await context.activity_zone(activity))
         when = format_when(starts, context.language)
         lines.append(f"• {when} {escape(activity.title)} — {_counts_text(context, counts)}")
-        label = f"{when[-5:]} {activity.title}"
-        if past:  # the latest first, over months: the date says which
-            label = f"{starts:%m-%d} {activity.title}"
-        rows.append([(short(label), ManageActivity(activity.id))])
+        # The date too: a series' occurrences have one title, the past ones span months.
+        label = list_label(starts, activity.title, context.language)
+        rows.append([(label, ManageActivity(activity.id))])
     rows.append(pager(result, PastActivities if past else ManagePage))
     rows.append([other])
     edit_or_say(update, context, "\n".join(lines), keyboard(*rows))
@@ -176,15 +176,9 @@ async def show_activity(update: Update, context: BotContext, press: ManageActivi
         if activity.check_out_required
         else []
     )
+    lists = _list_rows(context, counts)
     rows: list[list[tuple[str, Button]]] = [
-        [
-            (context.t(LIST_KEYS[1]), ActivityPeople(a, 1)),
-            (context.t(LIST_KEYS[2]), ActivityPeople(a, 2)),
-        ],
-        [
-            (context.t(LIST_KEYS[3]), ActivityPeople(a, 3)),
-            (context.t("manage.list.no_answer"), ActivityPeople(a, NO_ANSWER)),
-        ],
+        *lists,
         [
             *([check_in_screen] if activity.check_in_by_qr else []),
             (context.t("manage.share_qr"), ShareQr(a)),
@@ -201,15 +195,30 @@ async def show_activity(update: Update, context: BotContext, press: ManageActivi
     rows.append(management_rows(context, activity))
     if activity.status is ActivityStatus.cancelled:
         lines.append(context.t("manage.cancelled"))
-        rows = rows[:2]
+        rows = lists
     elif context.now() >= activity.ends_at:  # over: its lists and its record, no changes
         lines.append(context.t("events.card_over"))
         check_out = [row for row in rows if OpenScreen(a, True) in [b for _, b in row]]
         still_out = (
             check_out if screen_closes_at(activity, ScreenPurpose.check_out) > context.now() else []
         )
-        rows = [*rows[:2], management_rows(context, activity), *still_out]
+        rows = [*lists, management_rows(context, activity), *still_out]
     edit_or_say(update, context, "\n".join(lines), keyboard(*rows))
+
+
+def _list_rows(context: BotContext, counts: ActivityCounts) -> list[list[tuple[str, Button]]]:
+    """The buttons of the activity's lists, two a row: the waitlist only where there are
+    seats to wait for (or someone waits still), leave requests only at organisational life
+    (or where some are left)."""
+    activity = counts.activity
+    a = activity.id
+    shown: list[tuple[str, Button]] = [(context.t(LIST_KEYS[1]), ActivityPeople(a, 1))]
+    if activity.capacity is not None or counts.waitlisted:
+        shown.append((context.t(LIST_KEYS[2]), ActivityPeople(a, 2)))
+    if activity.mode is ActivityMode.expected or counts.leave_requested:
+        shown.append((context.t(LIST_KEYS[3]), ActivityPeople(a, 3)))
+    shown.append((context.t("manage.list.no_answer"), ActivityPeople(a, NO_ANSWER)))
+    return [shown[i : i + 2] for i in range(0, len(shown), 2)]
 
 
 async def show_people(update: Update, context: BotContext, press: ActivityPeople) -> None:
@@ -246,9 +255,14 @@ async def show_people_page(update: Update, context: BotContext, press: PeoplePag
     )
     lines = [page_title(context, title, shown)]
     rows: list[list[tuple[str, Button]]] = []
+    checked_in = {p.id for _, p in shown.items if p is not None and p.checked_in_at is not None}
+    if checked_in:
+        lines.append(context.t("manage.checked_in_legend"))
     for number, (member, participation) in enumerate(shown.items, start=shown.offset + 1):
         name = member.real_name or "—"
         line = f"{number}. {escape(name)}"
+        if participation is not None and participation.id in checked_in:
+            line = f"{number}. ✅ {escape(name)}"
         if leave and participation is not None:  # each request with its reason
             line += f": {escape(participation.leave_reason or '')}"
             rows.append(

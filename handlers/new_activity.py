@@ -10,6 +10,7 @@ activity is published.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from html import escape
 
@@ -41,10 +42,13 @@ from models.activities import (
     clean_title,
     mode_of,
     publish_draft,
+    series_starts,
+    validate_draft,
 )
 from models.org import get_unit, unit_display_name
 from models.permissions import Permission
 from models.staff import staff_unit, staff_units
+from views.activities import card_lines, seats_line
 from views.buttons import (
     CheckInContinue,
     Discard,
@@ -65,7 +69,7 @@ from views.buttons import (
     keyboard,
     short,
 )
-from views.dates import format_span, format_when
+from views.dates import format_day, format_when
 from views.labels import ACTIVITY_KIND_KEYS, PLEDGE_CHOICE_KEYS
 
 KINDS = tuple(ActivityKind)
@@ -84,6 +88,7 @@ REPEAT_KEYS = (
     "new.repeat.weekly",
 )
 DURATIONS = (60, 120, 180, 240)  # minutes offered as buttons for the end
+PREVIEW_DATES = 3  # the first dates of a series that the preview names
 TIME_FIELDS = {"start": "starts_at", "end": "ends_at", "deadline": "signup_deadline"}
 
 
@@ -194,30 +199,29 @@ def draft_fields(data: Data) -> ActivityDraft:
 
 
 async def ask_preview(update: Update, context: BotContext, state: State) -> None:
-    fields = draft_fields(state.data)
+    """The activity's card as members will read it once published (views.activities, as
+    /events shows it: for a series, its first occurrence), then what only the secretary
+    sees: the venue, how members check in, the dates it repeats on."""
     unit = await get_unit(context.session, state.data["unit_id"])
     zone = await context.zone(unit)
-    lines = [
-        context.t("new.preview_title"),
-        context.t(
-            "manage.line.kind", kind=context.t(ACTIVITY_KIND_KEYS[ActivityKind(fields.kind)])
-        ),
-        context.t("manage.line.title", title=escape(fields.title)),
-        context.t("manage.line.unit", unit=escape(unit_display_name(unit, context.language))),
-        context.t(
-            "manage.line.time",
-            when=format_span(fields.starts_at, fields.ends_at, zone, context.language),
-        ),
-        context.t("manage.line.place", place=escape(fields.place or "—")),
-        *settings_lines(context, state.data),
-    ]
-    if fields.description:
-        lines.append(escape(fields.description[:300]))
-    if mode_of(fields.kind) is ActivityMode.signup:
-        seats = str(fields.capacity) if fields.capacity else context.t("new.no_limit")
-        lines.append(context.t("manage.line.capacity", capacity=seats))
-    if state.data.get("repeat"):
-        lines.append(context.t(REPEAT_KEYS[state.data["repeat"]]))
+    now, language = context.now(), context.language
+    fields = validate_draft(draft_fields(state.data), now, check_past=False)
+    repeat = REPEATS[state.data.get("repeat", 0)]
+    starts = series_starts(fields, repeat, zone, now, PREVIEW_DATES) if repeat else []
+    if starts:  # the series starts on the first day of its rule, not on the typed one
+        length = fields.ends_at - fields.starts_at
+        fields = replace(fields, starts_at=starts[0], ends_at=starts[0] + length)
+    lines = [context.t("new.preview_title"), context.t("new.preview_card"), ""]
+    lines += card_lines(language, fields, unit, zone)
+    seats = seats_line(language, fields, fields.capacity, 0)
+    if seats:
+        lines += ["", seats]
+    lines += ["", context.t("new.preview_yours"), *settings_lines(context, state.data)]
+    if repeat is not None:
+        days = [format_day(start.astimezone(zone).date(), language) for start in starts]
+        rule = context.t(REPEAT_KEYS[state.data["repeat"]])
+        joined = context.t("new.preview_days_joiner").join(days)
+        lines.append(context.t("new.preview_repeat", rule=rule, days=joined))
     markup = keyboard(
         [(context.t("new.publish"), Publish())],
         [(context.t("new.discard"), Discard())],

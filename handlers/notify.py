@@ -42,6 +42,7 @@ from models.org import descendant_ids, get_unit, unit_display_name
 from models.permissions import Permission
 from models.quiet import quiet_until
 from models.staff import staff_unit, staff_units
+from views.activities import kind_title, list_label
 from views.buttons import (
     DiscardNotice,
     EarlierNotice,
@@ -65,7 +66,6 @@ from views.buttons import (
     short,
 )
 from views.dates import format_when, next_weekday, typed_spoken
-from views.labels import ACTIVITY_KIND_KEYS
 from views.notices import (
     notice_text,
     number,
@@ -163,10 +163,10 @@ async def _activity_choices(
     if not activities:
         raise InvalidInput("audience", "notice.no_activities")
     zone = await context.unit_zone(state.data["unit_id"])
+    lang = context.language
     options = [
         (
-            f"{a.starts_at.astimezone(zone):%m-%d} {context.t(ACTIVITY_KIND_KEYS[a.kind])} "
-            f"{a.title}",
+            list_label(a.starts_at.astimezone(zone), kind_title(a.kind, a.title, lang), lang),
             NoticeActivity(a.id),
         )
         for a in activities

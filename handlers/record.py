@@ -10,7 +10,7 @@ from telegram import Update
 
 from handlers.context import BotContext
 from handlers.ui import edit_or_say, page_title
-from models.attendance import MemberRecord, RecordEntry, member_record
+from models.attendance import MemberRecord, Outcome, RecordEntry, member_record
 from models.members import Member, get_member
 from models.paging import page_of
 from views.buttons import RecordPage, RecordYear, keyboard, pager
@@ -65,7 +65,8 @@ def totals_text(context: BotContext, record: MemberRecord, year: int) -> str:
 
 
 async def entry_lines(context: BotContext, entries: list[RecordEntry]) -> list[str]:
-    """One line per past activity: when, what, and what became of the member."""
+    """One line per activity (past, or under way and checked in): when, what, and what
+    became of the member."""
     lines = []
     for entry in entries:
         starts = entry.activity.starts_at.astimezone(await context.activity_zone(entry.activity))
@@ -74,10 +75,18 @@ async def entry_lines(context: BotContext, entries: list[RecordEntry]) -> list[s
                 "events.record_line",
                 when=format_when(starts, context.language),
                 title=escape(entry.activity.title),
-                outcome=context.t(OUTCOME_KEYS[entry.outcome]),
+                outcome=outcome_text(context, entry),
             )
         )
     return lines
+
+
+def outcome_text(context: BotContext, entry: RecordEntry) -> str:
+    """What became of the member; a check-in before the record is closed (at the end) is
+    said as the activity's card says it: checked in, confirmed when it ends."""
+    if entry.outcome is Outcome.attended and entry.activity.record_closed_at is None:
+        return context.t("events.outcome.checked_in_open")
+    return context.t(OUTCOME_KEYS[entry.outcome])
 
 
 async def show_record(update: Update, context: BotContext, press: RecordPage) -> None:

@@ -53,6 +53,7 @@ from models.notifications import (
 )
 from models.org import OrgUnit, unit_display_name, unit_timezone
 from models.permissions import Role
+from views.activities import kind_title
 from views.buttons import (
     ApproveLeave,
     ApproveReport,
@@ -160,6 +161,7 @@ def about_activity(language: str, activity: Activity, zone: tzinfo) -> dict[str,
     return {
         "kind": t(language, ACTIVITY_KIND_KEYS[activity.kind]),
         "title": escape(activity.title),
+        "kind_title": escape(kind_title(activity.kind, activity.title, language)),
         "when": format_when(activity.starts_at.astimezone(zone), language),
         "place": escape(activity.place or "—"),
     }

@@ -25,6 +25,7 @@ from models.stats.figures import (
 )
 from models.stats.period import Period, Preset, preset
 from views import charts
+from views.activities import kind_title
 from views.buttons import (
     Button,
     Row,
@@ -308,8 +309,7 @@ def activity_line(figures: ActivityFigures, zone: tzinfo, lang: str) -> str:
         lang,
         "stats.activity_line",
         when=format_when(figures.starts_at.astimezone(zone), lang),
-        kind=t(lang, ACTIVITY_KIND_KEYS[figures.kind]),
-        title=escape(figures.title),
+        kind_title=escape(kind_title(figures.kind, figures.title, lang)),
         present=a.present,
         counted=a.counted,
         rate=percent(a.rate),

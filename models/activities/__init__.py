@@ -117,6 +117,7 @@ from models.activities.recurrence import (
     generate_occurrences,
     occurrence_dates,
     publish_draft,
+    series_starts,
 )
 from models.activities.signup import (
     cancel_signup,
@@ -244,6 +245,7 @@ __all__ = [
     "participations_page",
     "publish_draft",
     "seats_left",
+    "series_starts",
     "share_payload",
     "sign_up",
     "sign_up_allowed",

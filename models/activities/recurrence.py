@@ -208,10 +208,7 @@ async def publish_draft(
     if repeat is None:
         return [await create_activity(session, creator_telegram_id, unit_id, fields, now)]
     local_start = fields.starts_at.astimezone(zone)
-    rule_day = {
-        RecurrenceRule.weekly: local_start.weekday(),
-        RecurrenceRule.monthly_day: local_start.day,
-    }.get(repeat)
+    rule_day = _rule_day(repeat, local_start)
     series = await create_series(
         session,
         creator_telegram_id,
@@ -234,3 +231,27 @@ async def publish_draft(
         ),
     )
     return await generate_occurrences(session, series, now + GENERATE_AHEAD, now)
+
+
+def _rule_day(repeat: RecurrenceRule, local_start: datetime) -> int | None:
+    """The day a series repeats on, from its first start: its weekday, or its day of month."""
+    return {
+        RecurrenceRule.weekly: local_start.weekday(),
+        RecurrenceRule.monthly_day: local_start.day,
+    }.get(repeat)
+
+
+def series_starts(
+    draft: ActivityDraft, repeat: RecurrenceRule, zone: ZoneInfo, now: datetime, count: int
+) -> list[datetime]:
+    """The first `count` starts of the series publish_draft would make of the draft (the
+    last Friday of the month from the typed start is not the typed start): for the preview."""
+    local_start = draft.starts_at.astimezone(zone)
+    series = ActivitySeries(rule=repeat, rule_day=_rule_day(repeat, local_start))
+    first = max(local_start.date(), now.astimezone(zone).date())
+    last = (now + GENERATE_AHEAD).astimezone(zone).date()
+    starts = [
+        datetime.combine(day, local_start.time(), tzinfo=zone).astimezone(UTC)
+        for day in occurrence_dates(series, first, last)
+    ]
+    return [start for start in starts if start > now][:count]

@@ -50,14 +50,14 @@ async def test_checking_in_with_the_code_read_out(bot: RunningBot, secretary: Pe
     await wang.send(code)
     assert (await wang.next_message()).text == said("zh", "events.checked_in", title="支部党员大会")
     shown = await wang.next_message()
-    assert t("zh", "events.checked_in_suffix") in shown.text
+    assert t("zh", "events.outcome.checked_in_open") in shown.text
     assert [CODE_BUTTON] not in shown.buttons
     row = await participation(bot, meeting, wang)
     assert row.check_in_method is CheckInMethod.code
     async with bot.database.sessions() as session:  # the right code cleared the wrong one
         assert await session.scalar(select(CodeAttempts)) is None
     await wang.send("/record")  # under way, and already in the record
-    attended = t("zh", "events.outcome.attended")
+    attended = t("zh", "events.outcome.checked_in_open")  # as the card says it
     assert any(
         "支部党员大会" in line and line.endswith(attended)
         for line in (await wang.next_message()).text.split("\n")

@@ -181,7 +181,7 @@ async def test_check_in_by_the_rotating_code(bot: RunningBot, secretary: Person)
     done = (await wang.next_event()).message
     assert done.text == said("zh", "events.checked_in", title=title)
     card = await wang.next_message()
-    assert t("zh", "events.checked_in_suffix").strip(", ") in card.text
+    assert t("zh", "events.outcome.checked_in_open") in card.text
     row = await participation(bot, meeting, wang)
     assert row.check_in_method is CheckInMethod.qr and row.checked_in_at == opened_at
     # The same member again: already checked in, by the scan or the old confirmation.

@@ -159,7 +159,7 @@ async def test_list_pages_and_the_card(bot: RunningBot, secretary: Person) -> No
     listing = await wang.next_message()
     assert said_page("zh", "events.list_title", 1, 2, total=8) in listing.text
     labels = [row[0] for row in listing.buttons]
-    assert labels[0] == "03-11 09:00 三月主题党日"
+    assert labels[0] == "3月11日 周三 09:00 三月主题党日"
     assert [label.split()[-1] for label in labels[1:5]] == [f"志愿服务第{n}场" for n in range(4)]
     assert listing.buttons[-2:] == [["1/2", "›"], [t("zh", "events.my_calendar_button")]]
     theme_day = t("zh", "activity.kind.theme_day")
@@ -185,7 +185,7 @@ async def test_list_pages_and_the_card(bot: RunningBot, secretary: Person) -> No
     await wang.press("‹")
     await wang.next_event()
 
-    await wang.press("03-11 09:00 三月主题党日")
+    await wang.press("3月11日 周三 09:00 三月主题党日")
     card = (await wang.next_event()).message
     assert "<b>" not in card.text  # HTML was read as formatting
     assert said("zh", "events.card_title", title="三月主题党日", kind=theme_day) in card.text
@@ -558,8 +558,8 @@ async def test_check_in_by_location(bot: RunningBot, secretary: Person) -> None:
     await wang.tap(send_location, location=NEAR_WANDA)
     assert (await wang.next_message()).text == checked_in
     card = await wang.next_message()
-    suffix = t("zh", "events.checked_in_suffix")
-    assert status_line("zh", "events.status.attending", suffix) in card.text
+    # Checked in, as /record says it until the record closes at the end.
+    assert status_line("zh", "events.outcome.checked_in_open") in card.text
     assert [check_in] not in card.buttons
     row = await participation(bot, meeting, wang)
     assert row.check_in_method is CheckInMethod.location and row.checked_in_at is not None

@@ -125,7 +125,7 @@ async def test_scheduling_volunteering_in_english_with_bad_input(bot: RunningBot
     await secretary.next_message()  # the check-in settings
     await secretary.press(t("en", "checkin_settings.continue"))
     preview = await secretary.next_message()
-    assert said("en", "manage.line.capacity", capacity=12) in preview.text
+    assert said("en", "events.seats_left", left=12, capacity=12) in preview.text
     assert "Sat 14 Mar 2026, 09:00–12:00" in preview.text
     assert await activities(bot) == []  # nothing before Publish
     await secretary.press(t("en", "new.publish"))
@@ -189,8 +189,9 @@ async def test_announcements_reminders_nudges_and_the_secretary_told(bot: Runnin
     when_en, when_zh = "Fri 13 Mar 2026, 09:30", "2026年3月13日（周五）09:30"
     meeting_en = t("en", "activity.kind.general_meeting")
     invitation = await zhao.next_message()
+    kind_title = f"{meeting_en}: {title}"
     assert invitation.text == said(
-        "en", "remind.invitation", kind=meeting_en, title=title, when=when_en, place=place
+        "en", "remind.invitation", kind_title=kind_title, when=when_en, place=place
     )
     assert invitation.buttons == [[t("en", "manage.open_card")]]
     assert t("zh", "activity.kind.general_meeting") in (await qian.next_message()).text

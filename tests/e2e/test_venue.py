@@ -133,7 +133,7 @@ async def test_new_with_the_venue_shared_at_its_step(bot: RunningBot) -> None:
         assert answer.show_alert and answer.text == said("en", "error.stale_button")
 
     preview = await publish(secretary)
-    assert said("en", "manage.line.place", place="Wanda Plaza, gate 3") in preview
+    assert said("en", "events.card_place", place="Wanda Plaza, gate 3") in preview  # as on the card
     assert said("en", "venue.location_set_radius", metres=500) in preview
     methods = " · ".join(
         t("en", key)
@@ -207,7 +207,7 @@ async def test_new_with_a_location_shared_for_the_place(bot: RunningBot) -> None
         screen = await pressed(secretary, screen[1][1])
     assert screen[1][1] == said("en", "checkin_settings.radius", metres=100)
     preview = await publish(secretary)
-    assert said("en", "manage.line.place", place="Room 301") in preview
+    assert said("en", "events.card_place", place="Room 301") in preview  # as on the card
     assert said("en", "venue.location_set_radius", metres=100) in preview
     (activity,) = await activities(bot)
     assert activity.place == "Room 301" and (activity.latitude, activity.longitude) == VENUE
