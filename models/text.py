@@ -22,7 +22,13 @@ LINE_BREAKS = ("\r\n", "\r", "\u2028", "\u2029", "\x85")
 
 def _shown(ch: str) -> bool:
     """A character that puts something on the screen (not a space, not invisible)."""
-    return not ch.isspace() and unicodedata.category(ch) != "Cf"
+    return not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc")
+
+
+def shows_something(text: str) -> bool:
+    """Whether the text puts anything on the screen: not spaces, line breaks and invisible
+    characters only (for a text kept as it is typed, a notice's)."""
+    return any(_shown(ch) for ch in text)
 
 
 def clean_text(
@@ -45,7 +51,7 @@ def clean_text(
     allowed = "\n\t" if multiline else ""
     if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in text):
         raise InvalidInput(field, f"{field}.invalid", detail="control character")
-    if not any(_shown(ch) for ch in text):
+    if not shows_something(text):
         if required:
             raise InvalidInput(field, f"{field}.empty")
         return ""

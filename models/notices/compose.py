@@ -11,6 +11,7 @@ from html import unescape
 from models.errors import InvalidInput
 from models.notices.audience import AudienceChoice
 from models.notices.tables import FILE_NAME_MAX, AttachmentKind
+from models.text import shows_something
 
 # Telegram takes 4,096 characters in a message and 1,024 in a caption (counted in UTF-16);
 # the bot adds a heading (the unit's name) and the line asking for acknowledgement.
@@ -54,7 +55,7 @@ class TooLong(InvalidInput):
 def clean_body(body_html: str, attachment: Attachment | None) -> str:
     """The notice's text (Telegram HTML): not empty, and within the limit."""
     body = body_html.strip()
-    if not unescape(_TAG.sub("", body)).strip():
+    if not shows_something(unescape(_TAG.sub("", body))):  # spaces or a zero-width one
         raise InvalidInput("text", "notice.empty")
     limit = CAPTION_TEXT_MAX if attachment is not None else TEXT_MAX
     length = visible_length(body)

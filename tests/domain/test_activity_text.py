@@ -23,6 +23,7 @@ from models.activities import (
 from models.attendance import correct_attendance, request_leave
 from models.errors import InvalidInput
 from models.members import Member
+from models.notices import clean_body
 from models.notifications import take_pending
 from models.org import OrgUnit
 from models.text import clean_text
@@ -161,6 +162,14 @@ async def test_reasons_follow_the_same_rule(
                 session, meeting.id, member.id, SECRETARY, "present", reason, under_way
             )
         assert caught.value.code == code
+
+
+@pytest.mark.parametrize("blank", [*BLANK, "<b>\u3000</b>", "<i>\u200b</i>\n"])
+def test_a_notice_that_shows_nothing_is_empty(blank: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        clean_body(blank, None)
+    assert caught.value.code == "notice.empty"
+    assert clean_body(" <b>通知</b>\u200b ", None) == "<b>通知</b>\u200b"  # kept as typed
 
 
 # --- the kind before a title ----------------------------------------------------------------------
