@@ -304,6 +304,11 @@ class ScheduledNoticeEmpty(Message):
     notice: Notice
 
 
+# The cards a secretary acts on, one to each of them: sent at once even in quiet hours,
+# silently (models.quiet). The outbox sender tells them by their kind.
+CARD_KINDS = frozenset(kind.kind for kind in (ReportSubmitted, LeaveRequested, MadeUpReported))
+
+
 # --- the secretaries' daily digest ----------------------------------------------------------------
 
 

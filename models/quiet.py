@@ -1,9 +1,39 @@
-"""Quiet hours: non-urgent messages wait until morning in the branch's time zone."""
+"""Quiet hours, in the branch's time zone: what the bot sends on its own then.
+
+- urgent messages (a cancellation today) go at once, as at any hour;
+- a card one person acts on (a report to approve, a leave request, make-up study to
+  confirm: models.notifications.CARD_KINDS) goes at once too, as its secretary wants it
+  promptly, but without a sound: one message to one person, not a broadcast;
+- everything else (notices, invitations, reminders, decisions, summaries) waits for the
+  end of quiet hours.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How a message goes out at a given moment."""
+
+    wait_until: datetime | None  # held by quiet hours until then; None: now
+    silent: bool = False  # sent without a sound (disable_notification)
+
+
+def timing(
+    moment: datetime, timezone: str, start: time, end: time, *, urgent: bool, card: bool
+) -> Timing:
+    """When and how a message goes at `moment`: see the rules above. `card`: a card one
+    person acts on."""
+    until = None if urgent else quiet_until(moment, timezone, start, end)
+    if until is None:
+        return Timing(None)
+    if card:
+        return Timing(None, silent=True)
+    return Timing(until)
 
 
 def quiet_until(moment: datetime, timezone: str, start: time, end: time) -> datetime | None:

@@ -5,6 +5,8 @@
 - 400: the message can never be sent; it fails for good, with the reason;
 - time-outs and network errors: retried with backoff. A send that timed out may
   still have arrived, so the member may get that message twice (README: "Delivery").
+- quiet hours (models.quiet): a message not urgent waits for their end, but a card
+  a secretary acts on goes at once, without a sound.
 
 Each chat is sent to by a task of its own, in order, at its own pace: a chat that
 must wait (a secretary receiving 25 report cards at one a second) waits alone,
@@ -26,8 +28,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from models import outbox
 from models.db import SessionFactory
+from models.notifications import CARD_KINDS
 from models.outbox import Delivery, DeliveryStatus, MediaKind
-from models.quiet import quiet_until
+from models.quiet import timing
 from scheduler.clock import Clock
 from scheduler.leader import Term
 from scheduler.ratelimit import PACED, RateLimiter
@@ -221,12 +224,12 @@ class Sender:
         now = self.clock.now()
         if row.expires_at is not None and row.expires_at <= now:
             return await self._finish(row, DeliveryStatus.expired, "expired before it was sent")
-        if not row.urgent:
-            until = quiet_until(now, row.timezone, *self.quiet_hours)
-            if until is not None:
-                async with self.sessions.begin() as session:
-                    await outbox.retry_later(session, row.id, until, None)
-                return Outcome.done
+        card = row.kind in CARD_KINDS
+        when = timing(now, row.timezone, *self.quiet_hours, urgent=row.urgent, card=card)
+        if when.wait_until is not None:
+            async with self.sessions.begin() as session:
+                await outbox.retry_later(session, row.id, when.wait_until, None)
+            return Outcome.done
         # Confirm the term before taking a slot: the send then follows the slot at once, so
         # the pace holds; a slot that took long (a 429 paused everyone) confirms again.
         await self.limiter.chat_turn(row.chat_id)
@@ -241,7 +244,7 @@ class Sender:
             InlineKeyboardMarkup.de_json(row.reply_markup, self.bot) if row.reply_markup else None
         )
         try:
-            message = await self._deliver(row, markup)
+            message = await self._deliver(row, markup, silent=when.silent)
         except RetryAfter as exc:
             wait = _seconds(exc.retry_after)
             log.warning("Telegram asked to slow down for %.0fs", wait)
@@ -262,10 +265,14 @@ class Sender:
             await outbox.mark_sent(session, row.id, message.message_id, self.clock.now())
         return Outcome.done
 
-    async def _deliver(self, row: Delivery, markup: InlineKeyboardMarkup | None) -> Message:
-        """The one Bot API call of a row: a message, or a photo or document with its caption."""
+    async def _deliver(
+        self, row: Delivery, markup: InlineKeyboardMarkup | None, *, silent: bool
+    ) -> Message:
+        """The one Bot API call of a row: a message, or a photo or document with its caption;
+        `silent`: without a sound (a card in quiet hours)."""
         common = {
             "reply_markup": markup,
+            "disable_notification": silent,
             "rate_limit_args": PACED,
         }
         if row.media_kind is MediaKind.photo:

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from models import outbox
 from models.members import Member
 from models.outbox import Delivery, DeliveryStatus, SchedulerLeadership
+from sandbox import Emulator
 from tests.e2e.conftest import RunningBot, grant, invite_payload_of, meet, onboard, seed_org
 from tests.e2e.texts import said, t
 
@@ -160,7 +161,18 @@ async def test_blocked_and_deactivated_members_are_listed_for_the_secretary(
     assert member.unreachable_at is None
 
 
-async def test_quiet_hours_hold_a_report_card_until_morning(bot: RunningBot) -> None:
+def silent(emu: Emulator, chat_id: int) -> list[bool]:
+    """Whether each message sent to this chat was sent without a sound, in order."""
+    return [
+        call.params.get("disable_notification") in (True, "true")
+        for call in emu.calls("sendMessage")
+        if str(call.params.get("chat_id")) == str(chat_id) and call.status == 200
+    ]
+
+
+async def test_quiet_hours_send_a_report_card_silently_and_hold_the_rest(bot: RunningBot) -> None:
+    """A report card is one message to one secretary, who wants it promptly: at night it
+    comes at once, without a sound; what is not a card (a notice, the decision) waits."""
     emu = bot.emulator
     await seed_org(bot.database)
     secretary = emu.user("Sec", language_code="en")
@@ -171,16 +183,23 @@ async def test_quiet_hours_hold_a_report_card_until_morning(bot: RunningBot) -> 
     payload = await invite_payload_of(bot.database, "wanda-plaza")
     await onboard(member, "Night Owl", REGULAR, payload=payload)
     assert (await member.next_message()).text == said("en", "report.sent", unit=WANDA)
+    card = report_card("Night Owl", "+8613700000009", sent="2026-03-10 23:00")
+    assert (await secretary.next_message()).text == card
+    assert silent(emu, secretary.id) == [False, True]  # /help's answer, then the card
+
+    # The secretary approves at once; the member hears of it in the morning.
+    await secretary.press(t("en", "report.approve_button"))
+    await secretary.next_event()
     await bot.runtime.scheduler.run_once()
-    await secretary.expect_no_message(within=0.5)
-    (card,) = [d for d in await deliveries(bot) if d.kind == "report_card"]
-    assert card.status is DeliveryStatus.pending
-    assert card.due_at == bot.clock.now().replace(hour=0) + timedelta(days=1)  # 08:00 local
+    await member.expect_no_message(within=0.3)
+    (decided,) = [d for d in await deliveries(bot) if d.kind == "report_decided"]
+    assert decided.status is DeliveryStatus.pending
+    assert decided.due_at == bot.clock.now().replace(hour=0) + timedelta(days=1)  # 08:00 local
 
     bot.clock.advance(timedelta(hours=9))  # 08:00
     await bot.runtime.scheduler.run_once()
-    card = report_card("Night Owl", "+8613700000009", sent="2026-03-10 23:00")
-    assert (await secretary.next_message()).text == card
+    assert (await member.next_message()).text == said("en", "report.approved", unit=WANDA)
+    assert silent(emu, member.id)[-1] is False  # by day, with a sound
 
 
 async def test_urgent_messages_ignore_quiet_hours(bot: RunningBot) -> None:
