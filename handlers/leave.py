@@ -50,11 +50,15 @@ async def save_reason(update: Update, context: BotContext, state: State, reason:
     activity_id = state.data["activity_id"]
     await request_leave(context.session, activity_id, member, reason, context.now())
     await LEAVE.end(context, me)
-    say(update, context, context.t("events.leave_sent"))
+    activity = await get_activity(context.session, activity_id)
+    say(update, context, context.t("events.leave_sent", title=escape(activity.title)))
     await show_card(update, context, activity_id)
 
 
-LEAVE = Conversation("leave", [Step("reason", ask_reason, on_text=save_reason)])
+LEAVE = Conversation(
+    "leave",
+    [Step("reason", ask_reason, on_text=save_reason, placeholder="events.leave_placeholder")],
+)
 
 
 async def decide_pressed(

@@ -285,9 +285,11 @@ async def start(update: Update, context: BotContext) -> None:
 # --- /me, /mydata, /forget, /cancel -------------------------------------------------------------
 
 
-def profile_card(context: BotContext, member: Member) -> str:
+def profile_card(context: BotContext, member: Member, key: str = "profile.card") -> str:
+    """The member's details under a title: "profile.card" (my information, /me) or
+    "staff.member_card" (a member's card as the secretary sees it)."""
     return context.t(
-        "profile.card",
+        key,
         name=escape(member.real_name or "—"),
         phone=escape(member.phone or "—"),
         type=member_type_text(member, context.language),

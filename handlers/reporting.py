@@ -32,6 +32,7 @@ from models.members import (
     leave_unit,
     pending_page,
     reject_report,
+    report_reviewer,
     report_to_decide,
     submit_report,
 )
@@ -39,6 +40,7 @@ from models.org import (
     INVITE_PAYLOAD_PREFIX,
     REPORTABLE_KINDS,
     OrgUnit,
+    UnitKind,
     get_unit,
     invite_payload,
     list_tree,
@@ -70,6 +72,7 @@ from views.dates import format_local
 from views.files import qr_png
 from views.labels import MEMBERSHIP_STATUS_KEYS
 from views.notifications import ReportSubmitted, render, report_card_text
+from views.unit_tree import TOP, UnitTree
 
 # A line of /pending holds a name (at most 50 letters), a unit's name (at most 100) and a
 # time: at most about 330 UTF-16 units, so 10 make about 3300, and 10 buttons.
@@ -128,8 +131,21 @@ async def _submit(update: Update, context: BotContext, unit_id: int, via: Via) -
     if isinstance(result, DomainError):
         say(update, context, error_text(context, result))
         return
-    unit = _unit_name(context, result.unit)
-    say(update, context, context.t("report.sent", unit=unit))
+    say(update, context, await _sent_text(context, result.unit))
+
+
+async def _sent_text(context: BotContext, unit: OrgUnit) -> str:
+    """The report is on its way, and who decides it: those who get its card (models.
+    permissions.reviewing), named by what they are."""
+    reviewer = await report_reviewer(context.session, unit.id)
+    name = _unit_name(context, unit)
+    if reviewer is None:
+        return context.t("report.sent_admins", unit=name)
+    if reviewer.id == unit.id and unit.kind is UnitKind.branch:
+        return context.t("report.sent", unit=name)
+    if reviewer.id == unit.id and unit.kind is UnitKind.community:
+        return context.t("report.sent_community", unit=name)
+    return context.t("report.sent_reviewed_by", unit=name, reviewer=_unit_name(context, reviewer))
 
 
 # --- secretaries decide ---------------------------------------------------------------------
@@ -186,7 +202,10 @@ async def save_reason(update: Update, context: BotContext, state: State, reason:
     say(update, context, context.t("report.rejected_done", name=name))
 
 
-REJECT = Conversation("reject", [Step("reason", ask_reason, on_text=save_reason)])
+REJECT = Conversation(
+    "reject",
+    [Step("reason", ask_reason, on_text=save_reason, placeholder="report.reason_placeholder")],
+)
 
 
 async def pending_command(update: Update, context: BotContext) -> None:
@@ -231,33 +250,36 @@ async def browse(update: Update, context: BotContext, press: BrowseUnits) -> Non
     await browse_page(update, context, BrowsePage(press.community, press.parent_id, 1))
 
 
+async def _tree(context: BotContext, community: bool) -> UnitTree:
+    units = [unit for _, unit in await list_tree(context.session)]
+    return UnitTree(units, REPORTABLE_KINDS[community])
+
+
+def _back(context: BotContext, community: bool, level_id: int | None) -> list[tuple[str, Button]]:
+    if level_id is None:
+        return []
+    return [(context.t("button.back"), BrowseUnits(community, level_id))]
+
+
 async def browse_page(update: Update, context: BotContext, press: BrowsePage) -> None:
-    tree = [unit for _, unit in await list_tree(context.session)]
-    units = {unit.id: unit for unit in tree}
-    if press.parent_id and press.parent_id not in units:
+    """A step down the tree (views.unit_tree): the units to report to, or to open."""
+    tree = await _tree(context, press.community)
+    if press.parent_id and press.parent_id not in tree.units:
         raise StaleButton(press.parent_id)
-    has_children = {unit.parent_id for unit in tree}
-    reportable = REPORTABLE_KINDS[press.community]
-    options: list[tuple[str, Button]] = []
-    for unit in tree:
-        if (unit.parent_id or 0) != press.parent_id:
-            continue
-        name = unit_display_name(unit, context.language)
-        if unit.kind in reportable:
-            options.append((name, PickUnit(press.community, unit.id)))
-        elif unit.id in has_children:
-            options.append((name, BrowseUnits(press.community, unit.id)))
-        # else: nothing to report to down there
-    back: list[tuple[str, Button]] = []
-    if press.parent_id:
-        up = BrowseUnits(press.community, units[press.parent_id].parent_id or 0)
-        back = [(context.t("button.back"), up)]
+    level = tree.level(press.parent_id)
+    options: list[tuple[str, Button]] = [
+        (label, PickUnit(press.community, unit.id))
+        if tree.takes_reports(unit)
+        else (label, BrowseUnits(press.community, unit.id))
+        for label, unit in zip(tree.labels(level, context.language), level.options, strict=True)
+    ]
+    back = _back(context, press.community, tree.back_of(level.unit_id))
     key = "report.choose_community" if press.community else "report.choose_branch"
     if not options:
         markup = keyboard(back) if back else None
         edit_or_say(update, context, context.t("report.no_units"), markup)
         return
-    turn = partial(BrowsePage, press.community, press.parent_id)
+    turn = partial(BrowsePage, press.community, level.unit_id)
     edit_or_say(update, context, context.t(key), choice_keyboard(options, press.page, turn, back))
 
 
@@ -265,11 +287,14 @@ async def pick(update: Update, context: BotContext, press: PickUnit) -> None:
     unit = await get_unit(context.session, press.unit_id)
     if unit.kind not in REPORTABLE_KINDS[press.community]:
         raise StaleButton(press.unit_id)
-    tree = await list_tree(context.session)
+    tree = await _tree(context, press.community)
     rows = [[(context.t("report.send_button"), SendReport(press.community, unit.id))]]
-    if any(u.parent_id == unit.id for _, u in tree):
+    if tree.below(unit.id):
         rows.append([(context.t("report.open_subunits"), BrowseUnits(press.community, unit.id))])
-    rows.append([(context.t("button.back"), BrowseUnits(press.community, unit.parent_id or 0))])
+    back_to = tree.back_of(unit.id)
+    if back_to is None:  # not on the way down from the top (an old button): the unit above
+        back_to = unit.parent_id or TOP
+    rows.append(_back(context, press.community, back_to))
     text = context.t(
         "report.confirm", unit=_unit_name(context, unit), address=escape(unit.address or "—")
     )

@@ -449,9 +449,14 @@ async def _done(
 ROLL = Conversation(
     "roll",
     [
-        Step("reason", ask_reason, on_text=save_reason),
-        Step("saplings", ask_saplings, on_text=save_saplings),
-        Step("made_up", ask_made_up, on_text=save_made_up),
+        Step("reason", ask_reason, on_text=save_reason, placeholder="roll.reason_placeholder"),
+        Step(
+            "saplings",
+            ask_saplings,
+            on_text=save_saplings,
+            placeholder="roll.saplings_placeholder",
+        ),
+        Step("made_up", ask_made_up, on_text=save_made_up, placeholder="roll.made_up_placeholder"),
     ],
 )
 

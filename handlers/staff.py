@@ -186,7 +186,7 @@ async def show_member(update: Update, context: BotContext, press: MemberCard) ->
     since = membership.decided_at or membership.requested_at
     text = "\n".join(
         [
-            profile_card(context, membership.member),
+            profile_card(context, membership.member, "staff.member_card"),
             context.t(
                 "staff.member_unit",
                 unit=_unit_name(context, membership.unit),

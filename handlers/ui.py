@@ -27,11 +27,19 @@ from telegram.error import BadRequest
 
 from handlers.context import BotContext
 from models.attendance import CheckInNotOpen, CheckInTooFar, CodeSlowDown
-from models.errors import DomainError, InvalidInput, InvalidState, PrimaryElsewhere
+from models.errors import (
+    DomainError,
+    InvalidInput,
+    InvalidState,
+    NotStaff,
+    PermissionDenied,
+    PrimaryElsewhere,
+)
 from models.notices import RemindTooSoon, TooLong
 from models.notices.groups import LinkedElsewhere
 from models.notifications import forget_since, pending_count
 from models.paging import Page
+from models.permissions import ROLE_PERMISSIONS, Permission, Role
 from views.dates import format_wait
 
 T = TypeVar("T")
@@ -211,9 +219,39 @@ ERROR_MESSAGES: dict[str, str] = {
 }
 
 
+# A refusal for want of a permission says who holds it (models.permissions): by the roles
+# other than admin that hold it, the refusal of a command nobody gave them a unit for
+# (NotStaff) and of a press on a unit not theirs (PermissionDenied). A test checks that
+# every permission's holders are here.
+REFUSALS: dict[frozenset[Role], tuple[str, str]] = {
+    frozenset({Role.secretary}): (N_("error.secretaries_only"), N_("error.permission_denied")),
+    frozenset({Role.secretary, Role.organizer}): (
+        N_("error.staff_only"),
+        N_("error.permission_denied_staff"),
+    ),
+    frozenset(): (N_("error.admins_only"), N_("error.permission_denied_admins")),
+}
+
+
+def holders(permission: Permission) -> frozenset[Role]:
+    """The roles below admin that hold `permission`."""
+    return frozenset(
+        role
+        for role, held in ROLE_PERMISSIONS.items()
+        if role is not Role.admin and permission in held
+    )
+
+
+def refusal_key(error: PermissionDenied) -> str:
+    not_staff, denied = REFUSALS[holders(Permission(error.permission))]
+    return not_staff if isinstance(error, NotStaff) else denied
+
+
 def error_text(context: BotContext, error: DomainError) -> str:
     key = ERROR_MESSAGES.get(error.code)
-    if key is None and isinstance(error, InvalidInput):
+    if isinstance(error, PermissionDenied) and error.code in (PermissionDenied.code, NotStaff.code):
+        key = refusal_key(error)  # a refusal of its own (group.not_secretary) keeps its words
+    elif key is None and isinstance(error, InvalidInput):
         key = ERROR_MESSAGES.get(error.reason)
     text = context.t(key or "error.apology")
     if isinstance(error, PrimaryElsewhere | LinkedElsewhere):
@@ -264,7 +302,18 @@ def send_message(
 
 
 def say_to(context: BotContext, chat_id: int, text: str, markup: Markup | None = None) -> None:
-    context.work.reply(lambda: send_message(context, chat_id, text, markup))
+    asking = context.work.asking  # a question being put (handlers.conversation.Asking)
+    if asking is None or asking.chat_id != chat_id:
+        context.work.reply(lambda: send_message(context, chat_id, text, markup))
+        return
+    markup = asking.markup(markup)
+
+    async def send() -> Message:
+        message = await send_message(context, chat_id, text, markup)
+        await asking.sent(message.message_id)
+        return message
+
+    context.work.reply(send)
 
 
 def edit_or_say(
@@ -276,15 +325,21 @@ def edit_or_say(
         say(update, context, text, markup)
         return
 
+    asking = context.work.asking  # a question put in the edited message is remembered too
+    shown_id = query.message.message_id
+
     async def edit() -> None:
-        if _shows_already(query.message, text, markup):
-            return  # Telegram refuses an edit that changes nothing (a refusal's fresh card)
-        try:
-            await query.edit_message_text(text, reply_markup=markup)
-        except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                assert update.effective_chat
-                await send_message(context, update.effective_chat.id, text, markup)
+        nonlocal shown_id
+        if not _shows_already(query.message, text, markup):  # Telegram refuses a no-op edit
+            try:
+                await query.edit_message_text(text, reply_markup=markup)
+            except BadRequest as exc:
+                if "not modified" not in exc.message.lower():
+                    assert update.effective_chat
+                    sent = await send_message(context, update.effective_chat.id, text, markup)
+                    shown_id = sent.message_id
+        if asking is not None and asking.chat_id == query.message.chat.id:
+            await asking.sent(shown_id)
 
     context.work.reply(edit)
 

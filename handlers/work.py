@@ -52,6 +52,8 @@ class Work:
     answered: bool = False  # the press was answered (handlers.ui.answer_press)
     # The conversation step this update answers (a handlers.conversation.Step), if any.
     answering: Any = None
+    # The question being put meanwhile (a handlers.conversation.Asking), if any.
+    asking: Any = None
 
     def reply(self, send: Reply) -> None:
         self.replies.append(send)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -14,6 +14,7 @@ from models.base import Base, TelegramId, utcnow
 
 # last_seen_at is kept to the hour: most updates then read the account without writing it.
 LAST_SEEN_PRECISION = timedelta(hours=1)
+QUESTION_MAX = 64  # characters of `awaiting`
 
 
 class Account(Base):
@@ -32,8 +33,9 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The open question: "<conversation>.<step>" ("profile.name", "new.title"; see
-    # handlers.conversation), and what the conversation has gathered so far.
-    awaiting: Mapped[str | None] = mapped_column(String(64))
+    # handlers.conversation), then "#<message id>" once the message that put it is known,
+    # and what the conversation has gathered so far.
+    awaiting: Mapped[str | None] = mapped_column(String(QUESTION_MAX))
     draft: Mapped[dict[str, Any] | None]
     # The unit whose reporting link this user opened, until the report is sent.
     report_unit_id: Mapped[int | None] = mapped_column(
@@ -108,6 +110,20 @@ async def set_question(
 ) -> None:
     account = await touch_account(session, telegram_id)
     account.awaiting, account.draft = question, dict(data)
+
+
+async def question_put(
+    session: AsyncSession, telegram_id: int, question: str, message_id: int
+) -> None:
+    """The message that put the open question, `question` ("<conversation>.<step>"): kept
+    with it unless the question has changed meanwhile, or is known already."""
+    awaiting = f"{question}#{message_id}"
+    if len(awaiting) <= QUESTION_MAX:
+        await session.execute(
+            update(Account)
+            .where(Account.id == telegram_id, Account.awaiting == question)
+            .values(awaiting=awaiting)
+        )
 
 
 async def close_question(session: AsyncSession, telegram_id: int) -> bool:

@@ -307,6 +307,17 @@ async def mark_sent(
     )
 
 
+async def sent_on_its_own(session: AsyncSession, chat_id: int, message_id: int) -> bool:
+    """Whether this message of the bot's in that chat was one of the outbox's (a notice, an
+    invitation, a reminder) rather than a reply to something the person did."""
+    found = await session.scalar(
+        select(Delivery.id)
+        .where(Delivery.chat_id == chat_id, Delivery.telegram_message_id == message_id)
+        .limit(1)
+    )
+    return found is not None
+
+
 async def retry_later(
     session: AsyncSession, delivery_id: int, due_at: datetime, error: str | None
 ) -> None:

@@ -217,6 +217,12 @@ async def all_grants(session: AsyncSession) -> list[RoleGrant]:
 async def reviewers_of(session: AsyncSession, unit_id: int) -> list[int]:
     """Who hears of a new report: the unit's own reviewers, else the nearest unit's above,
     else the admins. Telegram ids, without repeats."""
+    return (await reviewing(session, unit_id))[1]
+
+
+async def reviewing(session: AsyncSession, unit_id: int) -> tuple[int | None, list[int]]:
+    """The unit whose reviewers hear of a new report to this unit (the unit itself, else
+    the nearest above that has any; None: nobody's, so the admins), and those reviewers."""
     roles = [role for role, held in ROLE_PERMISSIONS.items() if Permission.approve_reports in held]
     unit_roles = [role for role in roles if role is not Role.admin]
     chain = [unit_id, *ancestor_ids_from(await parent_map(session), unit_id)]
@@ -228,8 +234,8 @@ async def reviewers_of(session: AsyncSession, unit_id: int) -> list[int]:
         )
         found = list(dict.fromkeys(ids))
         if found:
-            return found
+            return candidate, found
     admins = await session.scalars(
         select(RoleGrant.telegram_id).where(RoleGrant.role == Role.admin).order_by(RoleGrant.id)
     )
-    return list(dict.fromkeys(admins))
+    return None, list(dict.fromkeys(admins))

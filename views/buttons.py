@@ -10,6 +10,7 @@ else (the model is aiogram's `CallbackData`).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
@@ -23,7 +24,8 @@ MAX_ID = 2**63 - 1
 _KEY = re.compile(r"^[a-z_]{1,12}(?::[a-z_]{1,12})?$")
 _TEXT = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 _DIGITS = re.compile(r"^[0-9]{1,19}$")  # ASCII only: int() would take "５" too
-LABEL_MAX = 40  # longer labels are cut off on phones anyway
+LABEL_MAX = 40  # columns: longer labels are cut off on phones anyway
+_TRAILING = " ,.;:·-–—/(（，、："  # not left before the ellipsis of a cut label
 CHOICES_PAGE = 20  # options of a choice_keyboard on one page
 
 
@@ -145,9 +147,40 @@ def choice_keyboard(
     return keyboard(*rows, pager(shown, page_button), *after)
 
 
-def short(label: str) -> str:
-    """A button label that fits on a phone."""
-    return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1] + "…"
+def short(label: str, width: int = LABEL_MAX) -> str:
+    """A button label that fits on a phone: at most `width` columns (a Chinese character
+    takes two), cut with "…" where a word ends; a text without spaces, such as Chinese,
+    between any two characters. Every label that may be long goes through here."""
+    if display_width(label) <= width:
+        return label
+    room, end = width - 1, 0  # a column for the ellipsis
+    for end, character in enumerate(label):  # noqa: B007 (the loop stops where the cut is)
+        room -= _columns(character)
+        if room < 0:
+            break
+    cut = label[:end]
+    if _in_word(label[end]) and cut and _in_word(cut[-1]):
+        # Inside a word: cut where it begins, unless that leaves less than half the room.
+        start = len(cut)
+        while start and _in_word(cut[start - 1]):
+            start -= 1
+        if display_width(cut[:start]) >= width // 2:
+            cut = cut[:start]
+    return cut.rstrip(_TRAILING) + "…"
+
+
+def display_width(text: str) -> int:
+    """The columns `text` takes: two for a wide character (Chinese, most emoji), else one."""
+    return sum(_columns(character) for character in text)
+
+
+def _columns(character: str) -> int:
+    return 2 if unicodedata.east_asian_width(character) in "WF" else 1
+
+
+def _in_word(character: str) -> bool:
+    """A letter or digit of a word that spaces delimit (a Chinese character is not)."""
+    return character.isalnum() and _columns(character) == 1
 
 
 # --- everyone -------------------------------------------------------------------------------

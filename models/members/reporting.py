@@ -40,7 +40,7 @@ from models.notifications import (
 )
 from models.org import OrgUnit, UnitKind, get_unit
 from models.paging import Page, page_of_rows
-from models.permissions import Permission, managed_unit_ids, require, reviewers_of
+from models.permissions import Permission, managed_unit_ids, require, reviewers_of, reviewing
 
 
 async def _open_memberships(session: AsyncSession, member_id: int) -> list[Membership]:
@@ -112,6 +112,13 @@ async def submit_report(
     community = unit.kind is UnitKind.community
     kind = MembershipKind.community if community else MembershipKind.primary
     return await report(session, member, unit, kind=kind, via=via, now=now)
+
+
+async def report_reviewer(session: AsyncSession, unit_id: int) -> OrgUnit | None:
+    """The unit whose secretaries get a report to this unit as a card to decide on: the
+    unit itself, else the nearest above that has any; None when it is the admins."""
+    reviewer_id, _ = await reviewing(session, unit_id)
+    return None if reviewer_id is None else await get_unit(session, reviewer_id)
 
 
 async def get_membership(session: AsyncSession, membership_id: int) -> Membership:

@@ -544,9 +544,9 @@ async def test_only_managers_open_screens_and_only_in_their_window(
 
     # Not a manager of the activity: a member, a secretary of another branch.
     wang.press_forged(wang.chat.ordered()[-1], f"org:scr:{service.id}:0")
-    assert await refused_alert(wang) == said("zh", "error.permission_denied")
+    assert await refused_alert(wang) == said("zh", "error.permission_denied_staff")
     stranger.press_forged(stranger.chat.ordered()[-1], f"org:scr:{service.id}:1")
-    assert await refused_alert(stranger) == said("en", "error.permission_denied")
+    assert await refused_alert(stranger) == said("en", "error.permission_denied_staff")
 
     # The manager, outside the window.
     last = secretary.chat.ordered()[-1]

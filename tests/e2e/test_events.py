@@ -400,7 +400,7 @@ async def test_attend_and_leave_approved(bot: RunningBot, secretary: Person) -> 
         assert await session.scalar(select(Participation).where(
             Participation.status == ParticipationStatus.leave_requested)) is None  # fmt: skip
     await tom.send("Business trip to Guangzhou")
-    assert (await tom.next_message()).text == said("en", "events.leave_sent")
+    assert (await tom.next_message()).text == said("en", "events.leave_sent", title="支部党员大会")
     card = await tom.next_message()
     assert status_line("en", "events.status.leave_requested") in card.text
     assert card.buttons[0] == [t("en", "events.attend_button")]
@@ -445,7 +445,8 @@ async def test_leave_declined_and_a_second_secretary_is_too_late(
     asked = said("zh", "events.ask_leave_reason", title="党课：学习新思想")
     assert (await wang.next_message()).text == asked
     await wang.send("家中有事")
-    assert (await wang.next_message()).text == said("zh", "events.leave_sent")
+    sent = said("zh", "events.leave_sent", title="党课：学习新思想")
+    assert (await wang.next_message()).text == sent
     assert status_line("zh", "events.status.leave_requested") in (await wang.next_message()).text
     mine, theirs = await secretary.next_message(), await other.next_message()
     assert theirs.text == said(
@@ -461,7 +462,7 @@ async def test_leave_declined_and_a_second_secretary_is_too_late(
     # The member cannot decide, even holding the secretary's card.
     await wang.press(APPROVE_LEAVE, message=mine)
     answer = await wang.answer_of_last_press()
-    assert answer.show_alert and answer.text == said("zh", "error.permission_denied")
+    assert answer.show_alert and answer.text == said("zh", "error.permission_denied_staff")
     assert (await participation(bot, meeting, wang)).status is ParticipationStatus.leave_requested
 
     await secretary.press(t("zh", "events.decline_leave_button"), message=mine)

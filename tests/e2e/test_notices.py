@@ -485,7 +485,7 @@ async def test_who_may_send_and_a_unit_that_is_not_theirs(
 
     wang = await member(bot, "王小明", secretary)
     await wang.send("/notify")
-    assert (await wang.next_message()).text == said("zh", "error.secretaries_only")
+    assert (await wang.next_message()).text == said("zh", "error.staff_only")
     organizer = bot.emulator.user("赵指导员", language_code="zh")
     await grant(bot.database, organizer, "organizer", "wanda-plaza")
     await meet(organizer)
@@ -505,7 +505,7 @@ async def test_who_may_send_and_a_unit_that_is_not_theirs(
     forged = secretary.press_forged(units, f"ntc:u:{other}")
     assert forged
     refused = await secretary.answer_of_last_press()
-    assert refused.show_alert and refused.text == said("zh", "error.permission_denied")
+    assert refused.show_alert and refused.text == said("zh", "error.permission_denied_staff")
     async with bot.database.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(NoticeRow)) == 1
 

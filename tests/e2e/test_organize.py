@@ -302,9 +302,9 @@ async def test_only_secretaries_schedule(bot: RunningBot) -> None:
     member = bot.emulator.user("Member", language_code="en")
     await enrol(bot, member, "Member", "wanda-plaza")
     await member.send("/new")
-    assert (await member.next_message()).text == said("en", "error.secretaries_only")
+    assert (await member.next_message()).text == said("en", "error.staff_only")
     await member.send("/activities")
-    assert (await member.next_message()).text == said("en", "error.secretaries_only")
+    assert (await member.next_message()).text == said("en", "error.staff_only")
 
 
 async def test_activity_qr_codes_and_the_digest_of_tomorrow(bot: RunningBot) -> None:

@@ -211,7 +211,8 @@ async def test_refusals_on_the_roster(bot: RunningBot, secretary: Person) -> Non
     ):
         tom.press_forged(listing, data)
         answer = await tom.answer_of_last_press()
-        assert answer.show_alert and answer.text == said("en", "error.permission_denied"), data
+        refusal = said("en", "error.permission_denied_staff")
+        assert answer.show_alert and answer.text == refusal, data
     tom.press_forged(listing, f"att:fix:{meeting.id}:{tom_id}:late")
     assert (await tom.answer_of_last_press()).text == said("en", "error.stale_button")
     await tom.expect_no_message()
@@ -324,7 +325,7 @@ async def test_closing_the_record_and_make_up_study(bot: RunningBot, secretary: 
     # The member cannot confirm it, even holding the card.
     await wang.press(t("zh", "record.confirm_made_up_button"), message=cards[secretary.id])
     answer = await wang.answer_of_last_press()
-    assert answer.show_alert and answer.text == said("zh", "error.permission_denied")
+    assert answer.show_alert and answer.text == said("zh", "error.permission_denied_staff")
 
     await secretary.press(t("zh", "record.confirm_made_up_button"), message=cards[secretary.id])
     await secretary.next_event()

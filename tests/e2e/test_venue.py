@@ -13,6 +13,7 @@ from sandbox.person import Person
 from tests.e2e.conftest import RunningBot, enrol, new_activity, seed_org
 from tests.e2e.test_organize import activities, secretary_of
 from tests.e2e.texts import said, t
+from views.buttons import short
 
 WANDA = (21.2404, 110.4135)  # the Wanda Plaza branch's coordinates in the org file
 INCUBATOR = (21.2155, 110.4010)
@@ -83,7 +84,7 @@ async def test_new_with_the_venue_shared_at_its_step(bot: RunningBot) -> None:
     await secretary.send("Wanda Plaza, gate 3")
     buttons, kb = await venue_question(secretary)
     name = "Zhanjiang Wanda Plaza Commercial District Branch"
-    assert buttons == [[t("en", "venue.use_unit", unit=name)[:39] + "…"], [t("en", "venue.none")]]
+    assert buttons == [[short(t("en", "venue.use_unit", unit=name))], [t("en", "venue.none")]]
     assert kb == [[t("en", "venue.share_button")]]
 
     # A text where the location was asked for: a hint and the question again.
@@ -223,7 +224,7 @@ async def test_a_repeating_theme_day_carries_the_venue_to_every_occurrence(
     await secretary.press(t("en", "new.skip"))  # no place's name
     await venue_question(secretary)
     name = "Zhanjiang Development Zone Technology Incubator Building Branch"
-    await secretary.press(t("en", "venue.use_unit", unit=name)[:39] + "…")
+    await secretary.press(short(t("en", "venue.use_unit", unit=name)))
     assert (await secretary.next_message()).text == said("en", "venue.unit_used", unit=name)
     await secretary.next_message()  # description?
     await secretary.press(t("en", "new.skip"))
@@ -302,7 +303,7 @@ async def test_changing_the_place_with_a_location(bot: RunningBot) -> None:
     question = await secretary.next_message()
     assert question.text == said("en", "manage.ask_new_place")
     name = "Zhanjiang Wanda Plaza Commercial District Branch"
-    assert question.buttons == [[t("en", "venue.use_unit", unit=name)[:39] + "…"]]
+    assert question.buttons == [[short(t("en", "venue.use_unit", unit=name))]]
     assert (await secretary.next_message()).text == said("en", "venue.share_below")
     await secretary.share_location(21.0, 181.0)
     assert (await secretary.next_message()).text == said("en", "error.location_invalid")
@@ -319,7 +320,7 @@ async def test_changing_the_place_with_a_location(bot: RunningBot) -> None:
     await secretary.press(t("en", "manage.change_place"))
     await secretary.next_message()
     await secretary.next_message()
-    await secretary.press(t("en", "venue.use_unit", unit=name)[:39] + "…")
+    await secretary.press(short(t("en", "venue.use_unit", unit=name)))
     assert (await secretary.next_message()).text == said("en", "manage.venue_saved_off")
     assert secretary.reply_keyboard is None
     (activity,) = await activities(bot)
