@@ -15,9 +15,9 @@ from telegram import Location, ReplyKeyboardRemove, Update
 
 from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
-from handlers.picker import typed_moment
+from handlers.picker import moment_examples, typed_moment
 from handlers.roster import management_rows, quorum_lines
-from handlers.ui import edit_or_say, page_title, say, send_file
+from handlers.ui import decide, edit_or_say, page_title, say, send_file
 from handlers.venue import (
     activity_data,
     ask_for_venue,
@@ -42,20 +42,19 @@ from models.activities import (
     share_payload,
     update_activity,
 )
-from models.attendance import ScreenPurpose, screen_closes_at
+from models.attendance import ScreenPurpose, decide_leave, get_participation, screen_closes_at
 from models.members import Member
 from models.org import get_unit, unit_display_name
 from models.paging import Page, page_of
 from views.activities import list_label
 from views.buttons import (
     ActivityPeople,
-    ApproveLeave,
     AskCancelActivity,
     Button,
     CancelActivity,
     ChangeActivity,
     CheckInSettings,
-    DeclineLeave,
+    DecideLeaveInList,
     ManageActivity,
     ManagePage,
     OpenScreen,
@@ -264,11 +263,20 @@ async def show_people_page(update: Update, context: BotContext, press: PeoplePag
         if participation is not None and participation.id in checked_in:
             line = f"{number}. ✅ {escape(name)}"
         if leave and participation is not None:  # each request with its reason
-            line += f": {escape(participation.leave_reason or '')}"
+            line = context.t(
+                "manage.leave_line", line=line, reason=escape(participation.leave_reason or "")
+            )
             rows.append(
                 [
-                    (short(f"✅ {name}"), ApproveLeave(participation.id)),
-                    (context.t("manage.decline"), DeclineLeave(participation.id)),
+                    # The card's words, with the request's number (the name may be long)
+                    (
+                        context.t("manage.approve_leave_of", number=number),
+                        DecideLeaveInList(participation.id, True, shown.page),
+                    ),
+                    (
+                        context.t("manage.decline_leave_of", number=number),
+                        DecideLeaveInList(participation.id, False, shown.page),
+                    ),
                 ]
             )
         lines.append(line)
@@ -277,6 +285,34 @@ async def show_people_page(update: Update, context: BotContext, press: PeoplePag
     rows.append(pager(shown, partial(PeoplePage, activity.id, press.which)))
     rows.append([(context.t("button.back"), ManageActivity(activity.id))])
     edit_or_say(update, context, "\n".join(lines), keyboard(*rows))
+
+
+async def decide_leave_in_list(
+    update: Update, context: BotContext, press: DecideLeaveInList
+) -> str | None:
+    """Approve or Decline pressed in the leave list: decided as on the request's card, and
+    the list shown again on its page, without the request. One decided already (on the
+    card, by another secretary) is said so, and the list is brought up to date."""
+    assert update.effective_user
+    participation = await get_participation(context.session, press.participation_id)
+    page = PeoplePage(participation.activity_id, LEAVE_LIST, press.page)
+    decided = await decide(
+        update,
+        context,
+        decide_leave(
+            context.session,
+            press.participation_id,
+            update.effective_user.id,
+            press.approve,
+            context.now(),
+        ),
+        lambda: show_people_page(update, context, page),
+    )
+    if decided is None:
+        return None
+    await show_people_page(update, context, page)
+    note = "events.leave_approved_note" if press.approve else "events.leave_declined_note"
+    return context.t(note)
 
 
 async def send_qr(update: Update, context: BotContext, press: ShareQr) -> None:
@@ -299,7 +335,13 @@ async def ask_change(update: Update, context: BotContext, press: ChangeActivity)
 
 
 async def ask_new_time(update: Update, context: BotContext, state: State) -> None:
-    say(update, context, context.t("manage.ask_new_time"))
+    activity = await _managed(update, context, state.data["activity_id"])
+    today = context.today(await context.activity_zone(activity))
+    say(
+        update,
+        context,
+        context.t("manage.ask_new_time", **moment_examples(today, context.language)),
+    )
 
 
 async def ask_new_place(update: Update, context: BotContext, state: State) -> None:
@@ -328,14 +370,15 @@ async def save_change(update: Update, context: BotContext, state: State, text: s
     me = update.effective_user.id
     result = await update_activity(context.session, activity.id, me, context.now(), **changes)
     await CHANGE.end(context, me)
-    # The place's question showed the share-location keyboard: gone with the answer.
-    markup = ReplyKeyboardRemove() if state.step.name == "place" else None
-    say(
-        update,
-        context,
-        context.t("manage.changed", count=len(result.affected_telegram_ids)),
-        markup,
-    )
+    changed, told = result.activity, len(result.affected_telegram_ids)
+    if state.step.name == "time":  # said back in full, as /new does: a misread shows here
+        zone = await context.activity_zone(changed)
+        span = format_span(changed.starts_at, changed.ends_at, zone, context.language)
+        say(update, context, context.t("manage.time_changed", when=span, count=told))
+    else:  # the place's question showed the share-location keyboard: gone with the answer
+        place = escape(changed.place or "")
+        text = context.t("manage.place_changed", place=place, count=told)
+        say(update, context, text, ReplyKeyboardRemove())
 
 
 async def place_located(

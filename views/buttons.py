@@ -488,6 +488,15 @@ class DeclineLeave(Button, key="lv:no"):
     participation_id: int
 
 
+@dataclass(frozen=True)
+class DecideLeaveInList(Button, key="lv:ls"):
+    """Approve or Decline in /activities' leave list: the list stays, on the same page."""
+
+    participation_id: int
+    approve: bool
+    page: int
+
+
 # --- /new (handlers.new_activity) -------------------------------------------------------------
 
 

@@ -14,11 +14,13 @@ from sqlalchemy import func, select
 
 from models.activities import (
     ActivityDraft,
+    ParticipationStatus,
     RecurrenceRule,
+    participations_of,
     publish_draft,
     share_payload,
 )
-from models.attendance import respond_attend, roster_check_in
+from models.attendance import decide_leave, request_leave, respond_attend, roster_check_in
 from models.members import member_of
 from models.org import unit_by_code
 from models.outbox import Delivery
@@ -84,7 +86,8 @@ async def test_a_place_changed_to_spaces_is_refused_and_nobody_is_told(
     assert [a.place for a in await activities(bot)] == ["党群服务中心"]
 
     await secretary.send("  三楼   会议室 ")
-    assert (await secretary.next_message()).text == said("zh", "manage.changed", count=1)
+    said_back = said("zh", "manage.place_changed", place="三楼 会议室", count=1)
+    assert (await secretary.next_message()).text == said_back
     await settle(bot)
     told = await wang.next_message()
     when = "2026年3月12日（周四）09:00"
@@ -110,7 +113,9 @@ async def test_blank_text_is_refused_in_new_and_in_a_leave_request(
     await secretary.send("红色\x1b[0m")  # a control character
     assert (await secretary.next_message()).text == said("zh", "error.text_invalid")
     await secretary.send("学习党章")
-    await reach(secretary, said("zh", "new.ask_start"))
+    await reach(
+        secretary, said("zh", "new.ask_start", iso="2026-03-14 09:00", spoken="3月14日 上午9点")
+    )
     await secretary.send("3月12日 下午3点")
     await reach(secretary, said("zh", "new.ask_end"))
     await secretary.press(t("zh", "new.duration_hours", hours=2))
@@ -147,7 +152,7 @@ async def test_blank_text_is_refused_in_new_and_in_a_leave_request(
         await wang.send(blank)
         assert (await wang.next_message()).text == said("zh", "error.reason_empty")
     await wang.send("出差")
-    assert (await wang.next_message()).text == said("zh", "events.leave_sent")
+    assert (await wang.next_message()).text == said("zh", "events.leave_sent", title="学习党章")
 
 
 async def test_a_notice_that_shows_nothing_is_refused(bot: RunningBot, secretary: Person) -> None:
@@ -399,3 +404,85 @@ async def test_the_kind_is_not_said_twice(bot: RunningBot, secretary: Person) ->
     en = [(await alice.next_message()).text.split("\n")[0] for _ in range(2)]
     assert sorted(zh) == ["📣 党课：学习二十大精神", "📣 党课：学习党章"]
     assert sorted(en) == ["📣 Party lecture: 学习党章", "📣 党课：学习二十大精神"]
+
+
+async def test_the_leave_list_decides_in_the_cards_words(
+    bot: RunningBot, secretary: Person
+) -> None:
+    """Each request's buttons say what the card's say, with its number; a decision keeps
+    the list on screen, without the request decided, and the member is told."""
+    wang = await member(bot, "王小明", secretary)
+    alice = await member(bot, "Alice", secretary, language="en")
+    meeting = await new_activity(bot, secretary, "支部党员大会", kind="general_meeting")
+    english = bot.emulator.user("Secretary Li", language_code="en")
+    await grant(bot.database, english, "secretary", "wanda-plaza")
+    await meet(english)
+    reasons = {wang: "在广州参加培训", alice: "Family matters"}
+    async with bot.database.sessions.begin() as session:
+        for person, reason in reasons.items():
+            asking = await member_of(session, person.id)
+            await request_leave(session, meeting.id, asking, reason, bot.clock.now())
+    await settle(bot, wang, alice, secretary, english)
+
+    card = await management_card(english, "支部党员大会")
+    await english.press(t("en", "manage.list.leave"), message=card)
+    listing = await english.next_edit(card)
+    assert listing.buttons == [
+        *([f"✅ Approve {n}", f"❌ Decline {n}"] for n in (1, 2)),
+        [t("en", "button.back")],
+    ]
+
+    card = await management_card(secretary, "支部党员大会")
+    await secretary.press(t("zh", "manage.list.leave"), message=card)
+    listing = await secretary.next_edit(card)
+    numbered = dict(line.split(". ", 1) for line in listing.text.split("\n")[1:])
+    assert sorted(numbered) == ["1", "2"]
+    assert sorted(numbered.values()) == ["Alice：Family matters", "王小明：在广州参加培训"]
+    assert listing.buttons[:2] == [[f"✅ 批准 {n}", f"❌ 不批准 {n}"] for n in (1, 2)]
+    number = next(n for n, line in numbered.items() if line.startswith("王小明"))
+
+    await secretary.press(f"✅ 批准 {number}", message=listing)
+    assert (await secretary.answer_of_last_press()).text == said("zh", "events.leave_approved_note")
+    listing = await secretary.next_edit(listing)
+    title = said(
+        "zh",
+        "manage.people_title",
+        list=t("zh", "manage.list.leave"),
+        title="支部党员大会",
+        count=1,
+    )
+    assert listing.text.split("\n") == [title, "1. Alice：Family matters"]
+    assert listing.buttons == [["✅ 批准 1", "❌ 不批准 1"], [t("zh", "button.back")]]
+    before, after = said("zh", "events.leave_approved", title="支部党员大会", when="|").split("|")
+    told = (await wang.next_message()).text
+    assert told.startswith(before) and told.endswith(after)
+
+    # Alice's request decided meanwhile on its card: the list's old button says so.
+    async with bot.database.sessions.begin() as session:
+        asked = await participations_of(session, meeting.id)
+        (row,) = [p for p in asked if p.status is ParticipationStatus.leave_requested]
+        await decide_leave(session, row.id, secretary.id, False, bot.clock.now())
+    await secretary.press("❌ 不批准 1", message=listing)
+    refused = await secretary.answer_of_last_press()
+    assert refused.show_alert and refused.text == said("zh", "error.leave_already_decided")
+    listing = await secretary.next_edit(listing)
+    assert said("zh", "manage.nobody") in listing.text
+    assert listing.buttons == [[t("zh", "button.back")]]
+
+
+async def test_a_change_of_time_is_said_back_in_full(bot: RunningBot, secretary: Person) -> None:
+    """The new time typed as people say it comes back with its date and weekday, and the
+    question's examples are days to come."""
+    wang = await member(bot, "王小明", secretary)
+    await new_activity(bot, secretary, "支部党员大会", kind="general_meeting")
+    await settle(bot, wang, secretary)
+    card = await management_card(secretary, "支部党员大会")
+    await secretary.press(t("zh", "manage.change_time"), message=card)
+    examples = {"iso": "2026-03-14 09:00", "spoken": "3月14日 上午9点"}  # the coming Saturday
+    assert (await secretary.next_message()).text == said("zh", "manage.ask_new_time", **examples)
+    await secretary.send("下周六上午9点")  # the Saturday of next week
+    when = "2026年3月21日（周六）09:00–11:00"
+    said_back = said("zh", "manage.time_changed", when=when, count=1)
+    assert (await secretary.next_message()).text == said_back
+    told = await wang.next_message()
+    assert "2026年3月21日（周六）09:00" in told.text

@@ -37,7 +37,7 @@ async def ask_leave(person: Person, title: str, reason: str) -> None:
     await person.press(ASK_LEAVE)
     await person.next_message()  # the reason?
     await person.send(reason)
-    assert (await person.next_message()).text == said("zh", "events.leave_sent")
+    assert (await person.next_message()).text == said("zh", "events.leave_sent", title=title)
     await person.next_message()  # the card again
 
 
@@ -182,7 +182,7 @@ async def test_forget_leaves_the_secretary_nothing_and_frees_the_seat(
         listing.text
     )
     await secretary.press(t("zh", "manage.list.leave"), message=listing)
-    await secretary.next_event()
+    await secretary.next_edit(listing)  # (the notice's live figures may change meanwhile)
     title = said(
         "zh",
         "manage.people_title",

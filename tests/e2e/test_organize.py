@@ -280,12 +280,13 @@ async def test_changing_the_time_tells_everyone(bot: RunningBot) -> None:
     await secretary.press((await secretary.next_message()).buttons[0][0])
     await secretary.next_event()
     await secretary.press(t("en", "manage.change_time"))
-    await secretary.next_message()
+    examples = {"iso": "2026-03-14 09:00", "spoken": "14 Mar 9am"}  # the coming Saturday
+    assert (await secretary.next_message()).text == said("en", "manage.ask_new_time", **examples)
     await secretary.send("not a time")
-    examples = {"iso": "2026-03-14 09:00", "spoken": "14 Mar 9am"}
     assert (await secretary.next_message()).text == said("en", "new.unreadable_time", **examples)
     await secretary.send("2026-03-13 19:00")
-    assert (await secretary.next_message()).text == said("en", "manage.changed", count=1)
+    said_back = said("en", "manage.time_changed", when="Fri 13 Mar 2026, 19:00–20:00", count=1)
+    assert (await secretary.next_message()).text == said_back
     changed = await zhao.next_message()
     when = "Fri 13 Mar 2026, 19:00"
     assert changed.text == said(

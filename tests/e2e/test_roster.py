@@ -50,8 +50,7 @@ async def management_card(person: Person, title: str) -> ChatMessage:
     listing = await person.next_message()
     label = next(label for row in listing.buttons for label in row if title in label)
     await person.press(label)
-    await person.next_event()
-    return listing
+    return await person.next_edit(listing)
 
 
 async def member_card(person: Person, roster: ChatMessage, name: str) -> ChatMessage:

@@ -332,7 +332,8 @@ async def test_changing_the_place_with_a_location(bot: RunningBot) -> None:
     await secretary.next_message()
     await secretary.next_message()
     await secretary.send("Room 3")
-    assert (await secretary.next_message()).text == said("en", "manage.changed", count=1)
+    said_back = said("en", "manage.place_changed", place="Room 3", count=1)
+    assert (await secretary.next_message()).text == said_back
     assert secretary.reply_keyboard is None
     told = await zhao.next_message()
     assert said("en", "manage.line.place", place="Room 3") in told.text

@@ -147,7 +147,7 @@ async def test_a_newcomer_reports_signs_up_and_is_reminded(
     await person(page, newcomer).click()
     await sees(page, said("zh", "report.approved", unit=WANDA_ZH))
     await send(page, "/events")
-    await press(page, TREE_PLANTING_TITLE, exact=False)
+    await press(page, TREE_PLANTING_TITLE[:8], exact=False)  # the list button is dated, maybe cut
     await press(page, t("zh", "events.signup_button"))
     await sees(page, said("zh", "events.ask_pledge_saplings", title=TREE_PLANTING_TITLE))
     await send(page, "2")
