@@ -486,3 +486,18 @@ async def test_a_change_of_time_is_said_back_in_full(bot: RunningBot, secretary:
     assert (await secretary.next_message()).text == said_back
     told = await wang.next_message()
     assert "2026年3月21日（周六）09:00" in told.text
+
+
+async def test_the_events_list_names_the_kind_once(bot: RunningBot, secretary: Person) -> None:
+    """A theme day titled 主题党日 is not listed as "主题党日 / 主题党日 · …"; a reader of
+    English still gets the kind in their language."""
+    wang = await member(bot, "王小明", secretary)
+    alice = await member(bot, "Alice", secretary, language="en")
+    await new_activity(bot, secretary, "主题党日", kind="theme_day")
+    await settle(bot, wang, alice)
+    await wang.send("/events")
+    listing = (await wang.next_message()).text.split("\n\n")
+    assert listing[1] == "主题党日\n2026年3月12日（周四）09:00"
+    await alice.send("/events")
+    listing = (await alice.next_message()).text.split("\n\n")
+    assert listing[1] == "主题党日\nTheme day · Thu 12 Mar 2026, 09:00"
