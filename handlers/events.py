@@ -31,7 +31,7 @@ from models.attendance import check_in_open, check_out_open
 from models.errors import NotFound
 from models.members import active_member, get_member
 from models.org import unit_display_name
-from views.activities import card_lines, kind_name, list_label, seats_line
+from views.activities import begins_with_kind, card_lines, kind_name, list_label, seats_line
 from views.buttons import (
     AskCheckIn,
     AskCheckOut,
@@ -78,16 +78,15 @@ async def show_list(update: Update, context: BotContext, press: EventsPage) -> N
         activity, mine = item.activity, item.participation
         starts = activity.starts_at.astimezone(await context.activity_zone(activity))
         status = " · " + context.t(PARTICIPATION_KEYS[mine.status]) if mine else ""
-        kind = kind_name(activity.kind, context.language)
         # "主题党日" above "主题党日 · …" says it twice: the kind only when the title lacks it
-        said_twice = activity.title.casefold().startswith(kind.casefold())
+        said_twice = begins_with_kind(activity.kind, activity.title, context.language)
         line_key = "events.list_line_dated" if said_twice else "events.list_line"
         lines.append(
             context.t(
                 line_key,
                 title=escape(activity.title),
                 when=format_when(starts, context.language),
-                kind=kind,
+                kind=kind_name(activity.kind, context.language),
                 status=status,
             )
         )

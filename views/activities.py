@@ -29,10 +29,14 @@ def kind_name(kind: ActivityKind | str, language: str) -> str:
     return t(language, ACTIVITY_KIND_KEYS[ActivityKind(kind)])
 
 
+def begins_with_kind(kind: ActivityKind | str, title: str, language: str) -> bool:
+    """Whether the title begins with its kind's name in `language` ("党课：…")."""
+    return title.casefold().startswith(kind_name(kind, language).casefold())
+
+
 def names_its_kind(kind: ActivityKind | str, title: str) -> bool:
     """Whether the title begins with its kind's name, in any language ("党课：…")."""
-    folded = title.casefold()
-    return any(folded.startswith(kind_name(kind, lang).casefold()) for lang in LANGUAGES)
+    return any(begins_with_kind(kind, title, lang) for lang in LANGUAGES)
 
 
 def kind_title(kind: ActivityKind | str, title: str, language: str) -> str:
