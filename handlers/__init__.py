@@ -146,7 +146,7 @@ PRESSES: dict[type[b.Button], PressHandler] = {
     b.Attend: signup.attend_pressed,
     b.AskLeave: leave.leave_pressed,
     b.ApproveLeave: leave.decide_pressed,
-    b.DecideLeaveInList: manage.decide_leave_in_list,
+    b.DecideLeaveInList: leave.decide_in_list,
     b.DeclineLeave: leave.decide_pressed,
     b.AskCheckIn: checkin.checkin_pressed,
     b.EnterCode: check_in_code.code_pressed,

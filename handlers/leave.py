@@ -1,7 +1,8 @@
 """请假: a member asks for leave from a meeting with a reason; a secretary decides.
 
 The domain (models.attendance) refuses what does not fit, sends the request to the
-unit's secretaries as a card, and tells the member the decision.
+unit's secretaries as a card, and tells the member the decision. The secretary decides
+on the card or in /activities' leave list (handlers.manage), with the same words.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from telegram import Update
 from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
 from handlers.events import show_card
+from handlers.manage import LEAVE_LIST, show_people_page
 from handlers.ui import decide, say, say_to, show
 from models.activities import ParticipationStatus, get_activity
 from models.attendance import decide_leave, get_participation, leave_allowed, request_leave
 from models.members import member_of
-from views.buttons import ApproveLeave, AskLeave, DeclineLeave
+from views.buttons import ApproveLeave, AskLeave, DecideLeaveInList, DeclineLeave, PeoplePage
 from views.notifications import leave_card_text
 
 # What an old card shows, by the participation's status after the decision.
@@ -76,6 +78,38 @@ async def decide_pressed(
     if decided is None:
         return None
     await _show_card(update, context, press.participation_id)
+    return _decided_note(context, approve)
+
+
+async def decide_in_list(
+    update: Update, context: BotContext, press: DecideLeaveInList
+) -> str | None:
+    """Approve or Decline pressed in /activities' leave list: decided as on the request's
+    card, and the list shown again on its page, without the request. One decided already
+    (on the card, by another secretary) is said so, and the list is brought up to date."""
+    assert update.effective_user
+    participation = await get_participation(context.session, press.participation_id)
+    page = PeoplePage(participation.activity_id, LEAVE_LIST, press.page)
+    decided = await decide(
+        update,
+        context,
+        decide_leave(
+            context.session,
+            press.participation_id,
+            update.effective_user.id,
+            press.approve,
+            context.now(),
+        ),
+        lambda: show_people_page(update, context, page),
+    )
+    if decided is None:
+        return None
+    await show_people_page(update, context, page)
+    return _decided_note(context, press.approve)
+
+
+def _decided_note(context: BotContext, approve: bool) -> str:
+    """The answer to the press: approved, or declined."""
     note = "events.leave_approved_note" if approve else "events.leave_declined_note"
     return context.t(note)
 

@@ -17,7 +17,7 @@ from handlers.context import BotContext
 from handlers.conversation import Conversation, State, Step
 from handlers.picker import moment_examples, typed_moment
 from handlers.roster import management_rows, quorum_lines
-from handlers.ui import decide, edit_or_say, page_title, say, send_file
+from handlers.ui import edit_or_say, page_title, say, send_file
 from handlers.venue import (
     activity_data,
     ask_for_venue,
@@ -42,7 +42,7 @@ from models.activities import (
     share_payload,
     update_activity,
 )
-from models.attendance import ScreenPurpose, decide_leave, get_participation, screen_closes_at
+from models.attendance import ScreenPurpose, screen_closes_at
 from models.members import Member
 from models.org import get_unit, unit_display_name
 from models.paging import Page, page_of
@@ -285,34 +285,6 @@ async def show_people_page(update: Update, context: BotContext, press: PeoplePag
     rows.append(pager(shown, partial(PeoplePage, activity.id, press.which)))
     rows.append([(context.t("button.back"), ManageActivity(activity.id))])
     edit_or_say(update, context, "\n".join(lines), keyboard(*rows))
-
-
-async def decide_leave_in_list(
-    update: Update, context: BotContext, press: DecideLeaveInList
-) -> str | None:
-    """Approve or Decline pressed in the leave list: decided as on the request's card, and
-    the list shown again on its page, without the request. One decided already (on the
-    card, by another secretary) is said so, and the list is brought up to date."""
-    assert update.effective_user
-    participation = await get_participation(context.session, press.participation_id)
-    page = PeoplePage(participation.activity_id, LEAVE_LIST, press.page)
-    decided = await decide(
-        update,
-        context,
-        decide_leave(
-            context.session,
-            press.participation_id,
-            update.effective_user.id,
-            press.approve,
-            context.now(),
-        ),
-        lambda: show_people_page(update, context, page),
-    )
-    if decided is None:
-        return None
-    await show_people_page(update, context, page)
-    note = "events.leave_approved_note" if press.approve else "events.leave_declined_note"
-    return context.t(note)
 
 
 async def send_qr(update: Update, context: BotContext, press: ShareQr) -> None:
