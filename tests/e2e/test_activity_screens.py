@@ -454,7 +454,8 @@ async def test_the_leave_list_decides_in_the_cards_words(
     assert listing.text.split("\n") == [title, "1. Alice：Family matters"]
     assert listing.buttons == [["✅ 批准 1", "❌ 不批准 1"], [t("zh", "button.back")]]
     before, after = said("zh", "events.leave_approved", title="支部党员大会", when="|").split("|")
-    told = (await wang.next_message()).text
+    told_message = await wang.next_message()
+    told = told_message.text
     assert told.startswith(before) and told.endswith(after)
 
     # Alice's request decided meanwhile on its card: the list's old button says so.
@@ -468,6 +469,24 @@ async def test_the_leave_list_decides_in_the_cards_words(
     listing = await secretary.next_edit(listing)
     assert said("zh", "manage.nobody") in listing.text
     assert listing.buttons == [[t("zh", "button.back")]]
+
+    # A member forging the list's button decides nothing; nor does a request that is not.
+    later = await new_activity(bot, secretary, "支委会", kind="committee_meeting")
+    async with bot.database.sessions.begin() as session:
+        asking = await member_of(session, wang.id)
+        own = (await request_leave(session, later.id, asking, "在外地", bot.clock.now())).id
+    for data, refusal in (
+        (f"lv:ls:{own}:1:1", "error.permission_denied_staff"),
+        ("lv:ls:424242:1:1", "error.not_found"),
+        (f"lv:ls:{own}:2:1", "error.stale_button"),
+    ):
+        wang.press_forged(told_message, data)
+        answer = await wang.answer_of_last_press()
+        assert answer.show_alert and answer.text == said("zh", refusal), data
+    async with bot.database.sessions() as session:
+        (pending,) = await participations_of(session, later.id)
+        assert pending.status is ParticipationStatus.leave_requested
+    await wang.expect_no_message()
 
 
 async def test_a_change_of_time_is_said_back_in_full(bot: RunningBot, secretary: Person) -> None:
