@@ -23,12 +23,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+    # The driver's own BEGIN is deferred; `_begin_immediate` says BEGIN itself.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Any) -> None:
+    # Every transaction here writes (an update's is marked processed, a scan records
+    # what it sent). A deferred one that has read, then writes after another
+    # connection committed, fails at once with "database is locked": busy_timeout
+    # cannot help, its snapshot is stale. Taking the write lock at BEGIN makes it wait
+    # its turn instead (the choice Django 5.1 and Rails 8 offer for SQLite).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
 
 

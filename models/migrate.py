@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
@@ -27,6 +29,24 @@ WAIT_NOTICE_SECONDS = 3.0
 
 class SchemaTooNew(Exception):
     """The database was migrated by a newer branchbot than this one."""
+
+
+class SchemaBehind(Exception):
+    """The database's schema is older than this code (or absent), and is not migrated
+    on its own (database.auto_migrate = false)."""
+
+    def __init__(self, revision: str | None) -> None:
+        self.revision = revision
+        state = (
+            "has no schema yet"
+            if revision is None
+            else f"is at schema revision {revision}, older than this branchbot's "
+            f"{head_revision()}"
+        )
+        super().__init__(
+            f"the database {state}; run `branchbot db upgrade` "
+            "(database.auto_migrate = false: nothing migrates it on its own)"
+        )
 
 
 def alembic_config(url: str = "") -> AlembicConfig:
@@ -76,38 +96,47 @@ def _upgrade(connection: Connection, target: str) -> None:
     command.upgrade(cfg, target)
 
 
-async def hold_migration_lock(connection: AsyncConnection) -> None:
-    """Wait until no other process migrates this database, and keep it so until the
-    transaction ends.
+@asynccontextmanager
+async def migration_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that no other process migrating this database runs beside.
 
     Replicas rolling out together on an empty database would otherwise all run the
-    same CREATE TABLEs, and all but one fail. Taken before anything reads the revision,
-    so that a process which waited finds the schema current and does nothing."""
+    same CREATE TABLEs, and all but one fail. The lock is taken before anything reads
+    the revision, so that a process which waited finds the schema current and does
+    nothing: on PostgreSQL an advisory lock; on SQLite every transaction already holds
+    the write lock from its BEGIN (models.db), where the waiting happens."""
     notice = asyncio.get_running_loop().call_later(
         WAIT_NOTICE_SECONDS,
         log.info,
         "waiting for another process to finish migrating the database schema",
     )
     try:
-        if connection.dialect.name == "postgresql":
-            await connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
-            )
-        elif connection.dialect.name == "sqlite":
-            # Two connections to one file race too. The sqlite3 module would run DDL
-            # outside any transaction (it begins one only before DML); this one takes the
-            # write lock at once, and another connection waits for it (up to busy_timeout,
-            # models.db).
-            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        async with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
+            notice.cancel()
+            yield connection
     finally:
         notice.cancel()
 
 
 async def upgrade(engine: AsyncEngine, target: str = "head") -> None:
     """The one way the schema is migrated: in one transaction, under the migration lock."""
-    async with engine.begin() as connection:
-        await hold_migration_lock(connection)
+    async with migration_transaction(engine) as connection:
         await connection.run_sync(_upgrade, target)
+
+
+async def ensure_current(engine: AsyncEngine, *, auto_migrate: bool) -> None:
+    """Before anything touches the schema: migrate it, or (auto_migrate off) refuse a
+    schema that is not this code's with SchemaBehind or SchemaTooNew."""
+    if auto_migrate:
+        await upgrade(engine)
+        return
+    revision = await check_schema(engine)
+    if revision != head_revision():
+        raise SchemaBehind(revision)
 
 
 async def check_schema(engine: AsyncEngine) -> str | None:

@@ -64,8 +64,7 @@ async def test_an_upgrade_waits_for_another_and_says_so_once(
     caplog.set_level(logging.INFO, logger=migrate.log.name)
     holder, waiter = create_engine(empty_database_url), create_engine(empty_database_url)
     try:
-        async with holder.begin() as connection:  # another process, in mid-migration
-            await migrate.hold_migration_lock(connection)
+        async with migrate.migration_transaction(holder):  # another process, mid-migration
             upgrading = asyncio.create_task(migrate.upgrade(waiter))
             await asyncio.sleep(1.0)
             assert not upgrading.done(), "the upgrade did not wait for the lock"

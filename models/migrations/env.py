@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from models import Base
 from models.db import create_engine
-from models.migrate import hold_migration_lock
+from models.migrate import migration_transaction
 
 target_metadata = Base.metadata
 
@@ -33,8 +33,7 @@ async def _run_with_own_engine() -> None:
         "sqlalchemy.url"
     )
     engine = create_engine(url)
-    async with engine.begin() as connection:
-        await hold_migration_lock(connection)  # as migrate.upgrade: one migration at a time
+    async with migration_transaction(engine) as connection:  # as migrate.upgrade
         await connection.run_sync(run_migrations)
     await engine.dispose()
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from models.account import Account, touch_account
@@ -12,6 +14,11 @@ from tests.conftest import Database
 PERSON = 6_100_000_321
 
 
+# On SQLite the race cannot happen: a transaction holds the write lock from its BEGIN
+# (models.db), so the other process waits; see the test after this one.
+@pytest.mark.parametrize(
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_an_account_another_process_just_created_is_used(database: Database) -> None:
     """Two bots on one database (or two webhook workers) get a person's first updates at
     once: both look for the account, neither finds it, both create it."""
@@ -33,3 +40,27 @@ async def test_an_account_another_process_just_created_is_used(database: Databas
         assert await session.scalar(select(func.count()).select_from(Account)) == 1
         stored = await session.get_one(Account, PERSON)
         assert stored.telegram_language == "zh"  # the later update's, as without the race
+
+
+async def test_a_transaction_that_read_still_writes_after_another_committed(
+    database: Database,
+) -> None:
+    """The fault CI met on SQLite: a transaction reads (here in a savepoint, as
+    handlers.ui.attempt runs a secretary's decision), another connection commits, and
+    the first one's write then failed at once with "database is locked", its snapshot
+    stale. Now the other waits its turn (SQLite) or both go on (PostgreSQL)."""
+    async with database.sessions() as first:
+        async with first.begin_nested():
+            assert await first.get(Account, PERSON) is None  # has read
+            other_done = asyncio.create_task(_create_account_elsewhere(database, PERSON + 1))
+            await asyncio.sleep(0.3)  # the other's commit, where it can happen at once
+            await touch_account(first, PERSON, "zh")
+        await first.commit()
+    await asyncio.wait_for(other_done, 15)
+    async with database.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Account)) == 2
+
+
+async def _create_account_elsewhere(database: Database, account_id: int) -> None:
+    async with database.sessions.begin() as other:
+        await touch_account(other, account_id, "en")
