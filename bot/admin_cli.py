@@ -1,6 +1,7 @@
 """`branchbot org ...` and `branchbot admin ...`: the tree and the roles, from a shell.
 
-Each command migrates the schema, runs in one transaction and prints a short
+Each command migrates the schema (unless database.auto_migrate is false: then it
+refuses an old one, as the bot does), runs in one transaction and prints a short
 summary. Problems come out as a `CommandError` with a one-line message.
 """
 
@@ -55,10 +56,56 @@ def add_commands(
     admin_commands.add_parser("list", parents=[common_parent], help="print every role granted")
 
 
-def _describe(error: DomainError) -> str:
-    if isinstance(error, InvalidInput):
-        return f"{error.reason} ({error.detail})" if error.detail else error.reason
-    return f"{error.code} ({error.detail})" if error.detail else error.code
+# What each refusal of an org file means, said to the person who wrote the file.
+IMPORT_WORDS = {
+    "import.not_text": "must be text in quotes",
+    "import.too_long": "is too long",
+    "import.bad_coordinate": "is not a coordinate",
+    "import.not_a_table": "is not a [[unit]] table",
+    "import.bad_code": "is not a usable code",
+    "import.unknown_key": "is not a field branchbot knows",
+    "import.bad_kind": "is not a kind of unit",
+    "import.missing": "is missing",
+    "import.bad_timezone": "is not a time zone",
+    "import.unknown_parent": "names a unit that is neither in the file nor in the database",
+    "import.parent_kind": "cannot be the parent of this unit",
+    "import.cycle": "is its own ancestor: the parents make a loop",
+    "import.no_units": "the file has no units",
+    "import.duplicate_code": "is used by two units in the file",
+}
+
+
+def _describe_import(error: InvalidInput) -> str:
+    """`unit "a", parent "b": names a unit that …`: where, the value at fault, what is wrong."""
+    words = IMPORT_WORDS.get(error.reason, error.reason)
+    if error.reason == "import.no_units":
+        return words
+    place = [f"unit {error.subject}" if error.subject else "", error.field]
+    if error.value is not None:
+        place[-1] = f"{error.field} {error.value!r}"
+    where = ", ".join(part for part in place if part)
+    return f"{where}: {words}" + (f" ({error.hint})" if error.hint else "")
+
+
+def _a(role: str | None) -> str:
+    return f"{'an' if (role or 'x')[0] in 'aeiou' else 'a'} {role}"
+
+
+def _describe_role(error: DomainError, args: argparse.Namespace) -> str:
+    """A refused grant or revoke, in the words of the command line that was typed."""
+    who, role = getattr(args, "telegram_id", None), getattr(args, "role", None)
+    reason = error.reason if isinstance(error, InvalidInput) else error.code
+    words = {
+        "role.admin_has_no_unit": "an admin covers the whole tree: leave out --org",
+        "role.unit_required": f"{_a(role)} works in one unit: add --org UNIT_CODE",
+        "role.bad_user_id": f"{who} is not a Telegram user id (a positive number)",
+        "role.not_granted": f"{who} is not {role}"
+        + (f" of {args.org}" if getattr(args, "org", None) else "")
+        + "; see: branchbot admin list",
+        "unit.not_found": f"no unit has the code {getattr(args, 'org', None)!r}; "
+        "see: branchbot org list",
+    }
+    return words.get(reason, str(error))
 
 
 def _read_toml(path: str) -> dict[str, Any]:
@@ -78,7 +125,7 @@ async def _org_import(session: AsyncSession, path: str) -> list[str]:
     try:
         result = await import_org(session, data)
     except InvalidInput as exc:
-        raise CommandError(f"{path}: {_describe(exc)}; nothing was changed") from None
+        raise CommandError(f"{path}: {_describe_import(exc)}; nothing was changed") from None
     lines = [
         f"{len(result.created)} created, {len(result.updated)} updated, "
         f"{len(result.unchanged)} unchanged"
@@ -147,13 +194,13 @@ async def dispatch(args: argparse.Namespace, config: Config) -> None:
     """Run one `org` or `admin` command against the configured database."""
     engine = create_engine(config.database.url)
     try:
-        await migrate.upgrade(engine)
+        await migrate.ensure_current(engine, auto_migrate=config.database.auto_migrate)
         sessions = create_session_factory(engine)
         async with sessions.begin() as session:
             try:
                 lines = await _run(session, args)
             except DomainError as exc:
-                raise CommandError(_describe(exc)) from None
+                raise CommandError(_describe_role(exc, args)) from None
     finally:
         await engine.dispose()
     # Printed only after the commit, so a summary never describes a rolled-back change.

@@ -12,13 +12,15 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time as clock
+from collections.abc import Awaitable, Callable
 from datetime import time, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError
+from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 from telegram.ext import Defaults as TelegramDefaults
 
@@ -37,6 +39,10 @@ from scheduler.service import SchedulerService, SchedulerSettings
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 30  # seconds a getUpdates call may wait for news
+# Start-up waits for an unreachable Bot API, trying again after 1, 2, 4 … seconds, at
+# most this many apart, and says so in the log at most once in this many seconds.
+BOT_API_RETRY_MAX_SECONDS = 30.0
+BOT_API_NOTICE_SECONDS = 60.0
 
 
 def build_application(config: Config, services: Services, limiter: RateLimiter) -> Application:  # type: ignore[type-arg]
@@ -147,7 +153,7 @@ async def poll(application: Application, updates: UpdateInbox, stop: asyncio.Eve
                 offset=offset, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES
             )
         except RetryAfter as exc:
-            await _sleep_or_stop(stop, exc.retry_after)
+            await _sleep_or_stop(stop, _seconds(exc.retry_after))
             continue
         except Conflict:
             log.error("another process is polling with this token, or a webhook is set")
@@ -170,6 +176,10 @@ async def poll(application: Application, updates: UpdateInbox, stop: asyncio.Eve
         backoff = 1.0
 
 
+def _seconds(retry_after: float | timedelta) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else retry_after
+
+
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
@@ -178,15 +188,7 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 async def prepare_database(config: Config, engine: AsyncEngine) -> None:
     """Migrate (or only check) the schema before anything touches it; then take over the
     updates stored before they were kept per bot (models.inbox.adopt_unknown)."""
-    if config.database.auto_migrate:
-        await migrate.upgrade(engine)
-    else:
-        revision = await migrate.check_schema(engine)
-        if revision != migrate.head_revision():
-            raise migrate.SchemaTooNew(
-                f"the database is at revision {revision}, not {migrate.head_revision()}; "
-                "run `branchbot db upgrade`"
-            )
+    await migrate.ensure_current(engine, auto_migrate=config.database.auto_migrate)
     async with create_session_factory(engine).begin() as session:
         adopted = await inbox.adopt_unknown(session, bot_id(config))
     if adopted:
@@ -229,29 +231,76 @@ class BotRuntime:
         self._tasks: list[asyncio.Task[Any]] = []
         self.webhook_server: WebhookServer | None = None
         self.webhook_port: int | None = None
+        # Set once updates are handled; until then /healthz says what is awaited.
+        self.ready = asyncio.Event()
+        self.waiting_for = "starting"
 
     async def start(self, *, webhook: bool = False) -> None:
+        """Ready to handle updates, once the Bot API answers (it is waited for; see
+        `_until_the_bot_api_answers`); returns early when stopped meanwhile. The webhook
+        listens from the start, so that /healthz says what the bot is waiting for."""
         await prepare_database(self.config, self.engine)
-        await self.application.initialize()
-        await set_command_menus(self.application)
-        await self.application.start()
-        await self.updates.start()
-        if self.scheduler is not None:
-            await self.scheduler.start()
         if webhook:
             listener = open_socket(self.config.webhook.listen, self.config.webhook.port)
             self.webhook_port = listener.getsockname()[1]
             self.webhook_server = create_webhook_server(self)
             serving = self.webhook_server.serve(sockets=[listener])
             self._tasks.append(asyncio.create_task(serving, name="webhook"))
-            await register_webhook(self)
+        if not await self._until_the_bot_api_answers(self._introduce):
+            return
+        await self.application.start()
+        await self.updates.start()
+        if self.scheduler is not None:
+            await self.scheduler.start()
+        self.ready.set()
+        self.waiting_for = ""
+        if webhook:
+            await self._until_the_bot_api_answers(lambda: register_webhook(self))
         else:
-            await self.application.bot.delete_webhook()
+            await self._until_the_bot_api_answers(self.application.bot.delete_webhook)
             self._tasks.append(
                 asyncio.create_task(
                     poll(self.application, self.updates, self.stopping), name="poll"
                 )
             )
+
+    async def _introduce(self) -> None:
+        await self.application.initialize()  # getMe: the token is checked here
+        await set_command_menus(self.application)
+
+    async def _until_the_bot_api_answers(self, call: Callable[[], Awaitable[Any]]) -> bool:
+        """Run `call`, again and again while the Bot API cannot be reached; False when
+        the bot was stopped first. A rejected token is not waited for: it is raised."""
+        delay, failing_since, said_at = 1.0, 0.0, -BOT_API_NOTICE_SECONDS
+        while not self.stopping.is_set():
+            try:
+                await call()
+            except InvalidToken:
+                raise
+            except RetryAfter as exc:
+                await _sleep_or_stop(self.stopping, _seconds(exc.retry_after))
+                continue
+            except NetworkError as exc:
+                now = clock.monotonic()
+                failing_since = failing_since or now
+                self.waiting_for = (
+                    f"the Bot API ({self.config.telegram.api_base_url}) is unreachable: "
+                    f"{exc.message}"
+                )
+                if now - said_at >= BOT_API_NOTICE_SECONDS:
+                    said_at = now
+                    log.warning(
+                        "%s; trying again (said once a minute while it lasts)", self.waiting_for
+                    )
+                await _sleep_or_stop(self.stopping, delay)
+                delay = min(delay * 2, BOT_API_RETRY_MAX_SECONDS)
+                continue
+            if failing_since:
+                log.info(
+                    "the Bot API answers again after %.0f s", clock.monotonic() - failing_since
+                )
+            return True
+        return False
 
     async def stop(self) -> None:
         self.stopping.set()
@@ -279,7 +328,8 @@ class BotRuntime:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopping.set)
         await self.start(webhook=webhook)
-        log.info("branchbot is running (%s)", "webhook" if webhook else "polling")
+        if self.ready.is_set():
+            log.info("branchbot is running (%s)", "webhook" if webhook else "polling")
         try:
             await self.stopping.wait()
         finally:

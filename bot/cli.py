@@ -6,13 +6,23 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from importlib.metadata import version
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
+from telegram import Bot
 from telegram.error import InvalidToken, NetworkError
 
 from bot import admin_cli
-from bot.config import Config, ConfigError, check_secrets, load_config
+from bot.config import (
+    Config,
+    ConfigError,
+    check_secrets,
+    check_webhook,
+    config_path,
+    load_config,
+    missing_secrets,
+)
 from bot.logs import setup_logging
 from models import migrate
 from models.db import create_engine
@@ -34,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="branchbot",
         description="A Telegram bot for party branches whose members move around.",
     )
+    parser.add_argument("--version", action="version", version=f"branchbot {version('branchbot')}")
     _config_option(parser, None)
     # --config may also follow the subcommand; SUPPRESS keeps an earlier one.
     common = argparse.ArgumentParser(add_help=False)
@@ -54,8 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", parents=[common], help="migrate the schema to this version")
     db_commands.add_parser("current", parents=[common], help="print the schema revision")
 
-    commands.add_parser(
-        "check-config", parents=[common], help="validate the configuration and exit"
+    check = commands.add_parser(
+        "check-config",
+        parents=[common],
+        help="validate the configuration and exit",
+        description="Check the configuration file and the environment, and say which file "
+        "was read. Secrets not set yet are listed; with --webhook or --online they are "
+        "required, as `run` requires them.",
+    )
+    check.add_argument(
+        "--webhook", action="store_true", help="also what `run --webhook` needs (a secret token)"
+    )
+    check.add_argument(
+        "--online", action="store_true", help="also ask the Bot API whether the token is known"
     )
 
     sandbox = commands.add_parser(
@@ -83,9 +105,31 @@ def build_parser() -> argparse.ArgumentParser:
 async def _run(config: Config, webhook: bool) -> None:
     from bot.app import BotRuntime
 
-    if webhook and not config.webhook.secret_token:
-        raise ConfigError("webhook.secret_token: required with --webhook (1-256 of A-Za-z0-9_-)")
+    if webhook:
+        check_webhook(config)
     await BotRuntime(config).run_until_signalled(webhook=webhook)
+
+
+def _check_config(args: argparse.Namespace, config: Config) -> None:
+    if args.webhook or args.online:
+        check_secrets(config)
+    if args.webhook:
+        check_webhook(config)
+    print("configuration is valid")
+    for line in missing_secrets(config):
+        print(f"not set yet, needed to run: {line}")
+    if args.online:
+        asyncio.run(_ask_the_bot_api(config))
+
+
+async def _ask_the_bot_api(config: Config) -> None:
+    bot = Bot(
+        config.telegram.token,
+        base_url=config.telegram.bot_base_url,
+        base_file_url=config.telegram.file_base_url,
+    )
+    async with bot:  # getMe
+        print(f"the Bot API at {config.telegram.api_base_url} knows the token: @{bot.username}")
 
 
 async def _db_upgrade(config: Config) -> None:
@@ -97,15 +141,23 @@ async def _db_upgrade(config: Config) -> None:
         await engine.dispose()
 
 
-async def _db_current(config: Config) -> None:
+async def _db_current(config: Config) -> int:
+    """0 when the schema is this code's; 1 when it is behind or absent (SchemaTooNew
+    when it is ahead)."""
     engine = create_engine(config.database.url)
     try:
-        revision = await migrate.current_revision(engine)
-        head = migrate.head_revision()
-        state = "up to date" if revision == head else f"code is at {head}"
-        print(f"{revision or 'empty (no schema)'} ({state})")
+        revision = await migrate.check_schema(engine)
     finally:
         await engine.dispose()
+    head = migrate.head_revision()
+    if revision == head:
+        print(f"{revision} (up to date)")
+        return 0
+    if revision is None:
+        print("no schema yet; run: branchbot db upgrade")
+    else:
+        print(f"{revision}, behind this branchbot's {head}; run: branchbot db upgrade")
+    return 1
 
 
 def _port(text: str) -> int:
@@ -146,12 +198,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sandbox":  # needs no configuration: it is its own world
         return _sandbox(args)
     try:
+        if args.command == "check-config":
+            path = config_path(args.config)
+            print(f"read {path}" if path else "no configuration file: defaults and environment")
         config = load_config(args.config)
         setup_logging(config.logging.level)
-        action: Callable[[], Awaitable[None]]
+        action: Callable[[], Awaitable[int | None]]
         if args.command == "check-config":
-            check_secrets(config)
-            print("configuration is valid")
+            _check_config(args, config)
             return 0
         if args.command == "run":
             check_secrets(config)
@@ -162,15 +216,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             action = lambda: _db_upgrade(config)  # noqa: E731
         else:
             action = lambda: _db_current(config)  # noqa: E731
-        asyncio.run(action())
+        return asyncio.run(action()) or 0
     except ConfigError as exc:
         return _fail(f"configuration error: {exc}", EXIT_CONFIG)
     except admin_cli.CommandError as exc:
         return _fail(str(exc), EXIT_CONFIG)
-    except migrate.SchemaTooNew as exc:
+    except (migrate.SchemaTooNew, migrate.SchemaBehind) as exc:
         return _fail(str(exc), EXIT_CONFIG)
     except InvalidToken:
-        return _fail("configuration error: telegram.token: rejected by the Bot API", EXIT_CONFIG)
+        return _fail(
+            "configuration error: telegram.token: rejected by the Bot API at "
+            f"{config.telegram.api_base_url} (is it the token @BotFather gave?)",
+            EXIT_CONFIG,
+        )
     except NetworkError as exc:
         return _fail(f"cannot reach the Bot API (telegram.api_base_url): {exc.message}", 1)
     except (DBAPIError, OSError) as exc:
@@ -178,7 +236,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"cannot use the database (database.url): {reason}", 1)
     except KeyboardInterrupt:
         return 130
-    return 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ one line naming the key (`ConfigError`), never as a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -150,10 +151,40 @@ def _check_hhmm(key: str, value: str) -> None:
         raise ConfigError(f"{key}: expected a time like 22:00, got {value!r}") from None
 
 
+# A host name as in RFC 1123: labels of letters, digits and inner hyphens.
+_HOST_NAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
+
+
+def _check_listen(value: str) -> None:
+    try:
+        ipaddress.ip_address(value)
+        return
+    except ValueError:
+        pass
+    if not _HOST_NAME.match(value) or value.replace(".", "").isdigit():
+        raise ConfigError(
+            f"webhook.listen: {value!r} is not an address to listen on "
+            "(an IP address such as 127.0.0.1 or 0.0.0.0, or a host name; the port is "
+            "webhook.port)"
+        )
+
+
+def _check_api_base_url(value: str) -> None:
+    _check_url("telegram.api_base_url", value, ("http", "https"))
+    path = urlsplit(value).path.rstrip("/")
+    # python-telegram-bot's base_url ends in /bot; ours is the server's address.
+    if re.search(r"/bot(\d+:[^/]*)?$", path):
+        address = value[: value.rfind("/bot")]  # the token, if given, goes unsaid
+        raise ConfigError(
+            "telegram.api_base_url: ends in /bot like python-telegram-bot's base_url; give "
+            f"the server's address only ({address}): branchbot adds /bot<token> itself"
+        )
+
+
 def _validate(config: Config) -> None:
     """Checks of meaning, after the types are right."""
     t, db, b, w = config.telegram, config.database, config.bot, config.webhook
-    _check_url("telegram.api_base_url", t.api_base_url, ("http", "https"))
+    _check_api_base_url(t.api_base_url)
     if not db.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise ConfigError(
             "database.url: expected sqlite+aiosqlite:///FILE or "
@@ -167,6 +198,7 @@ def _validate(config: Config) -> None:
         raise ConfigError(
             f"bot.language: expected one of {', '.join(LANGUAGES)}, got {b.language!r}"
         )
+    _check_listen(w.listen)
     if not 0 < w.port < 65536:
         raise ConfigError(f"webhook.port: expected 1-65535, got {w.port}")
     if w.public_url:
@@ -208,13 +240,31 @@ def check_secrets(config: Config) -> None:
     check_token(config)
     secret = config.checkin.secret
     if not secret:
-        variable = env_name("checkin", "secret")
         raise ConfigError(
-            f"checkin.secret: missing; set it in the config file or in {variable}"
+            f"checkin.secret: missing; set it in the config file or in {env_name('checkin', 'secret')}"
             " (for example the output of: openssl rand -hex 32)"
         )
     if len(secret) < SECRET_MIN_LENGTH:
         raise ConfigError(f"checkin.secret: too short; use at least {SECRET_MIN_LENGTH} characters")
+
+
+def check_webhook(config: Config) -> None:
+    """What `run --webhook` needs beyond `check_secrets`: the secret Telegram sends."""
+    if not config.webhook.secret_token:
+        raise ConfigError(
+            "webhook.secret_token: required with --webhook; set it in the config file or in "
+            f"{env_name('webhook', 'secret_token')} (1-256 of A-Z, a-z, 0-9, _ and -)"
+        )
+
+
+def missing_secrets(config: Config) -> list[str]:
+    """The secrets not set yet, each with where to set it (for `check-config`)."""
+    missing = []
+    if not config.telegram.token:
+        missing.append(f"telegram.token ({env_name('telegram', 'token')})")
+    if not config.checkin.secret:
+        missing.append(f"checkin.secret ({env_name('checkin', 'secret')})")
+    return missing
 
 
 def check_token(config: Config) -> None:
@@ -231,17 +281,22 @@ def bot_id(config: Config) -> int:
     return int(config.telegram.token.split(":", 1)[0])
 
 
-def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
-    """Read the file (if any), apply environment overrides, validate.
-
-    With no path, `$BRANCHBOT_CONFIG` or `./branchbot.toml` is read when present;
-    an explicitly named file must exist.
-    """
+def config_path(path: str | Path | None, environ: dict[str, str] | None = None) -> Path | None:
+    """The file `load_config` reads: `path`, else `$BRANCHBOT_CONFIG`, else
+    `./branchbot.toml` when present; None: defaults and the environment only."""
     env = os.environ if environ is None else environ
     if path is None:
         path = env.get(CONFIG_ENV) or None
         if path is None and Path(DEFAULT_CONFIG_FILE).exists():
             path = DEFAULT_CONFIG_FILE
+    return None if path is None else Path(path)
+
+
+def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Read the file (if any, see `config_path`), apply environment overrides, validate.
+    An explicitly named file must exist."""
+    env = os.environ if environ is None else environ
+    path = config_path(path, env)
     data: dict[str, Any] = {}
     if path is not None:
         try:

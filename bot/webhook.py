@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -68,17 +69,33 @@ def create_asgi_app(runtime: BotRuntime) -> Starlette:
         if body is None:
             log.warning("webhook: refused a body of more than %d bytes", MAX_BODY_BYTES)
             return PlainTextResponse("request body too large", status_code=413)
+        if not runtime.ready.is_set():
+            # Updates are stored once the bot can answer them; Telegram retries a 503.
+            return PlainTextResponse("starting", status_code=503)
         try:
             payload = json.loads(body)
             if not _is_update(payload):
-                raise ValueError("not an update")
+                raise ValueError("no update_id")
             Update.de_json(payload, runtime.application.bot)  # must be readable before storing
-        except (ValueError, TypeError, KeyError, RecursionError):  # [[[[…: nested too deep
+        except Exception as exc:  # whatever a stranger's body makes PTB raise
+            # The type only: the body may hold a person's words or phone number.
+            log.warning("webhook: refused a body that is not an update (%s)", type(exc).__name__)
             return PlainTextResponse("malformed update", status_code=400)
-        await runtime.updates.accept(payload)
+        try:
+            await runtime.updates.accept(payload)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning(
+                "webhook: update %s not stored, the database is unavailable (%s); "
+                "answered 503, Telegram sends it again",
+                payload["update_id"],
+                type(exc).__name__,
+            )
+            return PlainTextResponse("database unavailable", status_code=503)
         return PlainTextResponse("ok")
 
     async def health(_: Request) -> Response:
+        if not runtime.ready.is_set():
+            return JSONResponse({"status": "starting", "reason": runtime.waiting_for}, 503)
         try:
             async with runtime.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))

@@ -53,15 +53,24 @@ class InvalidInput(DomainError):
 
     `field` names the field ("real_name", "parent"); `reason` is the code
     ("name.too_long"); `subject` names the record when there are many (the unit
-    code in an org file).
+    code in an org file); `value` is the value at fault, where it helps to repeat it;
+    `detail` says what would do.
     """
 
     def __init__(
-        self, field: str, reason: str, *, subject: str | None = None, detail: str = ""
+        self,
+        field: str,
+        reason: str,
+        *,
+        subject: str | None = None,
+        detail: str = "",
+        value: object = None,
     ) -> None:
         self.field = field
         self.reason = reason
         self.subject = subject
+        self.value = value
+        self.hint = detail
         where = f"{subject}.{field}" if subject else field
         super().__init__(reason, f"{where}: {detail}" if detail else where)
 

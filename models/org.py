@@ -243,7 +243,9 @@ def _optional_text(table: dict[str, Any], code: str, key: str, limit: int) -> st
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidInput(key, "import.not_text", subject=code, detail="expected a string")
+        raise InvalidInput(
+            key, "import.not_text", subject=code, detail="expected a string", value=value
+        )
     value = value.strip()
     if len(value) > limit:
         raise InvalidInput(key, "import.too_long", subject=code, detail=f"at most {limit}")
@@ -256,7 +258,11 @@ def _coordinate(table: dict[str, Any], code: str, key: str, limit: float) -> flo
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > limit:
         raise InvalidInput(
-            key, "import.bad_coordinate", subject=code, detail=f"expected -{limit}..{limit}"
+            key,
+            "import.bad_coordinate",
+            subject=code,
+            detail=f"expected -{limit}..{limit}",
+            value=value,
         )
     return float(value)
 
@@ -271,6 +277,7 @@ def _parse_unit(table: Any, position: int) -> UnitSpec:
             "import.bad_code",
             subject=f"#{position}",
             detail="use 1-64 of a-z, 0-9 and -, e.g. wanda-plaza",
+            value=code,
         )
     unknown = set(table) - UNIT_KEYS
     if unknown:
@@ -281,7 +288,11 @@ def _parse_unit(table: Any, position: int) -> UnitSpec:
         kind = UnitKind(table.get("kind"))
     except ValueError:
         raise InvalidInput(
-            "kind", "import.bad_kind", subject=code, detail=f"one of {', '.join(UnitKind)}"
+            "kind",
+            "import.bad_kind",
+            subject=code,
+            detail=f"one of {', '.join(UnitKind)}",
+            value=table.get("kind"),
         ) from None
     name_zh = _optional_text(table, code, "name_zh", NAME_MAX)
     if name_zh is None:
@@ -292,7 +303,11 @@ def _parse_unit(table: Any, position: int) -> UnitSpec:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise InvalidInput(
-                "timezone", "import.bad_timezone", subject=code, detail=f"unknown {timezone!r}"
+                "timezone",
+                "import.bad_timezone",
+                subject=code,
+                detail="an IANA name such as Asia/Shanghai",
+                value=timezone,
             ) from None
     return UnitSpec(
         code=code,
@@ -321,7 +336,9 @@ def _check_tree(specs: list[UnitSpec], existing: list[OrgUnit]) -> None:
     in_file = {spec.code for spec in specs}
     for spec in specs:
         if spec.parent is not None and spec.parent not in in_file and spec.parent not in tree:
-            raise InvalidInput("parent", "import.unknown_parent", subject=spec.code)
+            raise InvalidInput(
+                "parent", "import.unknown_parent", subject=spec.code, value=spec.parent
+            )
         tree[spec.code] = (spec.kind, spec.parent)
     for code in sorted(tree, key=lambda c: (c not in in_file, c)):
         kind, parent = tree[code]
@@ -336,7 +353,7 @@ def _check_tree(specs: list[UnitSpec], existing: list[OrgUnit]) -> None:
         seen = {code}
         while parent is not None:
             if parent in seen:  # `parent` is on the cycle; name it, not a unit below it
-                raise InvalidInput("parent", "import.cycle", subject=parent)
+                raise InvalidInput("parent", "import.cycle", subject=parent, value=tree[parent][1])
             seen.add(parent)
             parent = tree[parent][1]
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import sqlite3
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
 from bot.config import ConfigError, bot_id, check_secrets, check_token, load_config
+from models import migrate
+from models.db import create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_TOKEN = "123456:ABCdef_ghi-jkl"
@@ -192,11 +199,127 @@ def test_cli_webhook_needs_a_secret(tmp_path: Path) -> None:
 
 
 def test_cli_db_upgrade_and_current(tmp_path: Path) -> None:
-    env = {"BRANCHBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"}
-    assert "empty" in _cli("db", "current", env=env, cwd=tmp_path).stdout
+    """`db current` fails (status 1) while the schema is absent or behind: a deployment
+    script can ask it whether `db upgrade` is due."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"
+    env = {"BRANCHBOT_DATABASE_URL": url}
+    empty = _cli("db", "current", env=env, cwd=tmp_path)
+    assert (empty.returncode, empty.stdout) == (1, "no schema yet; run: branchbot db upgrade\n")
+    first = ScriptDirectory.from_config(migrate.alembic_config()).get_base()
+    assert isinstance(first, str)
+    asyncio.run(_upgrade_to(url, first))
+    behind = _cli("db", "current", env=env, cwd=tmp_path)
+    assert behind.returncode == 1
+    assert behind.stdout == (
+        f"{first}, behind this branchbot's {migrate.head_revision()}; run: branchbot db upgrade\n"
+    )
     upgraded = _cli("db", "upgrade", env=env, cwd=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "up to date" in _cli("db", "current", env=env, cwd=tmp_path).stdout
+    assert upgraded.stdout == f"database at revision {migrate.head_revision()}\n"
+    current = _cli("db", "current", env=env, cwd=tmp_path)
+    assert (current.returncode, current.stdout) == (0, f"{migrate.head_revision()} (up to date)\n")
+
+
+async def _upgrade_to(url: str, revision: str) -> None:
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine, revision)
+    finally:
+        await engine.dispose()
+
+
+def test_org_and_admin_leave_the_schema_alone_without_auto_migrate(tmp_path: Path) -> None:
+    database = tmp_path / "b.db"
+    env = {
+        "BRANCHBOT_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "BRANCHBOT_DATABASE_AUTO_MIGRATE": "false",
+    }
+    for argv in (("org", "list"), ("admin", "list")):
+        result = _cli(*argv, env=env, cwd=tmp_path)
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [
+            "branchbot: the database has no schema yet; run `branchbot db upgrade` "
+            "(database.auto_migrate = false: nothing migrates it on its own)"
+        ]
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+    assert _cli("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    listed = _cli("org", "list", env=env, cwd=tmp_path)
+    assert listed.returncode == 0 and "no units yet" in listed.stdout
+
+
+def test_cli_version(tmp_path: Path) -> None:
+    result = _cli("--version", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, f"branchbot {version('branchbot')}\n")
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version("branchbot"))
+
+
+def test_check_config_says_what_it_read_and_passes_the_shipped_example(tmp_path: Path) -> None:
+    example = ROOT / "config.example.toml"
+    result = _cli("check-config", "--config", str(example), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"read {example}",
+        "configuration is valid",
+        "not set yet, needed to run: telegram.token (BRANCHBOT_TOKEN)",
+        "not set yet, needed to run: checkin.secret (BRANCHBOT_CHECKIN_SECRET)",
+    ]
+    secrets = {"BRANCHBOT_TOKEN": GOOD_TOKEN, "BRANCHBOT_CHECKIN_SECRET": SECRET}
+    ready = _cli("check-config", "--config", str(example), env=secrets, cwd=tmp_path)
+    assert ready.stdout.splitlines() == [f"read {example}", "configuration is valid"]
+    alone = _cli("check-config", cwd=tmp_path)
+    assert alone.stdout.splitlines()[0] == "no configuration file: defaults and environment"
+    write(tmp_path, "")  # ./branchbot.toml is read when present
+    found = _cli("check-config", cwd=tmp_path)
+    assert found.stdout.splitlines()[0] == "read branchbot.toml"
+
+
+def test_check_config_webhook_asks_what_run_webhook_asks(tmp_path: Path) -> None:
+    """check-config once passed what `run --webhook` then refused (no secret token)."""
+    example = str(ROOT / "config.example.toml")
+    secrets = {"BRANCHBOT_TOKEN": GOOD_TOKEN, "BRANCHBOT_CHECKIN_SECRET": SECRET}
+    without = _cli("check-config", "--webhook", "--config", example, env=secrets, cwd=tmp_path)
+    assert without.returncode == 2
+    assert without.stderr.splitlines() == [
+        "branchbot: configuration error: webhook.secret_token: required with --webhook; set it "
+        "in the config file or in BRANCHBOT_WEBHOOK_SECRET_TOKEN (1-256 of A-Z, a-z, 0-9, _ and -)"
+    ]
+    with_secret = {**secrets, "BRANCHBOT_WEBHOOK_SECRET_TOKEN": "s3cret_token"}
+    ready = _cli("check-config", "--webhook", "--config", example, env=with_secret, cwd=tmp_path)
+    assert ready.returncode == 0, ready.stderr
+    no_token = _cli("check-config", "--webhook", "--config", example, cwd=tmp_path)
+    assert no_token.returncode == 2 and "telegram.token: missing" in no_token.stderr
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:8080", "0.0.0.0.0", "256.1.1.1", "", "my host"])
+def test_an_address_that_cannot_be_listened_on_is_refused(listen: str) -> None:
+    with pytest.raises(ConfigError, match=r"^webhook\.listen: .* is not an address to listen on"):
+        load_config(None, environ={"BRANCHBOT_WEBHOOK_LISTEN": listen})
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost", "bot-1"])
+def test_addresses_to_listen_on(listen: str) -> None:
+    assert load_config(None, environ={"BRANCHBOT_WEBHOOK_LISTEN": listen}).webhook.listen == listen
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:18081/bot",
+        "http://127.0.0.1:18081/bot/",
+        f"https://api.telegram.org/bot{GOOD_TOKEN}",
+    ],
+)
+def test_a_python_telegram_bot_style_base_url_is_named_as_the_mistake(url: str) -> None:
+    """It was reported as "telegram.token: rejected by the Bot API"."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, environ={"BRANCHBOT_TELEGRAM_API_BASE_URL": url})
+    message = str(caught.value)
+    assert message.startswith("telegram.api_base_url: ends in /bot like python-telegram-bot's")
+    assert "branchbot adds /bot<token> itself" in message
+    assert GOOD_TOKEN not in message  # the token never reaches an error line
+    for fine in ("https://api.telegram.org", "https://proxy.example/robot", "http://h:1/tg/"):
+        load_config(None, environ={"BRANCHBOT_TELEGRAM_API_BASE_URL": fine})
 
 
 def test_cli_help_documents_every_command(tmp_path: Path) -> None:
