@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +23,7 @@ from tests.conftest import Database
 from tests.e2e.conftest import START_TIME, RunningBot, bot_config, free_port
 from tests.e2e.texts import said
 
+ROOT = Path(__file__).resolve().parents[2]
 NOT_UPDATES = [
     b'{"update_id": 5, "message": "x"}',  # once a 500 and a 60-line traceback
     b'{"update_id": 6, "callback_query": []}',
@@ -193,3 +196,44 @@ async def test_a_bot_stopped_while_waiting_for_the_bot_api_stops_cleanly(
     await runtime.stop()
     with pytest.raises(httpx.ConnectError):  # the port is closed again
         await health(config.webhook.port)
+
+
+async def check_config_online(emu: Emulator, token: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "check-config",
+        "--online",
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "BRANCHBOT_TOKEN": token,
+            "BRANCHBOT_CHECKIN_SECRET": "a-check-in-secret-for-tests",
+            "BRANCHBOT_TELEGRAM_API_BASE_URL": emu.url,
+        },
+        cwd=ROOT / "tests",  # no branchbot.toml there
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_check_config_online_asks_the_bot_api_about_the_token(emulator: Emulator) -> None:
+    status, out, err = await check_config_online(emulator, emulator.token)
+    assert status == 0, err
+    assert out.splitlines()[-1] == (
+        f"the Bot API at {emulator.url} knows the token: @{emulator.bot.username}"
+    )
+    async with Emulator() as strict:  # a rejected getMe is what this part is about
+        wrong = strict.token.split(":")[0] + ":not-the-token"
+        status, out, err = await check_config_online(strict, wrong)
+        assert [(v.method, v.status) for v in strict.violations] == [("getMe", 401)]
+    assert status == 2
+    assert err.splitlines() == [
+        f"branchbot: configuration error: telegram.token: rejected by the Bot API at "
+        f"{strict.url} (is it the token @BotFather gave?)"
+    ]
+    assert "not-the-token" not in out + err
