@@ -22,7 +22,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -71,7 +73,8 @@ def ensure_venv(packages: str) -> None:
         print("dev.py: creating .venv", file=sys.stderr)
         venv.create(VENV, with_pip=True)
     lock = LOCKS[packages]
-    count = sum(1 for line in lock.read_text().splitlines() if "==" in line)
+    # A package may have a line per Python version (--universal): count names.
+    count = len({line.split("==")[0] for line in lock.read_text().splitlines() if "==" in line})
     print(
         f"dev.py: installing {count} locked packages ({lock.relative_to(ROOT)}) into .venv; "
         "about a minute the first time, nothing when nothing changed",
@@ -132,21 +135,27 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def throwaway_postgres() -> Iterator[str]:
     """A PostgreSQL server of its own in a temporary folder, on a free port of 127.0.0.1,
-    for as long as the block runs; its URL. As root it runs as the `postgres` user
-    (initdb refuses root)."""
+    for as long as the block runs; the URL of its account `branchbot`, which may create
+    databases but is no superuser (as in production). As root the server runs as the
+    `postgres` user (initdb refuses root)."""
     binaries = postgres_bin()
+    psql = binaries / "psql" if (binaries / "psql").exists() else shutil.which("psql")
+    if psql is None:
+        raise NoPostgres(
+            "dev.py: --postgres needs psql beside initdb and pg_ctl (Debian: postgresql-client)"
+        )
     as_root = hasattr(os, "geteuid") and os.geteuid() == 0
     if as_root and shutil.which("su") is None:
         raise NoPostgres("dev.py: --postgres as root needs `su` to run the server as postgres")
     folder = Path(tempfile.mkdtemp(prefix="branchbot-pg."))
-    data, port = folder / "data", _free_port()
+    data, log, port = folder / "data", folder / "log", _free_port()
 
-    def run(*command: str) -> None:
+    def run(*command: str, check: bool = True) -> None:
         if as_root:
-            line = " ".join(f"'{part}'" for part in command)
-            command = ("su", "postgres", "-s", "/bin/sh", "-c", line)
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            command = ("su", "postgres", "-s", "/bin/sh", "-c", shlex.join(command))
+        subprocess.run(command, check=check, stdout=subprocess.DEVNULL)
 
+    started = False
     try:
         if as_root:
             try:
@@ -156,25 +165,46 @@ def throwaway_postgres() -> Iterator[str]:
                     "dev.py: --postgres as root needs a `postgres` user to run the server"
                 ) from None
         print(f"dev.py: starting a throwaway PostgreSQL on 127.0.0.1:{port}", file=sys.stderr)
-        run(
-            str(binaries / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-        )
+        initdb = [str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
+        pg_ctl = str(binaries / "pg_ctl")
         options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        log = str(folder / "log")
-        run(str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", log, "-w", "start")
         try:
-            yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
-        finally:
-            run(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+            run(*initdb, "-E", "UTF8")
+            started = True  # or half started: stopped in any case
+            run(pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
+        except subprocess.CalledProcessError:
+            said = log.read_text(errors="replace").strip() if log.exists() else ""
+            raise NoPostgres(
+                "dev.py: the throwaway PostgreSQL did not start"
+                + (f"; its log:\n{said}" if said else "")
+            ) from None
+        role = "CREATE ROLE branchbot LOGIN CREATEDB PASSWORD 'branchbot'"
+        where = ["-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres"]
+        subprocess.run([str(psql), "-X", "-q", *where, "-c", role], check=True)
+        yield f"postgresql+asyncpg://branchbot:branchbot@127.0.0.1:{port}/postgres"
     finally:
+        if started:
+            run(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop", check=False)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def call(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> int:
+    """subprocess.call, except on Ctrl-C: the child (pytest, the bot) has it too and is left
+    to finish its own way (pytest says what ran so far); then 130, without a traceback."""
+    child = subprocess.Popen(command, cwd=cwd, env=env)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        with contextlib.suppress(KeyboardInterrupt, subprocess.TimeoutExpired):
+            child.wait(timeout=30)
+        if child.poll() is None:  # a second Ctrl-C, or a child that would not stop
+            child.kill()
+            child.wait()
+        return 130
+    except BaseException:  # SystemExit from SIGTERM: not a child left running alone
+        child.terminate()
+        child.wait()
+        raise
 
 
 def run_tests(python: str, rest: list[str]) -> int:
@@ -183,7 +213,9 @@ def run_tests(python: str, rest: list[str]) -> int:
     command = [python, "-m", "pytest", *parallel(rest), *rest]
     if not postgres or os.environ.get("BRANCHBOT_TEST_POSTGRES_URL"):
         env = {**os.environ, "BRANCHBOT_REQUIRE_POSTGRES": "1"} if postgres else None
-        return subprocess.call(command, cwd=ROOT, env=env)
+        return call(command, cwd=ROOT, env=env)
+    # Killed (a CI time limit, a closed terminal): the server is stopped and removed too.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     try:
         with throwaway_postgres() as url:
             env = {
@@ -191,10 +223,12 @@ def run_tests(python: str, rest: list[str]) -> int:
                 "BRANCHBOT_TEST_POSTGRES_URL": url,
                 "BRANCHBOT_REQUIRE_POSTGRES": "1",
             }
-            return subprocess.call(command, cwd=ROOT, env=env)
+            return call(command, cwd=ROOT, env=env)
     except NoPostgres as problem:
         print(problem, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # while the server started or stopped
+        return 130
 
 
 def main() -> int:
@@ -206,9 +240,9 @@ def main() -> int:
     python = str(BIN / "python")
     if command == "sandbox":
         data = [] if "--data" in rest else ["--data", str(ROOT / ".sandbox")]
-        return subprocess.call([str(BIN / "branchbot"), "sandbox", *data, *rest])
+        return call([str(BIN / "branchbot"), "sandbox", *data, *rest])
     if command == "run":
-        return subprocess.call([str(BIN / "branchbot"), "run", *rest])
+        return call([str(BIN / "branchbot"), "run", *rest])
     if command == "test":
         return run_tests(python, rest)
     if command == "lint":

@@ -240,8 +240,9 @@ def check_secrets(config: Config) -> None:
     check_token(config)
     secret = config.checkin.secret
     if not secret:
+        variable = env_name("checkin", "secret")
         raise ConfigError(
-            f"checkin.secret: missing; set it in the config file or in {env_name('checkin', 'secret')}"
+            f"checkin.secret: missing; set it in the config file or in {variable}"
             " (for example the output of: openssl rand -hex 32)"
         )
     if len(secret) < SECRET_MIN_LENGTH:

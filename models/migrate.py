@@ -40,8 +40,7 @@ class SchemaBehind(Exception):
         state = (
             "has no schema yet"
             if revision is None
-            else f"is at schema revision {revision}, older than this branchbot's "
-            f"{head_revision()}"
+            else f"is at schema revision {revision}, older than this branchbot's {head_revision()}"
         )
         super().__init__(
             f"the database {state}; run `branchbot db upgrade` "

@@ -94,7 +94,7 @@ def test_each_command_installs_what_it_needs(tmp_path: Path, monkeypatch: Any) -
 
 def test_postgres_flag_is_dev_pys_not_pytests(monkeypatch: Any) -> None:
     calls: list[tuple[list[str], dict[str, str] | None]] = []
-    monkeypatch.setattr(dev.subprocess, "call", lambda c, cwd, env: calls.append((c, env)) or 0)
+    monkeypatch.setattr(dev, "call", lambda c, cwd, env: calls.append((c, env)) or 0)
     monkeypatch.setenv("BRANCHBOT_TEST_POSTGRES_URL", "postgresql+asyncpg://x@127.0.0.1:1/p")
     assert dev.run_tests("python", ["--postgres", "-k", "x"]) == 0
     command, env = calls.pop()
@@ -114,10 +114,42 @@ def test_without_postgres_binaries_the_message_says_what_to_install(monkeypatch:
     assert dev.run_tests("python", ["--postgres"]) == 2
 
 
+def test_ctrl_c_lets_the_child_finish_and_says_130(monkeypatch: Any) -> None:
+    class Child:
+        """pytest, which has the Ctrl-C too: it prints its summary and exits."""
+
+        waits: list[float | None] = []  # noqa: RUF012
+        killed = False
+
+        def __init__(self, command: list[str], cwd: Path | None, env: Any) -> None:
+            pass
+
+        def wait(self, timeout: float | None = None) -> int:
+            self.waits.append(timeout)
+            if len(self.waits) == 1:
+                raise KeyboardInterrupt
+            return 2
+
+        def poll(self) -> int:
+            return 2
+
+        def kill(self) -> None:
+            Child.killed = True
+
+    monkeypatch.setattr(dev.subprocess, "Popen", Child)
+    assert dev.call(["pytest"]) == 130
+    assert Child.waits == [None, 30] and not Child.killed
+
+
 def test_a_throwaway_postgres_serves_and_is_gone_afterwards() -> None:
     async def answer(url: str) -> int:
         connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
         try:
+            # The tests' account may create databases, but is no superuser (as in production).
+            role = await connection.fetchrow(
+                "SELECT rolsuper, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+            )
+            assert (role["rolsuper"], role["rolcreatedb"]) == (False, True)
             return await connection.fetchval("SELECT 41 + 1")
         finally:
             await connection.close()
@@ -125,7 +157,9 @@ def test_a_throwaway_postgres_serves_and_is_gone_afterwards() -> None:
     folders = Path(dev.tempfile.gettempdir()).glob
     before = set(folders("branchbot-pg.*"))
     with dev.throwaway_postgres() as url:
-        assert re.fullmatch(r"postgresql\+asyncpg://postgres@127\.0\.0\.1:\d+/postgres", url)
+        assert re.fullmatch(
+            r"postgresql\+asyncpg://branchbot:branchbot@127\.0\.0\.1:\d+/postgres", url
+        )
         assert asyncio.run(answer(url)) == 42
         (own,) = set(folders("branchbot-pg.*")) - before
     with pytest.raises(OSError):  # stopped: nobody listens there any more
