@@ -31,6 +31,7 @@ from handlers.common import set_command_menus
 from handlers.context import SERVICES_KEY, BotContext, Services
 from handlers.work import process
 from models import inbox, migrate
+from models.base import utcnow
 from models.db import create_engine, create_session_factory
 from scheduler.clock import Clock, SystemClock
 from scheduler.ratelimit import Limits, RateLimiter
@@ -39,6 +40,9 @@ from scheduler.service import SchedulerService, SchedulerSettings
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 30  # seconds a getUpdates call may wait for news
+# The inbox looks this often for updates that waited longer than LEFT_WAITING.
+SWEEP_SECONDS = 15.0
+LEFT_WAITING = timedelta(seconds=10)
 # Start-up waits for an unreachable Bot API, trying again after 1, 2, 4 … seconds, at
 # most this many apart, and says so in the log at most once in this many seconds.
 BOT_API_RETRY_MAX_SECONDS = 30.0
@@ -77,70 +81,123 @@ def scheduler_settings(config: Config) -> SchedulerSettings:
 
 
 class UpdateInbox:
-    """Stores updates before they are acknowledged; processes them in order, once."""
+    """Stores updates before they are acknowledged, and handles each once: each chat's in
+    the order they came, different chats' side by side, at most `lanes` at a time.
 
-    def __init__(self, application: Application, services: Services) -> None:  # type: ignore[type-arg]
+    A chat's updates are taken from the database one by one, each in the transaction
+    that handles it and marks it processed (handlers.work.process), under a lock of the
+    chat that other replicas on the same PostgreSQL database respect: so the order per
+    chat holds across replicas, and what a replica stored and could not handle (it
+    died, or the handling failed) is found by the others' sweep and handled there."""
+
+    def __init__(self, application: Application, services: Services, lanes: int) -> None:  # type: ignore[type-arg]
         self.application = application
         self.services = services
         self.sessions = services.sessions
         self.bot_id = services.bot_id
-        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._worker: asyncio.Task[None] | None = None
+        self._lanes = asyncio.Semaphore(lanes)
+        self._running: dict[int, asyncio.Task[None]] = {}  # chat key -> its lane
+        self._more: set[int] = set()  # chats given updates while their lane ran
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def accept(self, payload: dict[str, Any]) -> bool:
         """Store one update and queue it; False for a repeated update_id."""
         return bool(await self.accept_batch([payload]))
 
     async def accept_batch(self, payloads: list[dict[str, Any]]) -> int:
-        """Store updates in one transaction (one disk flush for a polled batch), then queue
-        the new ones in order; the number that were new. What is queued is what was stored."""
+        """Store updates in one transaction (one disk flush for a polled batch), then start
+        their chats' lanes; the number that were new."""
         payloads = [inbox.storable(payload) for payload in payloads]
         async with self.sessions.begin() as session:
-            new = [
-                payload
-                for payload in payloads
-                if await inbox.store_update(session, self.bot_id, payload)
-            ]
-        for payload in new:
-            self._queue.put_nowait(payload)
+            new = await inbox.store_updates(session, self.bot_id, payloads)
+        for key in dict.fromkeys(inbox.chat_key(payload) for payload in new):
+            self._wake(key)
         return len(new)
 
     async def start(self) -> None:
-        # What a previous run stored but never finished goes first.
+        # What a previous run stored but never finished goes first, however much.
         async with self.sessions() as session:
-            left_over = await inbox.unprocessed(session, self.bot_id, limit=10_000)
-        for row in left_over:
-            self._queue.put_nowait(row.payload)
-        if left_over:
-            log.info("resuming %d stored update(s) from the last run", len(left_over))
-        self._worker = asyncio.create_task(self._work(), name="update-inbox")
+            waiting = await inbox.chats_waiting(session, self.bot_id)
+        for key in waiting:
+            self._wake(key)
+        if waiting:
+            log.info("resuming the stored updates of %d chat(s) from the last run", len(waiting))
+        self._sweeper = asyncio.create_task(self._sweep(), name="update-inbox-sweep")
 
     async def join(self) -> None:
-        """Wait until every queued update has been handled."""
-        await self._queue.join()
+        """Wait until every stored update this process knows of has been handled."""
+        while self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
 
     async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
+        tasks = [*self._running.values(), *([self._sweeper] if self._sweeper else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+                await task
+        self._sweeper = None
 
-    async def _work(self) -> None:
+    def _wake(self, key: int) -> None:
+        if key in self._running:
+            self._more.add(key)  # the lane looks again before it ends
+        else:
+            self._running[key] = asyncio.create_task(self._lane(key), name=f"chat-{key}")
+
+    async def _lane(self, key: int) -> None:
+        try:
+            async with self._lanes:
+                while True:
+                    self._more.discard(key)
+                    # No await between the last look and leaving: a wake either lands
+                    # in `_more` before the check, or starts a new lane after.
+                    if not await self._handle_next(key) and key not in self._more:
+                        return
+        finally:
+            self._running.pop(key, None)
+
+    async def _handle_next(self, key: int) -> bool:
+        """Handle the chat's earliest unprocessed update; False when there was none, or it
+        failed and is left for the sweep to try again."""
+        update_id = None
+        try:
+            async with self.sessions() as session:
+                await inbox.lock_chat(session, key)
+                row = await inbox.next_update(session, self.bot_id, key)
+                if row is None:
+                    return False
+                update_id = row.update_id
+                update = Update.de_json(row.payload, self.application.bot)
+                await process(self.application, update, self.services, session)
+            return True
+        except Exception:  # the lane must outlive any one update
+            if update_id is None:
+                log.exception("the updates of a chat could not be read; trying again later")
+                return False
+            log.exception("update %s could not be processed", update_id)
+            async with self.sessions.begin() as session:
+                set_aside = await inbox.count_failure(session, self.bot_id, update_id)
+            if set_aside:
+                log.error(
+                    "update %s set aside after %d failed attempts", update_id, inbox.MAX_ATTEMPTS
+                )
+            return set_aside
+
+    async def _sweep(self) -> None:
+        """Now and then, the chats whose updates have waited too long: another replica's
+        that died, or an update whose handling failed, to be tried again."""
         while True:
-            payload = await self._queue.get()
+            await asyncio.sleep(SWEEP_SECONDS)
             try:
-                await self._process(payload)
-            except Exception:  # the loop must outlive any one update
-                log.exception("update %s could not be processed", payload.get("update_id"))
-            finally:
-                self._queue.task_done()
-
-    async def _process(self, payload: dict[str, Any]) -> None:
-        # One transaction: the handlers' work and the mark that the update is done.
-        await process(
-            self.application, Update.de_json(payload, self.application.bot), self.services
-        )
+                async with self.sessions() as session:
+                    waiting = await inbox.chats_waiting(
+                        session, self.bot_id, received_before=utcnow() - LEFT_WAITING
+                    )
+            except Exception as error:  # the database is away: the next sweep tries again
+                log.warning("stored updates could not be looked at: %s", error)
+                continue
+            for key in waiting:
+                self._wake(key)
 
 
 async def poll(application: Application, updates: UpdateInbox, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
@@ -201,7 +258,8 @@ class BotRuntime:
     def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
         check_secrets(config)
         self.config = config
-        self.engine = create_engine(config.database.url)
+        # A connection for each lane, and for the scheduler, its sender and its leadership.
+        self.engine = create_engine(config.database.url, connections=config.bot.lanes + 4)
         self.sessions = create_session_factory(self.engine)
         self.services = Services(
             defaults=config.bot.defaults,
@@ -215,7 +273,7 @@ class BotRuntime:
         )
         self.limiter = RateLimiter(Limits(per_second=float(config.scheduler.messages_per_second)))
         self.application = build_application(config, self.services, self.limiter)
-        self.updates = UpdateInbox(self.application, self.services)
+        self.updates = UpdateInbox(self.application, self.services, config.bot.lanes)
         self.scheduler: SchedulerService | None = None
         if config.scheduler.enabled:
             self.scheduler = SchedulerService(

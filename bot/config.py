@@ -57,6 +57,8 @@ class DatabaseConfig:
 class BotConfig:
     timezone: str = "Asia/Shanghai"
     language: str = "zh"
+    # Chats whose updates are handled side by side (bot.app.UpdateInbox).
+    lanes: int = 8
 
     @property
     def defaults(self) -> Defaults:
@@ -198,6 +200,8 @@ def _validate(config: Config) -> None:
         raise ConfigError(
             f"bot.language: expected one of {', '.join(LANGUAGES)}, got {b.language!r}"
         )
+    if not 1 <= b.lanes <= MAX_LANES:
+        raise ConfigError(f"bot.lanes: expected 1-{MAX_LANES}, got {b.lanes}")
     _check_listen(w.listen)
     if not 0 < w.port < 65536:
         raise ConfigError(f"webhook.port: expected 1-65535, got {w.port}")
@@ -232,6 +236,7 @@ def _validate(config: Config) -> None:
 
 
 QR_SECONDS_RANGE = (20, 600)
+MAX_LANES = 32
 SECRET_MIN_LENGTH = 16
 
 

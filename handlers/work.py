@@ -1,16 +1,18 @@
 """One unit of work per update: one session, one transaction, the replies after the commit.
 
-`process` is how every update is handled (bot.app calls it for each stored update).
-It opens the session that the handlers see as `context.session`, runs them, hands
+`process` is how every update is handled (bot.app's inbox calls it for each stored
+update, in the transaction in which it took the update from its chat's lane). The
+session is the one the handlers see as `context.session`; `process` runs them, hands
 the notifications they recorded to the notifier, marks the update processed and
 commits: one transaction. Only then are the replies sent, so nobody is told of a
 change that was not saved.
 
 When a handler fails (a domain refusal, a stale button, a bug), the error handler
 records it here with the reply to send instead; everything the handler wrote is
-rolled back, and a second transaction marks the update processed, together with
-the one thing a failure may still change: closing the question that a refused
-answer ends (see handlers.conversation).
+rolled back to a savepoint taken before it ran, and the same transaction marks the
+update processed, together with the one thing a failure may still change: closing
+the question that a refused answer ends (see handlers.conversation). The chat's lock
+is held throughout, so no other replica takes the update meanwhile.
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
 from models import inbox
 from models.account import close_question
-from models.notifications import take_pending
+from models.notifications import Notification, take_pending
 from views.notifications import OutboxNotifier
 
 if TYPE_CHECKING:
@@ -72,22 +74,32 @@ def current_work() -> Work:
     return _current.get()
 
 
-async def process(application: Application, update: Update, services: Services) -> None:  # type: ignore[type-arg]
+async def process(
+    application: Application,  # type: ignore[type-arg]
+    update: Update,
+    services: Services,
+    session: AsyncSession,
+) -> None:
+    """Handle the update in `session`, whose transaction the caller began; commits it."""
     notifier = OutboxNotifier(services.clock.now, services.defaults)
-    async with services.sessions() as session:
-        work = Work(session)
-        token = _current.set(work)
-        try:
-            await application.process_update(update)
-            if work.failure is None:
-                await notifier.deliver(session, take_pending(session))
-            else:
-                await _after_failure(work, update)
-            await inbox.mark_processed(session, services.bot_id, update.update_id)
-            await session.commit()
-        finally:
-            _current.reset(token)
-    services.wake_sender()  # committed: whatever went to the outbox can go now
+    work = Work(session)
+    token = _current.set(work)
+    try:
+        before_handlers = await session.begin_nested()
+        await application.process_update(update)
+        notifications: list[Notification] = []
+        if work.failure is None:
+            await before_handlers.commit()
+            notifications = take_pending(session)
+            await notifier.deliver(session, notifications)
+        else:
+            await _after_failure(work, update, before_handlers)
+        await inbox.mark_processed(session, services.bot_id, update.update_id)
+        await session.commit()
+    finally:
+        _current.reset(token)
+    if notifications:  # committed: what went to the outbox can go now
+        services.wake_sender()
     for send in work.replies if work.failure is None else work.failure_replies:
         try:
             await send()
@@ -95,8 +107,11 @@ async def process(application: Application, update: Update, services: Services) 
             log.warning("reply to update %s failed: %s", update.update_id, error)
 
 
-async def _after_failure(work: Work, update: Update) -> None:
-    await work.session.rollback()
+async def _after_failure(
+    work: Work, update: Update, before_handlers: AsyncSessionTransaction
+) -> None:
+    if before_handlers.is_active:
+        await before_handlers.rollback()
     take_pending(work.session)  # nobody is told of what did not happen
     if work.close_question and update.effective_user is not None:
         await close_question(work.session, update.effective_user.id)

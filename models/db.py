@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -36,7 +36,11 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, connections: int | None = None, **kwargs: Any) -> AsyncEngine:
+    """`connections`: how many the pool keeps for steady use (a file or a server only; an
+    in-memory SQLite database is one connection anyway)."""
+    if connections is not None and make_url(url).database not in (None, "", ":memory:"):
+        kwargs["pool_size"] = connections
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -12,8 +12,19 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, cast, delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Index,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
@@ -47,9 +58,51 @@ SENDER_PATHS = (
     ("message_reaction", "user", "id"),
 )
 
+# Where an update names its chat: updates of one chat are handled in order, one at a time.
+CHAT_PATHS = (
+    *(
+        (kind, "chat", "id")
+        for kind in (
+            "message",
+            "edited_message",
+            "channel_post",
+            "edited_channel_post",
+            "business_message",
+            "edited_business_message",
+            "my_chat_member",
+            "chat_member",
+            "chat_join_request",
+            "message_reaction",
+            "message_reaction_count",
+            "chat_boost",
+            "removed_chat_boost",
+        )
+    ),
+    ("callback_query", "message", "chat", "id"),
+)
+
+# An update whose handling fails this many times (a bug, not a refusal: refusals are
+# answered and done) is set aside, so that the chat's later updates are not held up.
+MAX_ATTEMPTS = 3
+
+# Names "a chat's updates" among PostgreSQL's two-number advisory locks (the scheduler's
+# and the migrations' take the one-number kind, so they never meet these).
+CHAT_LOCK_SPACE = 0x62726263  # "brbc"
+
 
 class InboundUpdate(Base):
     __tablename__ = "inbound_updates"
+    __table_args__ = (
+        # Each chat's next update, and the chats with any, without reading the rest.
+        Index(
+            "ix_inbound_updates_unprocessed_chat",
+            "bot_id",
+            "chat_key",
+            "update_id",
+            postgresql_where=text("processed_at IS NULL"),
+            sqlite_where=text("processed_at IS NULL"),
+        ),
+    )
 
     # The bot that received it: the number its token starts with.
     bot_id: Mapped[TelegramId] = mapped_column(primary_key=True, autoincrement=False)
@@ -57,6 +110,29 @@ class InboundUpdate(Base):
     payload: Mapped[dict[str, Any]]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The chat it belongs to (`chat_key`): its lane.
+    chat_key: Mapped[TelegramId] = mapped_column(default=0, server_default=text("0"))
+    # Failed handlings so far (see MAX_ATTEMPTS).
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+
+
+def _at(payload: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = payload
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def chat_key(payload: dict[str, Any]) -> int:
+    """The chat an update belongs to, else the person it comes from, else 0: what
+    python-telegram-bot calls its effective chat, or effective user."""
+    for path in (*CHAT_PATHS, *SENDER_PATHS):
+        value = _at(payload, path)
+        if isinstance(value, int):
+            return value
+    return 0
 
 
 def storable(value: Any) -> Any:
@@ -71,15 +147,87 @@ def storable(value: Any) -> Any:
     return value
 
 
+async def store_updates(
+    session: AsyncSession, bot_id: int, payloads: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Record updates of this bot in one statement; those it had not seen before, in order."""
+    if not payloads:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [
+        {
+            "bot_id": bot_id,
+            "update_id": payload["update_id"],
+            "payload": payload,
+            "chat_key": chat_key(payload),
+            "received_at": utcnow(),
+            "attempts": 0,
+        }
+        for payload in payloads
+    ]
+    new = set(
+        await session.scalars(
+            insert(InboundUpdate)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
+            .returning(InboundUpdate.update_id)
+        )
+    )
+    return [payload for payload in payloads if payload["update_id"] in new]
+
+
 async def store_update(session: AsyncSession, bot_id: int, payload: dict[str, Any]) -> bool:
     """Record an update of this bot; False when it has seen this update_id before."""
-    try:
-        async with session.begin_nested():
-            session.add(
-                InboundUpdate(bot_id=bot_id, update_id=payload["update_id"], payload=payload)
-            )
-    except IntegrityError:
+    return bool(await store_updates(session, bot_id, [payload]))
+
+
+async def lock_chat(session: AsyncSession, key: int) -> None:
+    """Until the transaction ends, no other process handles this chat's updates (PostgreSQL;
+    SQLite has one process, whose lanes keep to a chat each, and one writer at a time)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(CHAT_LOCK_SPACE, key % 2**31)))
+
+
+async def next_update(session: AsyncSession, bot_id: int, key: int) -> InboundUpdate | None:
+    """The chat's earliest update not processed yet."""
+    return await session.scalar(
+        select(InboundUpdate)
+        .where(
+            InboundUpdate.bot_id == bot_id,
+            InboundUpdate.chat_key == key,
+            InboundUpdate.processed_at.is_(None),
+        )
+        .order_by(InboundUpdate.update_id)
+        .limit(1)
+    )
+
+
+async def chats_waiting(
+    session: AsyncSession, bot_id: int, received_before: datetime | None = None
+) -> list[int]:
+    """The chats with updates not processed yet (received before the time, if given)."""
+    query = (
+        select(InboundUpdate.chat_key)
+        .distinct()
+        .where(InboundUpdate.bot_id == bot_id, InboundUpdate.processed_at.is_(None))
+    )
+    if received_before is not None:
+        query = query.where(InboundUpdate.received_at < received_before)
+    return list(await session.scalars(query))
+
+
+async def count_failure(session: AsyncSession, bot_id: int, update_id: int) -> bool:
+    """One more failed handling of the update; True when it is now set aside for good."""
+    attempts = await session.scalar(
+        update(InboundUpdate)
+        .where(InboundUpdate.bot_id == bot_id, InboundUpdate.update_id == update_id)
+        .values(attempts=InboundUpdate.attempts + 1)
+        .returning(InboundUpdate.attempts)
+    )
+    if attempts is None or attempts < MAX_ATTEMPTS:
         return False
+    await mark_processed(session, bot_id, update_id)
     return True
 
 

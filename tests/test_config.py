@@ -97,6 +97,8 @@ def test_config_file_named_by_environment(tmp_path: Path) -> None:
         ('[logging]\nlevel = "LOUD"\n', {}, r"^logging\.level: expected one of"),
         ('[scheduler]\nquiet_hours_start = "25:00"\n', {}, r"^scheduler\.quiet_hours_start"),
         ("[scheduler]\ndigest_hour = 24\n", {}, r"^scheduler\.digest_hour: expected 0-23"),
+        ("[bot]\nlanes = 0\n", {}, r"^bot\.lanes: expected 1-32, got 0$"),
+        ("", {"BRANCHBOT_BOT_LANES": "64"}, r"^bot\.lanes: expected 1-32, got 64$"),
         ('[webhook]\nsecret_token = "has spaces"\n', {}, r"^webhook\.secret_token: use"),
         ("this is = = not toml", {}, r"not valid TOML"),
         ("", {"BRANCHBOT_WEBHOOK_PORT": "x"}, r"BRANCHBOT_WEBHOOK_PORT\): expected a whole"),

@@ -7,8 +7,10 @@ tests); members and secretaries act through the emulator.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from collections import Counter
 from datetime import timedelta
 
 import icalendar
@@ -307,6 +309,52 @@ async def test_sign_up_until_full_then_waitlist_and_promotion(
     assert status_line("zh", "events.status.cancelled") in card.text
     assert said("zh", "events.seats_full", waiting=0) in card.text
     assert (await participation(bot, activity, fourth)).status is ParticipationStatus.cancelled
+
+
+async def test_members_pressing_for_the_last_seats_at_the_same_moment(
+    bot: RunningBot, secretary: Person
+) -> None:
+    """Their presses are handled side by side (bot.lanes): the seats go to as many as
+    there are, the others join the waitlist each at a place of their own, and nobody is
+    told a place they do not have."""
+    people = [
+        await member(bot, name, secretary)
+        for name in ("王一", "李二", "张三", "赵四", "钱五", "孙六")
+    ]
+    activity = await new_activity(bot, secretary, "植树护绿", capacity=2)
+    await settle(bot, *people)
+    cards = {person.id: await open_card(person, "植树护绿") for person in people}
+    assert all(card.buttons[0] == [SIGN_UP] for card in cards.values())
+
+    presses = await asyncio.gather(
+        *(person.press(SIGN_UP, message=cards[person.id]) for person in people)
+    )
+    answers = [
+        await person.wait_answer(query_id=press)
+        for person, press in zip(people, presses, strict=True)
+    ]
+    told = Counter(answer.text for answer in answers)
+    assert told == {
+        said("zh", "events.signed_up_note"): 2,
+        **{said("zh", "events.waitlisted_note", position=n): 1 for n in range(1, 5)},
+    }, told
+    seated = [
+        person
+        for person, answer in zip(people, answers, strict=True)
+        if answer.text == said("zh", "events.signed_up_note")
+    ]
+    statuses = Counter([(await participation(bot, activity, person)).status for person in seated])
+    assert statuses == {ParticipationStatus.signed_up: 2}
+    async with bot.database.sessions() as session:
+        seats = await session.scalar(
+            select(func.count())
+            .select_from(Participation)
+            .where(
+                Participation.activity_id == activity.id,
+                Participation.status == ParticipationStatus.signed_up,
+            )
+        )
+    assert seats == 2
 
 
 async def test_cancelling_after_the_cut_off_is_refused(bot: RunningBot, secretary: Person) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 import handlers
 from bot.webhook import MAX_BODY_BYTES
-from models import InboundUpdate
+from models import InboundUpdate, inbox
 from models.account import Account
 from sandbox import Emulator
 from tests.conftest import Database
@@ -180,17 +180,16 @@ async def test_polling_outlives_a_database_that_fails_to_store(
     bot: RunningBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Updates not stored are not confirmed: Telegram sends them again, and polling goes on."""
-    from models import inbox
 
-    store = inbox.store_update
+    store = inbox.store_updates
     failures = [DBAPIError("INSERT", None, OSError("the database is gone"))]
 
-    async def fails_once(*args: Any) -> bool:
+    async def fails_once(*args: Any) -> list[dict[str, Any]]:
         if failures:
             raise failures.pop()
         return await store(*args)
 
-    monkeypatch.setattr(inbox, "store_update", fails_once)
+    monkeypatch.setattr(inbox, "store_updates", fails_once)
     alice = bot.emulator.user("Alice", language_code="en")
     with caplog.at_level(logging.ERROR):
         await alice.send("/help")
@@ -220,7 +219,7 @@ async def test_stored_but_unprocessed_updates_are_handled_after_a_crash(bot: Run
     await bot.runtime.stop()
     bot_id = bot.runtime.services.bot_id
     async with bot.database.sessions.begin() as session:
-        session.add(InboundUpdate(bot_id=bot_id, update_id=999_001, payload=payload))
+        assert await inbox.store_update(session, bot_id, payload)
     from bot.app import BotRuntime
 
     bot.runtime = BotRuntime(bot.config, clock=bot.clock)
