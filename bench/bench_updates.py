@@ -1,6 +1,7 @@
 """Updates per second through the Bot API emulator: a bare PTB bot, then branchbot.
 
-    python bench/bench_updates.py [--updates N] [--users U] [--batch B] [--profile]
+    python bench/bench_updates.py [--updates N] [--users U] [--batch B] [--round-trips MS,..]
+                                  [--profile]
 
 U scripted users send N commands in total (/start and /help, alternating per user) as fast as
 the emulator takes them, B at a time; the clock runs from the first send to the last reply.
@@ -8,14 +9,26 @@ Latency is from a user's send to the emulator accepting the bot's answering send
 this flood it is mostly time spent waiting in the queue, so 50 commands sent one at a time
 beforehand give the latency of an idle bot too. Rows:
 
-- baseline: python-telegram-bot alone (Updater long polling, two CommandHandlers, no database);
-- branchbot on SQLite (a fresh file in a temp directory, migrated by `BotRuntime.start()`);
-- branchbot on PostgreSQL, only when BRANCHBOT_TEST_POSTGRES_URL is set (an account allowed to
+- baseline: python-telegram-bot alone (Updater long polling, two CommandHandlers, no database),
+  handling one update at a time, and with `concurrent_updates` (all at once);
+- branchbot on SQLite (a fresh file in a temp directory, migrated by `BotRuntime.start()`),
+  with one lane (one update at a time, as before `bot.lanes`) and with the default 8;
+- the same on PostgreSQL, only when BRANCHBOT_TEST_POSTGRES_URL is set (an account allowed to
   create databases; a throwaway database is created and dropped).
 
-Figures only, no pass/fail: branchbot stores every update before handling it and handles one
-at a time, so a ratio well under 1 is expected. `--profile` runs the SQLite row under cProfile
-(slower, so its rate is not comparable) and prints where the time went.
+Each set of rows runs once per emulated round trip (`--round-trips`, default 0 and 50 ms):
+every Bot API call but getUpdates is answered that much later, as on a real network, where
+the ceiling of a bot that waits for each reply is the round trip, not the CPU. "vs echo" is
+against the echo bot that handles updates the same way (one at a time, or side by side).
+branchbot sends up to 1000 messages a second here (`scheduler.messages_per_second`, allowed
+against a local server): at Telegram's 29 its replies to /start alone would hold it at about
+19 updates a second, whatever the bot does.
+CPU is the process's own CPU time over the flood per update, and the emulator runs in the
+same process: it counts in every row, so the CPU ratio understates branchbot's own cost.
+
+Figures only, no pass/fail: branchbot stores every update before handling it, so a ratio
+under 1 is expected. `--profile` runs the first SQLite row under cProfile (slower, so its
+rate is not comparable) and prints where the time went.
 """
 
 from __future__ import annotations
@@ -34,6 +47,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy
 import telegram
@@ -45,7 +59,14 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import BotRuntime
-from bot.config import CheckInConfig, Config, DatabaseConfig, TelegramConfig
+from bot.config import (
+    BotConfig,
+    CheckInConfig,
+    Config,
+    DatabaseConfig,
+    SchedulerConfig,
+    TelegramConfig,
+)
 from sandbox import Emulator, Person
 from tests.postgres import throwaway_database
 
@@ -62,8 +83,11 @@ REPLY_TIMEOUT = 120.0  # seconds without progress before a run is declared stuck
 @dataclass
 class Result:
     name: str
+    round_trip: float = 0.0  # seconds each Bot API call waits (the emulated network)
+    side_by_side: bool = False  # updates handled concurrently (lanes, concurrent_updates)
     updates: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # the process's, over the flood
     latencies: list[float] = field(default_factory=list)  # seconds, send to reply, in the flood
     round_trips: list[float] = field(default_factory=list)  # seconds, one command at a time
     violations: int = 0
@@ -72,6 +96,10 @@ class Result:
     @property
     def rate(self) -> float:
         return self.updates / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        return 1000 * self.cpu_seconds / self.updates if self.updates else 0.0
 
 
 def percentile_ms(values: list[float], p: float) -> float:
@@ -127,7 +155,7 @@ async def drive(
         (people[i % users], COMMANDS[(i // users) % 2]) for i in range(updates)
     ]
     expected = sum(replies_to[text] for _, text in plan)
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.process_time()
     for first in range(0, updates, batch):
         chunk = plan[first : first + batch]
         now = time.monotonic()
@@ -136,6 +164,7 @@ async def drive(
             sent_at[person.chat.id].append((now, replies_to[text]))
         await asyncio.sleep(0)  # let the emulator and the bot run between batches
     await wait_for_replies(emu, before + expected)
+    result.cpu_seconds = time.process_time() - cpu_start
 
     replies = emu.stats.sends[before:]
     result.updates = updates
@@ -169,6 +198,7 @@ async def run_baseline(result: Result, updates: int, users: int, batch: int) -> 
             .token(emu.token)
             .base_url(emu.base_url)
             .base_file_url(emu.base_file_url)
+            .concurrent_updates(result.side_by_side)
             .build()
         )
         application.add_handler(CommandHandler("start", _reply))
@@ -178,6 +208,7 @@ async def run_baseline(result: Result, updates: int, users: int, batch: int) -> 
             assert application.updater is not None
             await application.updater.start_polling(poll_interval=0, timeout=10)
             try:
+                emu.round_trip = result.round_trip
                 await drive(emu, result, updates, users, batch, ECHO_REPLIES)
             finally:
                 await application.updater.stop()
@@ -192,10 +223,15 @@ async def run_branchbot(
             telegram=TelegramConfig(token=emu.token, api_base_url=emu.url),
             checkin=CheckInConfig(secret="bench-check-in-secret-0123456789"),
             database=DatabaseConfig(url=database_url),
+            bot=BotConfig(lanes=8 if result.side_by_side else 1),
+            # Telegram's budget (29 a second) would cap the replies, not the bot: /start
+            # answers with two messages, so at most about 19 updates a second.
+            scheduler=SchedulerConfig(messages_per_second=1000),
         )
         runtime = BotRuntime(config)
         await runtime.start()  # migrates the empty database
         try:
+            emu.round_trip = result.round_trip
             await drive(emu, result, updates, users, batch, BRANCHBOT_REPLIES)
         finally:
             await runtime.stop()
@@ -216,8 +252,8 @@ async def run_branchbot_postgres(result: Result, updates: int, users: int, batch
 Runner = Callable[[Result, int, int, int], Awaitable[None]]
 
 
-async def measure(name: str, runner: Runner, args: argparse.Namespace) -> Result:
-    result = Result(name)
+async def measure(name: str, runner: Runner, args: argparse.Namespace, **setup: Any) -> Result:
+    result = Result(name, **setup)
     try:
         await runner(result, args.updates, args.users, args.batch)
     except Exception as exc:  # report the row as failed, keep the others
@@ -225,26 +261,35 @@ async def measure(name: str, runner: Runner, args: argparse.Namespace) -> Result
     return result
 
 
-def print_table(results: list[Result], baseline: Result) -> None:
+def print_table(results: list[Result]) -> None:
     header = (
-        f"{'bot':<24} {'updates':>7} {'seconds':>7} {'updates/s':>9} {'vs baseline':>11} "
+        f"{'bot':<30} {'updates/s':>9} {'vs echo':>7} {'CPU ms/upd':>10} {'vs echo':>7} "
         f"{'flood p50/p99 ms':>16} {'alone p50/p99 ms':>16}"
     )
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        if r.error:
-            print(f"{r.name:<24} failed: {r.error}")
-            continue
-        ratio = r.rate / baseline.rate if baseline.rate else 0.0
-        flood = f"{percentile_ms(r.latencies, 50):.0f} / {percentile_ms(r.latencies, 99):.0f}"
-        alone = f"{percentile_ms(r.round_trips, 50):.1f} / {percentile_ms(r.round_trips, 99):.1f}"
-        print(
-            f"{r.name:<24} {r.updates:>7} {r.seconds:>7.2f} {r.rate:>9.1f} {ratio:>11.2f} "
-            f"{flood:>16} {alone:>16}"
-        )
+    for round_trip in sorted({r.round_trip for r in results}):
+        print(f"\nround trip {1000 * round_trip:.0f} ms")
+        print(header)
+        print("-" * len(header))
+        rows = [r for r in results if r.round_trip == round_trip]
+        echo = {r.side_by_side: r for r in rows if r.name.startswith("PTB echo")}
+        for r in rows:
+            if r.error:
+                print(f"{r.name:<30} failed: {r.error}")
+                continue
+            baseline = echo.get(r.side_by_side)
+            ratio = r.rate / baseline.rate if baseline and baseline.rate else 0.0
+            cpu_ratio = r.cpu_ms / baseline.cpu_ms if baseline and baseline.cpu_ms else 0.0
+            flood = f"{percentile_ms(r.latencies, 50):.0f} / {percentile_ms(r.latencies, 99):.0f}"
+            alone = (
+                f"{percentile_ms(r.round_trips, 50):.1f} / {percentile_ms(r.round_trips, 99):.1f}"
+            )
+            print(
+                f"{r.name:<30} {r.rate:>9.1f} {ratio:>7.2f} {r.cpu_ms:>10.1f} {cpu_ratio:>7.2f} "
+                f"{flood:>16} {alone:>16}"
+            )
     print(
-        "flood: latency while all updates queue up (mostly waiting); "
+        "\nvs echo: against the echo bot handling updates the same way (one at a time, or side "
+        "by side); flood: latency while all updates queue up (mostly waiting); "
         f"alone: {ROUND_TRIPS} commands sent one at a time before the flood"
     )
     for r in results:
@@ -266,24 +311,33 @@ async def main(args: argparse.Namespace) -> int:
         f"(/start and /help), sent {args.batch} at a time"
     )
     print_versions()
-    baseline = await measure("PTB echo (baseline)", run_baseline, args)
-    results = [baseline]
-    profiler = cProfile.Profile() if args.profile else None
-    if profiler:
-        profiler.enable()
-    results.append(await measure("branchbot, SQLite", run_branchbot_sqlite, args))
-    if profiler:
-        profiler.disable()
-        results[-1].name += " (cProfile)"
+    runners: list[tuple[str, Runner]] = [("SQLite", run_branchbot_sqlite)]
     if os.environ.get(POSTGRES_ENV):
-        results.append(await measure("branchbot, PostgreSQL", run_branchbot_postgres, args))
+        runners.append(("PostgreSQL", run_branchbot_postgres))
     else:
-        print(f"(PostgreSQL row skipped: {POSTGRES_ENV} is not set)")
-    print()
-    print_table(results, baseline)
-    if profiler:
-        print("\nbranchbot, SQLite, under cProfile: top functions by own time")
-        pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)
+        print(f"(PostgreSQL rows skipped: {POSTGRES_ENV} is not set)")
+    results: list[Result] = []
+    profiled: cProfile.Profile | None = None
+    for round_trip in args.round_trips:
+        for side_by_side, how in ((False, "one at a time"), (True, "concurrent_updates")):
+            setup = {"round_trip": round_trip, "side_by_side": side_by_side}
+            results.append(await measure(f"PTB echo, {how}", run_baseline, args, **setup))
+        for database, runner in runners:
+            for side_by_side, how in ((False, "1 lane"), (True, "8 lanes")):
+                setup = {"round_trip": round_trip, "side_by_side": side_by_side}
+                profiler = cProfile.Profile() if args.profile and profiled is None else None
+                if profiler:
+                    profiler.enable()
+                result = await measure(f"branchbot, {database}, {how}", runner, args, **setup)
+                if profiler:
+                    profiler.disable()
+                    result.name += " (cProfile)"
+                    profiled = profiler
+                results.append(result)
+    print_table(results)
+    if profiled is not None:
+        print("\nthe row under cProfile: top functions by own time")
+        pstats.Stats(profiled, stream=sys.stdout).sort_stats("tottime").print_stats(25)
     return 1 if any(r.error for r in results) else 0
 
 
@@ -292,7 +346,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--updates", type=int, default=1000, help="updates in total per bot")
     parser.add_argument("--users", type=int, default=20, help="distinct users sending them")
     parser.add_argument("--batch", type=int, default=20, help="sends gathered at once")
-    parser.add_argument("--profile", action="store_true", help="cProfile the SQLite row")
+    parser.add_argument(
+        "--round-trips",
+        type=lambda text: [float(ms) / 1000 for ms in text.split(",")],
+        default=[0.0, 0.05],
+        help="emulated Bot API round trips in ms, comma-separated (default 0,50)",
+    )
+    parser.add_argument("--profile", action="store_true", help="cProfile the first SQLite row")
     args = parser.parse_args()
     if min(args.updates, args.users, args.batch) < 1:
         parser.error("--updates, --users and --batch must be at least 1")

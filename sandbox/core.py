@@ -85,6 +85,9 @@ class Core:
         self.webhook_delivered: list[dict[str, Any]] = []
         self.webhook_retry_delay = 0.1  # first backoff step, doubled per failure up to 2 s
         self.callback_timeout = 15.0  # Telegram refuses answers to older callback queries
+        # Seconds every call but getUpdates takes to be answered: the round trip to Telegram's
+        # servers, which a bot on a real network pays for each reply (the benchmarks set it).
+        self.round_trip = 0.0
         # The time messages are dated with (Unix seconds); the sandbox moves it with its clock.
         self.clock: Callable[[], float] = time.time
         # Requests that are not the Bot API's (the sandbox page); None: 404.

@@ -128,6 +128,8 @@ class HttpServer(Core):
             return self._reject(method, {}, e)
         except ClientDisconnect:  # the bot was killed mid-request: nothing to answer
             return None
+        if self.round_trip and method != "getUpdates":
+            await self._sleep(self.round_trip)
         actions = self.faults.take(method)
         for a in actions:
             if a.kind == "slow":

@@ -198,6 +198,19 @@ async def test_polling_outlives_a_database_that_fails_to_store(
     await alice.expect_no_message()
 
 
+async def test_nothing_is_kept_in_memory_per_person(bot: RunningBot) -> None:
+    """Memory stays flat however many people write: everything about them is in the
+    database, nothing in python-telegram-bot's user_data or chat_data."""
+    people = [bot.emulator.user(f"User {n}", language_code="en") for n in range(5)]
+    for person in people:
+        await person.send("/help")
+        assert (await person.next_message()).text == said("en", "help.member")
+    await bot.runtime.updates.join()
+    application = bot.runtime.application
+    assert dict(application.user_data) == {}
+    assert dict(application.chat_data) == {}
+
+
 async def test_stored_but_unprocessed_updates_are_handled_after_a_crash(bot: RunningBot) -> None:
     emu = bot.emulator
     alice = emu.user("Alice", language_code="en")

@@ -1,6 +1,7 @@
 """Injected faults surface in python-telegram-bot exactly as Telegram's would."""
 
 import datetime as dtm
+import time
 
 import pytest
 from telegram import Bot
@@ -123,3 +124,16 @@ async def test_fault_on_any_method(emu: Emulator, bot: Bot) -> None:
         await bot.get_me()
     with pytest.raises(BadRequest):
         await bot.send_message(1, "no such chat")
+
+
+async def test_a_round_trip_delays_every_call_but_get_updates(emu: Emulator, bot: Bot) -> None:
+    """What the benchmarks emulate a real network with (Emulator.round_trip)."""
+    alice = emu.user("Alice")
+    emu.round_trip = 0.2
+    started = time.monotonic()
+    await bot.send_message(alice.id, "hi")
+    assert time.monotonic() - started >= 0.2
+    started = time.monotonic()
+    assert await bot.get_updates(timeout=0) == ()
+    assert time.monotonic() - started < 0.2
+    emu.round_trip = 0.0
