@@ -88,7 +88,10 @@ class UpdateInbox:
     that handles it and marks it processed (handlers.work.process), under a lock of the
     chat that other replicas on the same PostgreSQL database respect: so the order per
     chat holds across replicas, and what a replica stored and could not handle (it
-    died, or the handling failed) is found by the others' sweep and handled there."""
+    died, or the handling failed) is found by the others' sweep and handled there.
+    Within a process a lane sends an update's replies before it takes the chat's next
+    one; across replicas the lock ends with the commit, so a reply may still be on its
+    way when another replica handles the chat's next update."""
 
     def __init__(self, application: Application, services: Services, lanes: int) -> None:  # type: ignore[type-arg]
         self.application = application
