@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK_KEY = 0x6262_7363_6865_6D61  # "bbschema"
 # A wait longer than this is logged, so that a pause at start-up is explained.
 WAIT_NOTICE_SECONDS = 3.0
+# How soon a migration that found SQLite's write lock taken past the busy timeout tries again.
+LOCKED_RETRY_SECONDS = 0.5
 
 
 class SchemaTooNew(Exception):
@@ -103,22 +106,44 @@ async def migration_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConne
     same CREATE TABLEs, and all but one fail. The lock is taken before anything reads
     the revision, so that a process which waited finds the schema current and does
     nothing: on PostgreSQL an advisory lock; on SQLite every transaction already holds
-    the write lock from its BEGIN (models.db), where the waiting happens."""
+    the write lock from its BEGIN (models.db), where the waiting happens: for as long
+    as the other migration takes, beyond the busy timeout (`_begin_when_free`)."""
     notice = asyncio.get_running_loop().call_later(
         WAIT_NOTICE_SECONDS,
         log.info,
         "waiting for another process to finish migrating the database schema",
     )
     try:
-        async with engine.begin() as connection:
+        connection = await _begin_when_free(engine)
+        try:
             if connection.dialect.name == "postgresql":
                 await connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
                 )
             notice.cancel()
             yield connection
+            await connection.commit()
+        finally:
+            await connection.close()  # rolled back unless committed
     finally:
         notice.cancel()
+
+
+async def _begin_when_free(engine: AsyncEngine) -> AsyncConnection:
+    """A connection in a transaction. SQLite's BEGIN IMMEDIATE gives up with "database is
+    locked" after the busy timeout (models.db), and a migration may take longer: begin
+    again until the other one is done."""
+    while True:
+        connection = await engine.connect()
+        try:
+            await connection.begin()
+        except OperationalError as error:
+            await connection.close()
+            if engine.dialect.name != "sqlite" or "database is locked" not in str(error):
+                raise
+            await asyncio.sleep(LOCKED_RETRY_SECONDS)
+            continue
+        return connection
 
 
 async def upgrade(engine: AsyncEngine, target: str = "head") -> None:

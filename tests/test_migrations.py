@@ -12,6 +12,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import models.db
 from models import Base, migrate
 from models.db import create_engine, create_session_factory
 from tests.conftest import Database
@@ -71,6 +72,26 @@ async def test_an_upgrade_waits_for_another_and_says_so_once(
         await asyncio.wait_for(upgrading, UPGRADES_LIMIT)
         notices = [r for r in caplog.records if "waiting for another process" in r.getMessage()]
         assert len(notices) == 1, caplog.text
+        await assert_at_head_with_every_table(waiter)
+    finally:
+        await holder.dispose()
+        await waiter.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_an_upgrade_waits_on_sqlite_longer_than_the_busy_timeout(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A migration may take longer than SQLite's busy timeout: the others wait it out."""
+    monkeypatch.setattr(models.db, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(migrate, "LOCKED_RETRY_SECONDS", 0.05)
+    holder, waiter = create_engine(empty_database_url), create_engine(empty_database_url)
+    try:
+        async with migrate.migration_transaction(holder):
+            upgrading = asyncio.create_task(migrate.upgrade(waiter))
+            await asyncio.sleep(1.0)  # ten busy timeouts
+            assert not upgrading.done(), "the upgrade did not wait for the lock"
+        await asyncio.wait_for(upgrading, UPGRADES_LIMIT)
         await assert_at_head_with_every_table(waiter)
     finally:
         await holder.dispose()
