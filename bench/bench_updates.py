@@ -224,7 +224,7 @@ async def run_branchbot(
             checkin=CheckInConfig(secret="bench-check-in-secret-0123456789"),
             database=DatabaseConfig(url=database_url),
             bot=BotConfig(lanes=8 if result.side_by_side else 1),
-            # Telegram's budget (29 a second) would cap the replies, not the bot: /start
+            # Telegram's budget (25 a second) would cap the replies, not the bot: /start
             # answers with two messages, so at most about 19 updates a second.
             scheduler=SchedulerConfig(messages_per_second=1000),
         )

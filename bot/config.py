@@ -85,7 +85,7 @@ class SchedulerConfig:
     quiet_hours_start: str = "22:00"
     quiet_hours_end: str = "08:00"
     digest_hour: int = 8
-    messages_per_second: int = 29
+    messages_per_second: int = 25
 
 
 @dataclass(frozen=True)

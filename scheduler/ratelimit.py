@@ -33,7 +33,7 @@ from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
 
-# At 29 a second, thirty sends still span over a second even if the first was this late.
+# At 25 a second, thirty sends still span over a second even if the first was this late.
 LATE_TOLERANCE = 0.010
 # `rate_limit_args` of the sender's requests: already paced; a 429 is the sender's to handle.
 PACED = {"paced": True}
@@ -47,7 +47,7 @@ NOT_MESSAGES = {"sendChatAction", "sendInvoice"}
 
 @dataclass(frozen=True)
 class Limits:
-    per_second: float = 29.0
+    per_second: float = 25.0
     private_interval: float = 1.05  # seconds between messages to one private chat
     group_interval: float = 3.05  # 20 a minute
 

@@ -37,7 +37,7 @@ from scheduler.ratelimit import PACED, RateLimiter
 
 log = logging.getLogger(__name__)
 
-# Chats being sent to at once. The pace (29 a second) bounds the requests in flight;
+# Chats being sent to at once. The pace (25 a second) bounds the requests in flight;
 # this bounds the rows claimed ahead of it (a crash or a deposed term leaves few), and
 # how long a chat's next message queues for a slot behind the others (about 1.4 s).
 ACTIVE_CHATS = 40

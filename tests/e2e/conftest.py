@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from bot.app import BotRuntime
 from bot.config import (
+    BotConfig,
     CheckInConfig,
     Config,
     DatabaseConfig,
@@ -82,6 +83,11 @@ def bot_config(emulator: Emulator, database: Database, webhook: bool) -> Config:
         database=DatabaseConfig(url=database.url),
         scheduler=SchedulerConfig(digest_hour=TEST_DIGEST_HOUR),
         checkin=CheckInConfig(secret=TEST_CHECK_IN_SECRET),
+        # One lane: a test's people act one after another, and a step may follow another
+        # chat's (a member blocks the bot, then the secretary looks), an order that lanes
+        # do not keep between chats. Lanes are tested in tests/test_lanes.py and, with
+        # several, where a test sets them (bot.lanes).
+        bot=BotConfig(lanes=1),
     )
     if webhook:
         port = free_port()

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 
 import icalendar
@@ -18,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 import handlers.signup
+from bot.config import BotConfig
 from models import inbox
 from models.activities import (
     Activity,
@@ -317,6 +319,8 @@ async def test_members_pressing_for_the_last_seats_at_the_same_moment(
     """Their presses are handled side by side (bot.lanes): the seats go to as many as
     there are, the others join the waitlist each at a place of their own, and nobody is
     told a place they do not have."""
+    bot.config = replace(bot.config, bot=BotConfig(lanes=8))  # e2e tests run with one
+    await bot.restart()
     people = [
         await member(bot, name, secretary)
         for name in ("王一", "李二", "张三", "赵四", "钱五", "孙六")

@@ -43,8 +43,9 @@ async def links(bot: RunningBot) -> list[tuple[str, int, str, int]]:
 
 
 async def settled(person: Person) -> None:
-    """Every update sent before this has been handled: updates are handled one at a time,
-    in order, so the reply to a later one in the person's own chat comes after them."""
+    """Every update sent before this has been handled: end-to-end tests run with one lane
+    (bot.lanes), so updates are handled one at a time, in order, and the reply to a later one
+    in the person's own chat comes after them."""
     await person.send("/help")
     await person.next_message()
 
