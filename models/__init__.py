@@ -21,3 +21,4 @@ from models.notices.tables import Notice as Notice
 from models.notices.tables import NoticeRecipient as NoticeRecipient
 from models.outbox import Delivery as Delivery
 from models.outbox import SchedulerLeadership as SchedulerLeadership
+from models.staff import DigestDay as DigestDay

@@ -132,13 +132,16 @@ async def migration_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConne
 async def _begin_when_free(engine: AsyncEngine) -> AsyncConnection:
     """A connection in a transaction. SQLite's BEGIN IMMEDIATE gives up with "database is
     locked" after the busy timeout (models.db), and a migration may take longer: begin
-    again until the other one is done."""
+    again until the other one is done. Connecting may wait too: a new file's first
+    connection switches it to WAL (models.db), which needs the lock as well."""
     while True:
-        connection = await engine.connect()
+        connection: AsyncConnection | None = None
         try:
+            connection = await engine.connect()
             await connection.begin()
         except OperationalError as error:
-            await connection.close()
+            if connection is not None:
+                await connection.close()
             if engine.dialect.name != "sqlite" or "database is locked" not in str(error):
                 raise
             await asyncio.sleep(LOCKED_RETRY_SECONDS)

@@ -67,7 +67,7 @@ class Delivery(Base):
     claimed_term: Mapped[int | None]
     telegram_message_id: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # the prune
     sent_at: Mapped[datetime | None]
 
 
@@ -242,17 +242,27 @@ async def claim_due(
     return rows
 
 
-async def still_claimed(session: AsyncSession, delivery_id: int, term: int) -> bool:
-    """Just before a send: the row is still this term's claim, and the term still current."""
-    found = await session.scalar(
+class Claim(enum.Enum):
+    """What became of a claimed row, just before its send."""
+
+    held = "held"  # still this term's: send it
+    settled = "settled"  # settled meanwhile (the member blocked the bot, or was forgotten)
+    term_over = "term_over"  # another leader's term began: stop sending
+
+
+async def claim_state(session: AsyncSession, delivery_id: int, term: int) -> Claim:
+    """Just before a send: is the row still this term's claim, and the term current?"""
+    current = await session.scalar(_current_term())
+    if current != term:
+        return Claim.term_over
+    held = await session.scalar(
         select(Delivery.id).where(
             Delivery.id == delivery_id,
             Delivery.status == DeliveryStatus.sending,
             Delivery.claimed_term == term,
-            _current_term().scalar_subquery() == term,
         )
     )
-    return found is not None
+    return Claim.held if held is not None else Claim.settled
 
 
 async def put_back(

@@ -8,17 +8,26 @@ Every function here that shows or changes something checks the permission itself
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Date, Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Mapped, mapped_column, selectinload
 
 from models.activities import ActivityStatus, activities_for_units
+from models.base import Base, TelegramId
 from models.errors import InvalidState, NotFound, NotStaff
 from models.members import Member, Membership, MembershipStatus, get_membership, pending_reports
 from models.notifications import Digest, Notification, RoleGranted, notify
-from models.org import REPORTABLE_KINDS, OrgUnit, descendant_ids, get_unit, list_tree
+from models.org import (
+    REPORTABLE_KINDS,
+    OrgUnit,
+    descendant_ids,
+    get_unit,
+    list_tree,
+    unit_zones,
+)
 from models.paging import Page, page_of_rows
 from models.permissions import (
     Permission,
@@ -32,13 +41,18 @@ from models.permissions import (
 )
 
 __all__ = [
+    "DigestDay",
+    "DigestDue",
     "MemberCard",
     "appoint",
     "digest_for",
+    "digest_made",
+    "digests_due",
     "managed_units",
     "member_card",
     "membership_to_end",
     "open_membership",
+    "prune_digest_days",
     "reporting_point",
     "reporting_points",
     "reviewers_of",
@@ -188,15 +202,72 @@ async def unreachable_page(
 # --- the secretaries' daily digest --------------------------------------------------------
 
 
+class DigestDay(Base):
+    """A day whose digest was made for this person, sent or empty: made once a day."""
+
+    __tablename__ = "digest_days"
+
+    telegram_id: Mapped[TelegramId] = mapped_column(primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # in their time zone
+
+
+@dataclass(frozen=True)
+class DigestDue:
+    telegram_id: int
+    unit: OrgUnit | None  # whose time zone is theirs; None: the default's
+    zone: ZoneInfo
+    day: date  # today where they are
+    end_of_day: datetime
+
+
 async def staff_home_units(session: AsyncSession) -> dict[int, OrgUnit | None]:
     """Everyone with a role, and the unit whose time zone is theirs: that of their first
     grant (None for admins, who keep the default's)."""
-    homes: dict[int, OrgUnit | None] = {}
-    for grant in await session.scalars(select(RoleGrant).order_by(RoleGrant.id)):
-        if grant.telegram_id not in homes:
-            unit = None if grant.org_unit_id is None else await get_unit(session, grant.org_unit_id)
-            homes[grant.telegram_id] = unit
-    return homes
+    homes: dict[int, int | None] = {}
+    grants = await session.execute(
+        select(RoleGrant.telegram_id, RoleGrant.org_unit_id).order_by(RoleGrant.id)
+    )
+    for telegram_id, unit_id in grants:
+        homes.setdefault(telegram_id, unit_id)
+    ids = {unit_id for unit_id in homes.values() if unit_id is not None}
+    units = {u.id: u for u in await session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids)))}
+    return {tg: None if unit_id is None else units[unit_id] for tg, unit_id in homes.items()}
+
+
+async def digests_due(
+    session: AsyncSession, now: datetime, digest_hour: int, default_zone: str
+) -> list[DigestDue]:
+    """Whoever has a role, is at `digest_hour` or later of their day, and has not had that
+    day's digest made: a handful of queries however many there are."""
+    zones = await unit_zones(session, default_zone)
+    candidates = []
+    for telegram_id, unit in (await staff_home_units(session)).items():
+        zone = zones[unit.id] if unit is not None else ZoneInfo(default_zone)
+        local = now.astimezone(zone)
+        if local.time() >= time(digest_hour):
+            end = datetime.combine(local.date() + timedelta(days=1), time(), zone)
+            candidates.append(DigestDue(telegram_id, unit, zone, local.date(), end))
+    if not candidates:
+        return []
+    rows = await session.execute(
+        select(DigestDay.telegram_id, DigestDay.day).where(
+            DigestDay.day >= min(due.day for due in candidates)
+        )
+    )
+    made = {(telegram_id, day) for telegram_id, day in rows}
+    return [due for due in candidates if (due.telegram_id, due.day) not in made]
+
+
+def digest_made(session: AsyncSession, due: DigestDue) -> None:
+    session.add(DigestDay(telegram_id=due.telegram_id, day=due.day))
+
+
+async def prune_digest_days(session: AsyncSession, now: datetime) -> int:
+    """Days long past are not asked about again."""
+    result = await session.execute(
+        delete(DigestDay).where(DigestDay.day < (now - timedelta(days=7)).date())
+    )
+    return result.rowcount or 0
 
 
 async def digest_for(

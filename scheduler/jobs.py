@@ -8,9 +8,8 @@ path (models.notifications), queued when the job's unit of work commits.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
@@ -18,20 +17,21 @@ from models import inbox, outbox
 from models.account import languages
 from models.activities import Activity, extend_all_series
 from models.attendance import (
-    ANNOUNCE_AHEAD,
     DueScreen,
     ScreenAction,
+    announcements_due,
     close_record,
     close_screen,
     due_reminders,
+    mark_announced,
     mark_nudged,
     mark_refreshed,
+    mark_reminded,
+    mark_silence_reported,
     new_code,
     quorums_at_risk,
-    reachable_audience,
     records_to_close,
     screens_due,
-    to_announce,
     unanswered_after_nudge,
     unanswered_for_nudge,
 )
@@ -54,7 +54,7 @@ from models.notifications import (
     notify,
 )
 from models.org import OrgUnit, get_unit, unit_timezone
-from models.staff import digest_for, reviewers_of, staff_home_units
+from models.staff import digest_for, digest_made, digests_due, prune_digest_days, reviewers_of
 from scheduler.ratelimit import OWN_RETRY
 from views.i18n import pick_language
 from views.notices import figures_keyboard, figures_text
@@ -98,6 +98,7 @@ async def prune(context: JobContext) -> None:
         await settle_deliveries(session)
         updates = await inbox.prune(session)
         deliveries = await outbox.prune(session, context.clock.now())
+        await prune_digest_days(session, context.clock.now())
     log.info("pruned %d old update(s) and %d old deliveries", updates, deliveries)
 
 
@@ -109,19 +110,19 @@ async def generate_series(context: JobContext) -> None:
 
 
 async def enqueue_announcements(context: JobContext) -> None:
-    """Each member of the audience hears of an activity once, from ANNOUNCE_AHEAD before it."""
+    """Each member of the audience hears of an activity once, from ANNOUNCE_AHEAD before it
+    (members who join later, at the next scan)."""
     now = context.clock.now()
     async with context.work() as session:
-        for activity in await to_announce(session, now, ANNOUNCE_AHEAD):
-            # Nobody is written to who blocked the bot: their secretary has them in /unreachable.
-            members = await reachable_audience(session, activity)
-            keys = {m.telegram_id: f"announce:{activity.id}:{m.id}" for m in members}
-            done = await outbox.existing_keys(session, list(keys.values()))
+        due = await announcements_due(session, now)
+        for announcement in due:
+            activity = announcement.activity
             unit = await get_unit(session, activity.org_unit_id)
-            for telegram_id, key in keys.items():
-                if key not in done and telegram_id is not None:
-                    message = ActivityAnnounced(activity)
-                    notify(session, _about_activity(telegram_id, message, unit, key))
+            message = ActivityAnnounced(activity)
+            for member_id, telegram_id in announcement.recipients:
+                key = f"announce:{activity.id}:{member_id}"
+                notify(session, _about_activity(telegram_id, message, unit, key))
+        await mark_announced(session, [a.activity.id for a in due], now)
 
 
 AboutActivity = ActivityAnnounced | ActivityReminder | AnswerNudge | SilentMembers | QuorumAtRisk
@@ -140,31 +141,29 @@ async def enqueue_reminders(context: JobContext) -> None:
     now = context.clock.now()
     async with context.work() as session:
         reminders = await due_reminders(session, now)
-        keys = [
-            f"remind:{r.activity.id}:{r.telegram_id}:{int(r.offset.total_seconds() // 60)}"
-            for r in reminders
-        ]
-        done = await outbox.existing_keys(session, keys)
-        for reminder, key in zip(reminders, keys, strict=True):
-            if key in done:
-                continue
-            hours = int(reminder.offset.total_seconds() // 3600)
-            message = ActivityReminder(reminder.activity, hours)
-            unit = await get_unit(session, reminder.activity.org_unit_id)
+        for reminder in reminders:
+            activity = reminder.activity
+            minutes = int(reminder.offset.total_seconds() // 60)
+            key = f"remind:{activity.id}:{reminder.telegram_id}:{minutes}"
+            message = ActivityReminder(activity, minutes // 60)
+            unit = await get_unit(session, activity.org_unit_id)
             notify(session, _about_activity(reminder.telegram_id, message, unit, key))
+        await mark_reminded(session, sorted({r.activity.id for r in reminders}), now)
 
 
 async def enqueue_nudges(context: JobContext) -> None:
     """One nudge to whoever has not answered an invitation; after that, their secretary hears."""
     now = context.clock.now()
     async with context.work() as session:
+        nudged: dict[int, list[int]] = {}
         for activity, member in await unanswered_for_nudge(session, now, NUDGE_AFTER):
-            if member.telegram_id is None:
-                continue
+            assert member.telegram_id is not None
             unit = await get_unit(session, activity.org_unit_id)
             key = f"nudge:{activity.id}:{member.id}"
             notify(session, _about_activity(member.telegram_id, AnswerNudge(activity), unit, key))
-            await mark_nudged(session, activity.id, member.id, now)
+            nudged.setdefault(activity.id, []).append(member.id)
+        for activity_id, member_ids in nudged.items():
+            await mark_nudged(session, activity_id, member_ids, now)
         silent: dict[int, tuple[Activity, list[str]]] = {}
         for activity, member in await unanswered_after_nudge(session, now, NUDGE_AFTER):
             silent.setdefault(activity.id, (activity, []))[1].append(member.real_name or "—")
@@ -174,6 +173,7 @@ async def enqueue_nudges(context: JobContext) -> None:
             for secretary in await reviewers_of(session, unit.id):
                 key = f"unanswered:{activity.id}:{secretary}"
                 notify(session, _about_activity(secretary, message, unit, key))
+        await mark_silence_reported(session, list(silent), now)
 
 
 async def close_records(context: JobContext) -> None:
@@ -209,24 +209,24 @@ async def warn_quorums(context: JobContext) -> None:
 
 
 async def enqueue_digests(context: JobContext) -> None:
-    """At `digest_hour` (the secretary's local time) or later that day, once."""
+    """At `digest_hour` (the secretary's local time) or later that day, once: a day whose
+    digest was made (even one with nothing to say) is not looked at again."""
     now = context.clock.now()
-    digest_time = time(context.settings.digest_hour)
-    default = context.settings.defaults.timezone
+    settings = context.settings
     async with context.work() as session:
-        for telegram_id, unit in (await staff_home_units(session)).items():
-            zone = await unit_timezone(session, unit, default) if unit else ZoneInfo(default)
-            local = now.astimezone(zone)
-            key = f"digest:{telegram_id}:{local.date().isoformat()}"
-            if local.time() < digest_time or await outbox.existing_keys(session, [key]):
-                continue
-            digest = await digest_for(session, telegram_id, now, zone)
+        for due in await digests_due(
+            session, now, settings.digest_hour, settings.defaults.timezone
+        ):
+            digest = await digest_for(session, due.telegram_id, now, due.zone)
+            digest_made(session, due)
             if digest.is_empty():
                 continue  # nothing to say: no message
-            end_of_day = datetime.combine(local.date() + timedelta(days=1), time(), zone)
+            key = f"digest:{due.telegram_id}:{due.day.isoformat()}"
             notify(
                 session,
-                Notification(telegram_id, digest, unit, dedup_key=key, expires_at=end_of_day),
+                Notification(
+                    due.telegram_id, digest, due.unit, dedup_key=key, expires_at=due.end_of_day
+                ),
             )
 
 

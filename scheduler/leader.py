@@ -11,7 +11,7 @@ is cut (a database restart, a fail-over, an idle-connection killer). Then two
 processes believe they lead until the old one's next check. Terms fence them: each
 new leader counts `scheduler_leadership.term` up, every claim of the outbox carries
 its term, and the sender confirms before each send that its term is still the
-current one (models.outbox.still_claimed). A deposed leader therefore stops at its
+current one (models.outbox.claim_state). A deposed leader therefore stops at its
 next message, and the new leader puts the old term's claims back in the queue only
 after `Term.grace`, by when the old leader's last send has finished.
 """

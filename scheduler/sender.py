@@ -233,13 +233,14 @@ class Sender:
         # Confirm the term before taking a slot: the send then follows the slot at once, so
         # the pace holds; a slot that took long (a 429 paused everyone) confirms again.
         await self.limiter.chat_turn(row.chat_id)
-        if not await self._still_claimed(term, row):
-            return Outcome.deposed
+        if (claim := await self._claim_state(term, row)) is not outbox.Claim.held:
+            return Outcome.deposed if claim is outbox.Claim.term_over else Outcome.done
         loop = asyncio.get_running_loop()
         confirmed = loop.time()
         await self.limiter.slot(row.chat_id)
-        if loop.time() - confirmed > CONFIRMED_FOR and not await self._still_claimed(term, row):
-            return Outcome.deposed
+        if loop.time() - confirmed > CONFIRMED_FOR:
+            if (claim := await self._claim_state(term, row)) is not outbox.Claim.held:
+                return Outcome.deposed if claim is outbox.Claim.term_over else Outcome.done
         markup = (
             InlineKeyboardMarkup.de_json(row.reply_markup, self.bot) if row.reply_markup else None
         )
@@ -285,9 +286,9 @@ class Sender:
             )
         return await self.bot.send_message(row.chat_id, row.text, **common)
 
-    async def _still_claimed(self, term: Term, row: Delivery) -> bool:
+    async def _claim_state(self, term: Term, row: Delivery) -> outbox.Claim:
         async with self.sessions() as session:
-            return await outbox.still_claimed(session, row.id, term.number)
+            return await outbox.claim_state(session, row.id, term.number)
 
     async def _retry(self, row: Delivery, after: timedelta, error: str) -> datetime:
         again = self.clock.now() + after

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -95,6 +97,30 @@ async def test_an_upgrade_waits_on_sqlite_longer_than_the_busy_timeout(
         await assert_at_head_with_every_table(waiter)
     finally:
         await holder.dispose()
+        await waiter.dispose()
+
+
+async def test_an_upgrade_waits_on_sqlite_to_connect_to_a_new_file_being_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new file is switched to WAL by the first connection (models.db), which needs the
+    write lock too: while another process writes the file, the upgrade waits to connect."""
+    monkeypatch.setattr(models.db, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(migrate, "LOCKED_RETRY_SECONDS", 0.05)
+    path = tmp_path / "branchbot.db"  # SQLite's own: PostgreSQL has no such step
+    holder = sqlite3.connect(path, isolation_level=None)  # not WAL: the default journal
+    waiter = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("CREATE TABLE elsewhere (x INTEGER)")
+        upgrading = asyncio.create_task(migrate.upgrade(waiter))
+        await asyncio.sleep(1.0)  # ten busy timeouts
+        assert not upgrading.done(), upgrading.exception()
+        holder.execute("COMMIT")
+        await asyncio.wait_for(upgrading, UPGRADES_LIMIT)
+        await assert_at_head_with_every_table(waiter)
+    finally:
+        holder.close()
         await waiter.dispose()
 
 

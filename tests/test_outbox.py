@@ -77,6 +77,18 @@ async def test_claim_limits_chats_and_rows_per_chat_and_skips_busy_chats(
     assert [d.chat_id for d in third] == [4]
 
 
+async def test_a_claim_settled_meanwhile_is_not_a_term_over(database: Database) -> None:
+    """The member blocked the bot while their message was claimed: the row is settled,
+    and the sender goes on (it is not deposed)."""
+    term = await begin_term(database)
+    await add(database, 1, NOW)
+    (row,) = await claim(database, term, chats=1)
+    async with database.sessions.begin() as session:
+        await outbox.mark_unreachable(session, 1, NOW, "Forbidden: bot was blocked by the user")
+    async with database.sessions() as session:
+        assert await outbox.claim_state(session, row.id, term) is outbox.Claim.settled
+
+
 async def test_a_deposed_term_claims_nothing_and_its_claims_are_not_its_own(
     database: Database,
 ) -> None:
@@ -85,10 +97,10 @@ async def test_a_deposed_term_claims_nothing_and_its_claims_are_not_its_own(
     await add(database, 2, NOW)
     (first,) = await claim(database, old, chats=1)
     async with database.sessions() as session:
-        assert await outbox.still_claimed(session, first.id, old)
+        assert await outbox.claim_state(session, first.id, old) is outbox.Claim.held
     new = await begin_term(database)  # another process took the lead
     async with database.sessions() as session:
-        assert not await outbox.still_claimed(session, first.id, old)
+        assert await outbox.claim_state(session, first.id, old) is outbox.Claim.term_over
     with pytest.raises(outbox.TermOver):  # the deposed leader gets nothing more
         await claim(database, old)
     (second,) = await claim(database, new)

@@ -21,6 +21,13 @@ async def audience_unit_ids(session: AsyncSession, activity: Activity) -> set[in
     return descendant_ids_from(await parent_map(session), activity.org_unit_id)
 
 
+def audience_units_from(parents: dict[int, int | None], activity: Activity) -> set[int]:
+    """`audience_unit_ids` from a parent map read once (a scan over many activities)."""
+    if not activity.include_subunits:
+        return {activity.org_unit_id}
+    return descendant_ids_from(parents, activity.org_unit_id)
+
+
 async def active_unit_ids(session: AsyncSession, member_id: int) -> set[int]:
     """The units where the member's membership is active."""
     rows = await session.scalars(

@@ -139,7 +139,11 @@ def occurrence_dates(series: ActivitySeries, first: date, last: date) -> list[da
 
 
 async def generate_occurrences(
-    session: AsyncSession, series: ActivitySeries, until: datetime, now: datetime
+    session: AsyncSession,
+    series: ActivitySeries,
+    until: datetime,
+    now: datetime,
+    existing: set[datetime] | None = None,
 ) -> list[Activity]:
     """Create the series' missing future occurrences starting up to `until`; returns them.
 
@@ -152,9 +156,10 @@ async def generate_occurrences(
     zone = ZoneInfo(series.timezone)
     first = max(series.starts_on, now.astimezone(zone).date())
     last = until.astimezone(zone).date()
-    existing = set(
-        await session.scalars(select(Activity.starts_at).where(Activity.series_id == series.id))
-    )
+    if existing is None:  # `existing`: the series' starts after `now`, read by the caller
+        existing = set(
+            await session.scalars(select(Activity.starts_at).where(Activity.series_id == series.id))
+        )
     created: list[Activity] = []
     for day in occurrence_dates(series, first, last):
         starts_at = datetime.combine(day, series.local_time, tzinfo=zone).astimezone(UTC)
@@ -185,9 +190,20 @@ async def generate_occurrences(
 
 
 async def extend_all_series(session: AsyncSession, until: datetime, now: datetime) -> None:
-    """Every series' occurrences up to `until` exist (the scheduler keeps them ahead)."""
-    for series in await session.scalars(select(ActivitySeries)):
-        await generate_occurrences(session, series, until, now)
+    """Every series' occurrences up to `until` exist (the scheduler keeps them ahead): two
+    queries when they do, however many series there are."""
+    starts: dict[int, set[datetime]] = {}
+    rows = await session.execute(
+        select(Activity.series_id, Activity.starts_at).where(
+            Activity.series_id.is_not(None), Activity.starts_at > now
+        )
+    )
+    for series_id, starts_at in rows:
+        starts.setdefault(series_id, set()).add(starts_at)  # type: ignore[arg-type]
+    for series in await session.scalars(
+        select(ActivitySeries).where(ActivitySeries.ended_at.is_(None))
+    ):
+        await generate_occurrences(session, series, until, now, starts.get(series.id, set()))
 
 
 GENERATE_AHEAD = timedelta(days=92)  # occurrences of a series that exist ahead of time

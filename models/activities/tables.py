@@ -215,6 +215,13 @@ class Activity(Base):
     walk_ins_allowed: Mapped[bool] = mapped_column(default=False)
     # Set when the record was closed after the end (models.attendance.closing).
     record_closed_at: Mapped[datetime | None]
+    # The scheduler's marks (models.attendance.reminders), so that a scan reads an audience
+    # only when something is due for it: when the audience was last told of it (later scans
+    # tell only members who joined since), when the last reminders were queued, and when
+    # its secretaries were told who never answered the invitation.
+    announced_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    silence_reported_at: Mapped[datetime | None]
 
     @property
     def mode(self) -> ActivityMode:

@@ -21,7 +21,7 @@ The modules, each re-exported here (`from models.attendance import X`):
 - audit: the trail of every change;
 - roll_call: whom the record is about, for the secretary's roster;
 - record: member_record, a member's outcomes and totals;
-- reminders: due_reminders and the nudges, for the scheduler;
+- reminders: announcements, due_reminders and the nudges, for the scheduler;
 - tables: AttendanceChange, CodeAttempts, CheckInScreen.
 """
 
@@ -98,10 +98,13 @@ from models.attendance.reminders import (
     ANNOUNCE_AHEAD,
     DEFAULT_OFFSETS,
     NOT_COMING,
+    Announcement,
     Reminder,
+    announcements_due,
     due_reminders,
-    reachable_audience,
-    to_announce,
+    mark_announced,
+    mark_reminded,
+    mark_silence_reported,
     unanswered_after_nudge,
     unanswered_for_nudge,
 )
@@ -157,6 +160,7 @@ __all__ = [
     "NOT_COMING",
     "QUORUM_WARN_AHEAD",
     "TOKEN_PREFIX",
+    "Announcement",
     "AttendanceAction",
     "AttendanceChange",
     "CheckInNotOpen",
@@ -181,6 +185,7 @@ __all__ = [
     "TrailEntry",
     "WrongCode",
     "admission",
+    "announcements_due",
     "attendance_count",
     "changes_page",
     "check_fresh",
@@ -211,9 +216,12 @@ __all__ = [
     "made_up_allowed",
     "make_token",
     "managed_screen",
+    "mark_announced",
     "mark_made_up",
     "mark_nudged",
     "mark_refreshed",
+    "mark_reminded",
+    "mark_silence_reported",
     "member_record",
     "method_enabled",
     "new_code",
@@ -224,7 +232,6 @@ __all__ = [
     "quorum_needed",
     "quorum_of",
     "quorums_at_risk",
-    "reachable_audience",
     "read_token",
     "record_change",
     "record_planted",
@@ -243,7 +250,6 @@ __all__ = [
     "screens_due",
     "service_hours",
     "signed_token",
-    "to_announce",
     "typed_saplings",
     "unanswered_after_nudge",
     "unanswered_for_nudge",

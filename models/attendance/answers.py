@@ -7,9 +7,10 @@ Members answer Attend or Request leave (with a reason); a secretary approves
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -33,6 +34,7 @@ from models.permissions import Permission, require, reviewers_of
 from models.text import clean_text
 
 LEAVE_REASON_MAX = 200
+CHUNK = 5_000  # ids in one IN list: under both databases' limits on parameters
 
 
 async def respond_attend(
@@ -151,11 +153,44 @@ async def decide_leave(
 
 
 async def mark_nudged(
-    session: AsyncSession, activity_id: int, member_id: int, now: datetime
-) -> Participation:
-    """Record that the member was nudged to answer (the scheduler calls this once sent)."""
-    activity = await lock_activity(session, activity_id)
-    row = await participation_row(session, activity, member_id, now)
-    row.nudged_at = row.updated_at = now
-    await session.flush()
-    return row
+    session: AsyncSession, activity_id: int, member_ids: Sequence[int], now: datetime
+) -> None:
+    """Record that these members were nudged to answer (the scheduler, as it queues the
+    nudges): their rows are made (expected) where missing. A few statements however many."""
+    if not member_ids:
+        return
+    await lock_activity(session, activity_id)
+    for start in range(0, len(member_ids), CHUNK):
+        chunk = list(member_ids[start : start + CHUNK])
+        have = set(
+            await session.scalars(
+                select(Participation.member_id).where(
+                    Participation.activity_id == activity_id, Participation.member_id.in_(chunk)
+                )
+            )
+        )
+        missing = [
+            {
+                "activity_id": activity_id,
+                "member_id": member_id,
+                "status": ParticipationStatus.expected,
+                "nudged_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for member_id in chunk
+            if member_id not in have
+        ]
+        if missing:
+            await session.execute(insert(Participation), missing)
+        if have:
+            await session.execute(
+                update(Participation)
+                .where(
+                    Participation.activity_id == activity_id,
+                    Participation.member_id.in_(have),
+                    Participation.status == ParticipationStatus.expected,
+                )
+                .values(nudged_at=now, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )

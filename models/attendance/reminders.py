@@ -1,13 +1,21 @@
-"""For the scheduler: reminders before an activity, nudges to answer, and who never answered."""
+"""For the scheduler: announcements, reminders before an activity, nudges to answer, and
+who never answered.
+
+A scan runs every minute, so each function reads an audience only when something is due
+for it: an audience is one query, never one per member, and the activity's marks
+(`announced_at`, `reminded_at`, `silence_reported_at`, set by the mark_* functions once
+the messages are queued) say what was done, so the scan a minute later reads almost
+nothing. What they return are candidates; the dedup keys keep a message from going twice.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from models.activities import (
     EXPECTED_KINDS,
@@ -17,10 +25,10 @@ from models.activities import (
     ActivityStatus,
     Participation,
     ParticipationStatus,
-    expected_members,
-    not_answered,
+    audience_units_from,
 )
-from models.members import Member
+from models.members import Member, Membership, MembershipStatus
+from models.org import parent_map
 
 # Statuses of a member who will not come and should not be reminded.
 NOT_COMING = frozenset(
@@ -32,6 +40,14 @@ NOT_COMING = frozenset(
     }
 )
 
+DEFAULT_OFFSETS = (timedelta(hours=24), timedelta(hours=1))
+ANNOUNCE_AHEAD = timedelta(days=14)  # members hear of an activity at most this early
+# A membership approved while a scan was running is still seen by the next one.
+OVERLAP = timedelta(minutes=5)
+
+# Nobody is written to who blocked the bot: their secretary has them in /unreachable.
+REACHABLE = (Member.telegram_id.is_not(None), Member.unreachable_at.is_(None))
+
 
 @dataclass(frozen=True)
 class Reminder:
@@ -40,8 +56,101 @@ class Reminder:
     offset: timedelta  # the dedup key: "remind:<activity>:<member>:<offset>"
 
 
-DEFAULT_OFFSETS = (timedelta(hours=24), timedelta(hours=1))
-ANNOUNCE_AHEAD = timedelta(days=14)  # members hear of an activity at most this early
+@dataclass(frozen=True)
+class Announcement:
+    activity: Activity
+    recipients: list[tuple[int, int]]  # (member id, Telegram id), by member id
+
+
+def _active_in(units: set[int], *conditions: ColumnElement[bool]) -> Select[tuple[int]]:
+    return select(Membership.member_id).where(
+        Membership.status == MembershipStatus.active,
+        Membership.org_unit_id.in_(units),
+        *conditions,
+    )
+
+
+async def _reachable_members(session: AsyncSession, units: set[int]) -> list[tuple[int, int]]:
+    """(member id, Telegram id) of the active members of these units the bot can write to."""
+    rows = await session.execute(
+        select(Member.id, Member.telegram_id)
+        .where(Member.id.in_(_active_in(units)), *REACHABLE)
+        .order_by(Member.id)
+    )
+    return [(member_id, telegram_id) for member_id, telegram_id in rows]
+
+
+async def _scheduled_within(
+    session: AsyncSession, now: datetime, ahead: timedelta, *conditions: object
+) -> list[Activity]:
+    rows = await session.scalars(
+        select(Activity)
+        .where(
+            Activity.status == ActivityStatus.scheduled,
+            Activity.starts_at > now,
+            Activity.starts_at <= now + ahead,
+            *conditions,  # type: ignore[arg-type]
+        )
+        .order_by(Activity.starts_at, Activity.id)
+    )
+    return list(rows)
+
+
+async def _mark(session: AsyncSession, activity_ids: Sequence[int], **values: datetime) -> None:
+    if activity_ids:
+        await session.execute(
+            update(Activity)
+            .where(Activity.id.in_(list(activity_ids)))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+# --- announcements ---------------------------------------------------------------------------
+
+
+async def announcements_due(
+    session: AsyncSession, now: datetime, ahead: timedelta = ANNOUNCE_AHEAD
+) -> list[Announcement]:
+    """Every scheduled activity starting within `ahead`, with whom to tell of it: its whole
+    reachable audience the first time, then whoever became a member of it since it was
+    last looked at (mostly nobody). `mark_announced` them all once the messages are queued."""
+    activities = await _scheduled_within(session, now, ahead)
+    if not activities:
+        return []
+    parents = await parent_map(session)
+    told = [a.announced_at for a in activities if a.announced_at is not None]
+    joined: list[tuple[int, datetime, int, int]] = []  # (unit, approved at, member, Telegram)
+    if told:
+        rows = await session.execute(
+            select(Membership.org_unit_id, Membership.decided_at, Member.id, Member.telegram_id)
+            .join(Member, Member.id == Membership.member_id)
+            .where(
+                Membership.status == MembershipStatus.active,
+                Membership.decided_at > min(told) - OVERLAP,
+                *REACHABLE,
+            )
+        )
+        joined = [(unit, at, m, tg) for unit, at, m, tg in rows]
+    found: list[Announcement] = []
+    for activity in activities:
+        units = audience_units_from(parents, activity)
+        if activity.announced_at is None:
+            found.append(Announcement(activity, await _reachable_members(session, units)))
+            continue
+        since = activity.announced_at - OVERLAP
+        new = sorted({(m, tg) for unit, at, m, tg in joined if unit in units and at > since})
+        found.append(Announcement(activity, new))
+    return found
+
+
+async def mark_announced(session: AsyncSession, activity_ids: Sequence[int], now: datetime) -> None:
+    """Their audience as it is now has been told (the announcements are queued): the next
+    scan looks only at who joined after this."""
+    await _mark(session, activity_ids, announced_at=now)
+
+
+# --- reminders -------------------------------------------------------------------------------
 
 
 async def due_reminders(
@@ -49,124 +158,136 @@ async def due_reminders(
 ) -> list[Reminder]:
     """Reminders whose time has come (starts_at - offset <= now < starts_at), to send once.
 
-    Candidates only: the scheduler dedups on its key. Per member and activity only
-    the nearest offset is due (never "tomorrow" an hour before), and an offset whose
-    time came before the activity was created is skipped (its announcement did that).
-    Signed-up members in sign-up mode; in organisational life everyone expected who
-    did not ask for or get leave.
+    Per member and activity only the nearest offset is due (never "tomorrow" an hour
+    before), an offset whose time came before the activity was created is skipped (its
+    announcement did that), and one whose reminders were sent (`mark_reminded` after it)
+    is not read again. Signed-up members in sign-up mode; in organisational life everyone
+    expected who did not ask for or get leave.
     """
     if not offsets:
         return []
-    activities = await session.scalars(
-        select(Activity)
-        .where(
-            Activity.status == ActivityStatus.scheduled,
-            Activity.starts_at > now,
-            Activity.starts_at <= now + max(offsets),
-        )
-        .order_by(Activity.starts_at, Activity.id)
-    )
+    activities = await _scheduled_within(session, now, max(offsets))
+    parents = await parent_map(session) if activities else {}
     reminders: list[Reminder] = []
     for activity in activities:
         due = [o for o in offsets if activity.created_at <= activity.starts_at - o <= now]
         if not due:
             continue
         offset = min(due)
-        for telegram_id in await _to_remind(session, activity):
+        if activity.reminded_at is not None and activity.reminded_at >= activity.starts_at - offset:
+            continue  # this offset's reminders are queued
+        for telegram_id in await _to_remind(session, activity, parents):
             reminders.append(Reminder(activity, telegram_id, offset))
     return reminders
 
 
-async def _to_remind(session: AsyncSession, activity: Activity) -> list[int]:
-    rows = list(
-        await session.scalars(
-            select(Participation)
-            .where(Participation.activity_id == activity.id)
-            .options(selectinload(Participation.member))
-        )
-    )
+async def _to_remind(
+    session: AsyncSession, activity: Activity, parents: dict[int, int | None]
+) -> list[int]:
+    of_activity = Participation.activity_id == activity.id
     if activity.mode is ActivityMode.signup:
-        members = [row.member for row in rows if row.status in SEAT_STATUSES]
-    else:
-        not_coming = {row.member_id for row in rows if row.status in NOT_COMING}
-        members = [m for m in await expected_members(session, activity) if m.id not in not_coming]
-    # Nobody is written to who blocked the bot: their secretary has them in /unreachable.
-    return sorted({m.telegram_id for m in members if _reachable(m) and m.telegram_id})
-
-
-def _reachable(member: Member) -> bool:
-    return member.telegram_id is not None and member.unreachable_at is None
-
-
-async def to_announce(session: AsyncSession, now: datetime, ahead: timedelta) -> list[Activity]:
-    """Scheduled activities starting within `ahead`: their audience hears of them once."""
-    rows = await session.scalars(
-        select(Activity)
-        .where(
-            Activity.status == ActivityStatus.scheduled,
-            Activity.starts_at > now,
-            Activity.starts_at <= now + ahead,
+        members = select(Participation.member_id).where(
+            of_activity, Participation.status.in_(SEAT_STATUSES)
         )
-        .order_by(Activity.starts_at, Activity.id)
+        query = select(Member.telegram_id).where(Member.id.in_(members), *REACHABLE)
+    else:
+        not_coming = select(Participation.member_id).where(
+            of_activity, Participation.status.in_(NOT_COMING)
+        )
+        query = select(Member.telegram_id).where(
+            Member.id.in_(_active_in(audience_units_from(parents, activity))),
+            Member.id.not_in(not_coming),
+            *REACHABLE,
+        )
+    return sorted({tg for tg in await session.scalars(query) if tg is not None})
+
+
+async def mark_reminded(session: AsyncSession, activity_ids: Sequence[int], now: datetime) -> None:
+    """The reminders due for these activities now are queued."""
+    await _mark(session, activity_ids, reminded_at=now)
+
+
+# --- nudges, and who never answered -----------------------------------------------------------
+
+
+async def _invitations_out(
+    session: AsyncSession, now: datetime, after: timedelta, *conditions: object
+) -> list[Activity]:
+    """Organisational life whose invitation is out for `after`: from its announcement, when
+    the activity was created or ANNOUNCE_AHEAD before it starts if that is later."""
+    return await _scheduled_within(
+        session,
+        now,
+        ANNOUNCE_AHEAD - after,  # announced `after` ago
+        Activity.created_at <= now - after,
+        Activity.kind.in_(list(EXPECTED_KINDS)),
+        *conditions,
     )
-    return list(rows)
-
-
-async def reachable_audience(session: AsyncSession, activity: Activity) -> list[Member]:
-    """The activity's audience that the bot can write to."""
-    return [m for m in await expected_members(session, activity) if _reachable(m)]
 
 
 async def unanswered_for_nudge(
     session: AsyncSession, now: datetime, after: timedelta = timedelta(hours=24)
 ) -> list[tuple[Activity, Member]]:
-    """Organisational-life invitations out for `after` with no answer and no nudge yet.
-
-    An invitation is out from its announcement: when the activity was created, or
-    ANNOUNCE_AHEAD before it starts if that is later. Send one nudge each, then call
-    mark_nudged.
-    """
-    return await _unanswered(session, now, after, nudged=False)
+    """Organisational-life invitations out for `after` with no answer and no nudge yet, to
+    members (for `after` too) the bot can write to. Send one nudge each, then mark_nudged."""
+    activities = await _invitations_out(session, now, after)
+    parents = await parent_map(session) if activities else {}
+    found: list[tuple[Activity, Member]] = []
+    for activity in activities:
+        answered_or_nudged = exists().where(
+            Participation.activity_id == activity.id,
+            Participation.member_id == Member.id,
+            or_(
+                Participation.status != ParticipationStatus.expected,
+                Participation.nudged_at.is_not(None),
+            ),
+        )
+        members = await session.scalars(
+            select(Member)
+            .where(
+                # Members for `after` too: one who joined since hears of it first.
+                Member.id.in_(
+                    _active_in(
+                        audience_units_from(parents, activity),
+                        Membership.decided_at <= now - after,
+                    )
+                ),
+                ~answered_or_nudged,
+                *REACHABLE,
+            )
+            .order_by(Member.real_name, Member.id)
+        )
+        found += [(activity, member) for member in members]
+    return found
 
 
 async def unanswered_after_nudge(
     session: AsyncSession, now: datetime, after: timedelta = timedelta(hours=24)
 ) -> list[tuple[Activity, Member]]:
-    """Members nudged more than `after` ago who still have not answered: tell the secretary."""
-    return await _unanswered(session, now, after, nudged=True)
-
-
-async def _unanswered(
-    session: AsyncSession, now: datetime, after: timedelta, nudged: bool
-) -> list[tuple[Activity, Member]]:
-    activities = await session.scalars(
-        select(Activity)
-        .where(
-            Activity.status == ActivityStatus.scheduled,
-            Activity.starts_at > now,
-            Activity.created_at <= now - after,
-            Activity.starts_at <= now - after + ANNOUNCE_AHEAD,  # announced `after` ago
-            Activity.kind.in_(list(EXPECTED_KINDS)),
-        )
-        .order_by(Activity.starts_at, Activity.id)
-    )
+    """Members nudged more than `after` ago who still have not answered, of activities whose
+    secretaries were not told yet (`mark_silence_reported`): tell the secretary."""
+    activities = await _invitations_out(session, now, after, Activity.silence_reported_at.is_(None))
+    parents = await parent_map(session) if activities else {}
     found: list[tuple[Activity, Member]] = []
     for activity in activities:
-        nudges = {
-            row.member_id: row.nudged_at
-            for row in await session.scalars(
-                select(Participation).where(
-                    Participation.activity_id == activity.id,
-                    Participation.status == ParticipationStatus.expected,
-                )
+        members = await session.scalars(
+            select(Member)
+            .join(Participation, Participation.member_id == Member.id)
+            .where(
+                Participation.activity_id == activity.id,
+                Participation.status == ParticipationStatus.expected,
+                Participation.nudged_at <= now - after,
+                Member.id.in_(_active_in(audience_units_from(parents, activity))),
+                Member.telegram_id.is_not(None),
             )
-        }
-        for member in await not_answered(session, activity.id):
-            if member.telegram_id is None:
-                continue
-            nudged_at = nudges.get(member.id)
-            if not nudged and nudged_at is None:
-                found.append((activity, member))
-            elif nudged and nudged_at is not None and nudged_at <= now - after:
-                found.append((activity, member))
+            .order_by(Member.real_name, Member.id)
+        )
+        found += [(activity, member) for member in members]
     return found
+
+
+async def mark_silence_reported(
+    session: AsyncSession, activity_ids: Sequence[int], now: datetime
+) -> None:
+    """The secretaries of these activities were told who never answered."""
+    await _mark(session, activity_ids, silence_reported_at=now)

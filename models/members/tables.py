@@ -56,7 +56,7 @@ class Member(Base):
     # NULL once the member is forgotten.
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     consent_at: Mapped[datetime | None]
-    real_name: Mapped[str | None] = mapped_column(String(NAME_MAX))
+    real_name: Mapped[str | None] = mapped_column(String(NAME_MAX), index=True)  # rosters sort
     phone: Mapped[str | None] = mapped_column(String(16))
     member_type: Mapped[MemberType | None] = mapped_column(stored_enum(MemberType, "member_type"))
     home_branch: Mapped[str | None] = mapped_column(String(HOME_BRANCH_MAX))
@@ -65,7 +65,7 @@ class Member(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     forgotten_at: Mapped[datetime | None]
     # Set when Telegram says the user blocked the bot.
-    unreachable_at: Mapped[datetime | None]
+    unreachable_at: Mapped[datetime | None] = mapped_column(index=True)
 
     def __repr__(self) -> str:
         return f"<Member {self.id} tg={self.telegram_id}>"
@@ -99,6 +99,10 @@ class Membership(Base):
             "requested_at",
             "decided_at",
         ),
+        # Audiences: the active members of a set of units.
+        Index("ix_memberships_status_unit", "status", "org_unit_id", "member_id"),
+        # The announcement scan: who became a member since it last looked.
+        Index("ix_memberships_decided_at", "decided_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -43,4 +43,8 @@ NOT_EXPORTED: dict[str, str] = {
         "forgetting deletes them, so they are no longer edited"
     ),
     "group_links": "a group chat linked to a unit: the group's id, not a person's",
+    "digest_days": (
+        "the days a secretary's daily digest was made, nothing of what it said, kept a week; "
+        "forgetting deletes them"
+    ),
 }

@@ -50,6 +50,7 @@ from models.members import OPEN_STATUSES, Member, Membership, MembershipStatus, 
 from models.notices.tables import FiguresMessage, Notice, NoticeRecipient
 from models.outbox import Delivery, DeliveryStatus
 from models.permissions import RoleGrant
+from models.staff import DigestDay
 
 # Rows at organisational life still to come that only say what the member meant to do.
 _INTENDED = (
@@ -248,6 +249,7 @@ async def _forget_telegram_user(
         .execution_options(synchronize_session="fetch")
     )
     await session.execute(delete(RoleGrant).where(RoleGrant.telegram_id == telegram_id))
+    await session.execute(delete(DigestDay).where(DigestDay.telegram_id == telegram_id))
     await session.execute(delete(Account).where(Account.id == telegram_id))
 
 

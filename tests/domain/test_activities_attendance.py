@@ -259,7 +259,7 @@ async def test_nudges_once_then_the_secretary(
     assert await unanswered_for_nudge(session, NOW + 23 * HOUR) == []
     due = await unanswered_for_nudge(session, NOW + 24 * HOUR)
     assert [(a.id, m.id) for a, m in due] == [(meeting, members[1].id), (meeting, members[2].id)]
-    await mark_nudged(session, meeting, members[1].id, NOW + 24 * HOUR)
+    await mark_nudged(session, meeting, [members[1].id], NOW + 24 * HOUR)
     again = await unanswered_for_nudge(session, NOW + 25 * HOUR)
     assert [m.id for _, m in again] == [members[2].id]
     # Still nudged-but-silent a day later: the secretary hears of it.
