@@ -3,7 +3,7 @@ SQL statements, when everything is due at once, a minute later (the steady state
 runs every minute), and when one street-wide event enters the announcement window.
 
     python bench/bench_scans.py [--members 10000,100000] [--rows R] [--postgres URL]
-                                [--timeout S]
+                                [--timeout S] [--databases sqlite,postgresql]
 
 For each size, on a fresh SQLite database (and a throwaway PostgreSQL one with
 --postgres, or BRANCHBOT_TEST_POSTGRES_URL), built by the migrations and filled, untimed,
@@ -320,7 +320,10 @@ def print_table(rows: list[Row]) -> None:
 
 async def main(args: argparse.Namespace) -> int:
     sizes = [int(size) for size in args.members.split(",")]
-    backends = ["SQLite"] + (["PostgreSQL"] if args.postgres else [])
+    wanted = args.databases.split(",")
+    backends = [b for b in ("SQLite", "PostgreSQL") if b.lower() in wanted]
+    if not args.postgres:
+        backends = [b for b in backends if b != "PostgreSQL"]
     rows: list[Row] = []
     for backend in backends:
         for members in sizes:
@@ -335,6 +338,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--members", default="10000,100000")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--postgres", default=os.environ.get("BRANCHBOT_TEST_POSTGRES_URL"))
     return parser.parse_args()
 

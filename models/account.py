@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TelegramId, utcnow
+from models.sql import in_parts
 
 # last_seen_at is kept to the hour: most updates then read the account without writing it.
 LAST_SEEN_PRECISION = timedelta(hours=1)
@@ -81,14 +82,15 @@ async def languages(
     session: AsyncSession, telegram_ids: list[int]
 ) -> dict[int, tuple[str | None, str | None]]:
     """(chosen language, Telegram app language) of each known account."""
-    if not telegram_ids:
-        return {}
-    rows = await session.execute(
-        select(Account.id, Account.language, Account.telegram_language).where(
-            Account.id.in_(telegram_ids)
+    found: dict[int, tuple[str | None, str | None]] = {}
+    for ids in in_parts(list(dict.fromkeys(telegram_ids))):
+        rows = await session.execute(
+            select(Account.id, Account.language, Account.telegram_language).where(
+                Account.id.in_(ids)
+            )
         )
-    )
-    return {account_id: (chosen, app) for account_id, chosen, app in rows}
+        found |= {account_id: (chosen, app) for account_id, chosen, app in rows}
+    return found
 
 
 async def set_language(session: AsyncSession, telegram_id: int, language: str) -> Account:

@@ -24,11 +24,11 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from models.base import Base, TelegramId, utcnow
+from models.sql import insert_or_skip
 
 # PostgreSQL's JSONB holds neither NUL (U+0000) nor a lone surrogate, and a modified client
 # can put either in callback data: such an update would not be stored, and stop the intake.
@@ -153,8 +153,6 @@ async def store_updates(
     """Record updates of this bot in one statement; those it had not seen before, in order."""
     if not payloads:
         return []
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = [
         {
             "bot_id": bot_id,
@@ -168,9 +166,8 @@ async def store_updates(
     ]
     new = set(
         await session.scalars(
-            insert(InboundUpdate)
+            insert_or_skip(session, InboundUpdate, ["bot_id", "update_id"])
             .values(rows)
-            .on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
             .returning(InboundUpdate.update_id)
         )
     )

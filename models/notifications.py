@@ -311,6 +311,8 @@ CARD_KINDS = frozenset(kind.kind for kind in (ReportSubmitted, LeaveRequested, M
 
 # --- the secretaries' daily digest ----------------------------------------------------------------
 
+UNREACHABLE_NAMED = 20  # of the members who blocked the bot, the digest names this many
+
 
 @dataclass(frozen=True)
 class Digest(Message):
@@ -318,7 +320,8 @@ class Digest(Message):
     pending_reports: int = 0
     leave_requests: int = 0
     tomorrow: tuple[Activity, ...] = ()
-    unreachable: tuple[str, ...] = ()  # names of members who blocked the bot
+    unreachable: int = 0  # members who blocked the bot
+    unreachable_names: tuple[str, ...] = ()  # the first UNREACHABLE_NAMED, by name
 
     def is_empty(self) -> bool:
         return not (

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column, selectinload
 from models.activities import ActivityStatus, activities_for_units
 from models.base import Base, TelegramId
 from models.errors import InvalidState, NotFound, NotStaff
-from models.members import Member, Membership, MembershipStatus, get_membership, pending_reports
-from models.notifications import Digest, Notification, RoleGranted, notify
+from models.members import Member, Membership, MembershipStatus, get_membership, pending_page
+from models.notifications import UNREACHABLE_NAMED, Digest, Notification, RoleGranted, notify
 from models.org import (
     REPORTABLE_KINDS,
     OrgUnit,
@@ -39,6 +39,7 @@ from models.permissions import (
     require,
     reviewers_of,
 )
+from models.sql import insert_or_skip
 
 __all__ = [
     "DigestDay",
@@ -258,8 +259,14 @@ async def digests_due(
     return [due for due in candidates if (due.telegram_id, due.day) not in made]
 
 
-def digest_made(session: AsyncSession, due: DigestDue) -> None:
-    session.add(DigestDay(telegram_id=due.telegram_id, day=due.day))
+async def digest_made(session: AsyncSession, due: DigestDue) -> None:
+    """Recorded once, even when two scans (the first one at start-up and the minute's)
+    made it at the same moment."""
+    await session.execute(
+        insert_or_skip(session, DigestDay, ["telegram_id", "day"]).values(
+            telegram_id=due.telegram_id, day=due.day
+        )
+    )
 
 
 async def prune_digest_days(session: AsyncSession, now: datetime) -> int:
@@ -277,7 +284,7 @@ async def digest_for(
     members who cannot be reached. Empty when there is nothing to say."""
     pending = 0
     if await managed_unit_ids(session, telegram_id, Permission.approve_reports) != set():
-        pending = len(await pending_reports(session, telegram_id))
+        pending = (await pending_page(session, telegram_id, 1, 1)).total  # counted, not read
     leave, tomorrow = 0, []
     units = await managed_unit_ids(session, telegram_id, Permission.manage_activities)
     if units is None or units:
@@ -290,5 +297,6 @@ async def digest_for(
             if c.activity.starts_at.astimezone(zone).date() == day
             and c.activity.status is ActivityStatus.scheduled
         ]
-    unreachable = [m.real_name or "—" for m, _ in await unreachable_members(session, telegram_id)]
-    return Digest(pending, leave, tuple(tomorrow), tuple(unreachable))
+    unreachable = await unreachable_page(session, telegram_id, 1, UNREACHABLE_NAMED)
+    names = tuple(member.real_name or "—" for member, _ in unreachable.items)
+    return Digest(pending, leave, tuple(tomorrow), unreachable.total, names)

@@ -54,13 +54,22 @@ from models.notifications import (
     notify,
 )
 from models.org import OrgUnit, get_unit, unit_timezone
-from models.staff import digest_for, digest_made, digests_due, prune_digest_days, reviewers_of
+from models.staff import (
+    DigestDue,
+    digest_for,
+    digest_made,
+    digests_due,
+    prune_digest_days,
+    reviewers_of,
+)
 from scheduler.ratelimit import OWN_RETRY
 from views.i18n import pick_language
 from views.notices import figures_keyboard, figures_text
 from views.screens import closed_caption, screen_caption, screen_keyboard, screen_media
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from scheduler.service import JobContext
 
 log = logging.getLogger(__name__)
@@ -117,6 +126,8 @@ async def enqueue_announcements(context: JobContext) -> None:
         due = await announcements_due(session, now)
         for announcement in due:
             activity = announcement.activity
+            if not announcement.recipients:
+                continue  # told already: marked below as looked at
             unit = await get_unit(session, activity.org_unit_id)
             message = ActivityAnnounced(activity)
             for member_id, telegram_id in announcement.recipients:
@@ -210,24 +221,31 @@ async def warn_quorums(context: JobContext) -> None:
 
 async def enqueue_digests(context: JobContext) -> None:
     """At `digest_hour` (the secretary's local time) or later that day, once: a day whose
-    digest was made (even one with nothing to say) is not looked at again."""
+    digest was made (even one with nothing to say) is not looked at again. Each digest in
+    its own unit of work: at that hour they all fall due, and on SQLite one transaction for
+    all of them would hold the write lock that long."""
     now = context.clock.now()
     settings = context.settings
     async with context.work() as session:
-        for due in await digests_due(
-            session, now, settings.digest_hour, settings.defaults.timezone
-        ):
-            digest = await digest_for(session, due.telegram_id, now, due.zone)
-            digest_made(session, due)
-            if digest.is_empty():
-                continue  # nothing to say: no message
-            key = f"digest:{due.telegram_id}:{due.day.isoformat()}"
-            notify(
-                session,
-                Notification(
-                    due.telegram_id, digest, due.unit, dedup_key=key, expires_at=due.end_of_day
-                ),
-            )
+        due = await digests_due(session, now, settings.digest_hour, settings.defaults.timezone)
+    for item in due:
+        try:
+            async with context.work() as session:
+                await _digest(session, item, now)
+        except Exception:
+            log.exception("the digest of %s failed; the next scan tries again", item.telegram_id)
+
+
+async def _digest(session: AsyncSession, due: DigestDue, now: datetime) -> None:
+    digest = await digest_for(session, due.telegram_id, now, due.zone)
+    await digest_made(session, due)
+    if digest.is_empty():
+        return  # nothing to say: no message
+    key = f"digest:{due.telegram_id}:{due.day.isoformat()}"
+    notification = Notification(
+        due.telegram_id, digest, due.unit, dedup_key=key, expires_at=due.end_of_day
+    )
+    notify(session, notification)
 
 
 # --- notices -------------------------------------------------------------------------------------

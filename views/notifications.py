@@ -484,8 +484,6 @@ def _(message: Digest, language: str, zone: tzinfo) -> Rendered:
         ]
         sections.append("\n".join([t(language, "digest.tomorrow"), *lines]))
     if message.unreachable:
-        names = ", ".join(escape(name) for name in message.unreachable[:20])
-        sections.append(
-            t(language, "digest.unreachable", count=len(message.unreachable), names=names)
-        )
+        names = ", ".join(escape(name) for name in message.unreachable_names)
+        sections.append(t(language, "digest.unreachable", count=message.unreachable, names=names))
     return "\n\n".join(sections), None

@@ -31,10 +31,10 @@ from models.members import Member
 from models.notifications import LeaveDecided, LeaveRequested, notify_each
 from models.org import get_unit
 from models.permissions import Permission, require, reviewers_of
+from models.sql import in_parts
 from models.text import clean_text
 
 LEAVE_REASON_MAX = 200
-CHUNK = 5_000  # ids in one IN list: under both databases' limits on parameters
 
 
 async def respond_attend(
@@ -160,8 +160,7 @@ async def mark_nudged(
     if not member_ids:
         return
     await lock_activity(session, activity_id)
-    for start in range(0, len(member_ids), CHUNK):
-        chunk = list(member_ids[start : start + CHUNK])
+    for chunk in in_parts(member_ids):
         have = set(
             await session.scalars(
                 select(Participation.member_id).where(

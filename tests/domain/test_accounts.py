@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from models.account import Account, touch_account
+from models.account import Account, languages, set_language, touch_account
 from tests.conftest import Database
 
 PERSON = 6_100_000_321
@@ -64,3 +64,14 @@ async def test_a_transaction_that_read_still_writes_after_another_committed(
 async def _create_account_elsewhere(database: Database, account_id: int) -> None:
     async with database.sessions.begin() as other:
         await touch_account(other, account_id, "en")
+
+
+async def test_languages_of_more_people_than_one_statement_may_name(database: Database) -> None:
+    """The first announcement of a city-wide event: 40,000 recipients, more than the 32,767
+    parameters PostgreSQL's driver takes in one statement."""
+    async with database.sessions.begin() as session:
+        await set_language(session, 7, "en")
+        await set_language(session, 39_999, "zh")
+    async with database.sessions() as session:
+        found = await languages(session, list(range(40_000)))
+    assert found == {7: ("en", None), 39_999: ("zh", None)}
