@@ -32,9 +32,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_stats import Statements
 
 from models import migrate
 from models.activities import (
@@ -56,15 +56,6 @@ from tests.postgres import throwaway_database
 SECRETARY = 1
 START = NOW + timedelta(days=1)
 CALLS = 20
-
-
-class Statements:
-    def __init__(self, engine: Any) -> None:
-        self.count = 0
-        event.listen(engine.sync_engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, *args: Any) -> None:
-        self.count += 1
 
 
 async def timed(

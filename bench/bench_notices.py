@@ -41,7 +41,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, event, insert, text
+from sqlalchemy import delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # Run as a script, sys.path[0] is bench/ (for bench_delivery); the repository root must win
@@ -59,6 +59,7 @@ from bench_delivery import (
     throwaway_database,
     times_429,
 )
+from bench_stats import Statements
 
 from models import migrate, outbox
 from models.account import Account
@@ -90,17 +91,6 @@ BODY = (
     f"<b>主题党日</b>：本周五 15:00 在党群服务中心开展主题党日活动，请准时参加。{MARK}\n"
     '<a href="https://example.org/agenda">活动安排</a>'
 )
-
-
-class Statements:
-    """Statements sent to the database (an executemany counts once)."""
-
-    def __init__(self, engine: Any) -> None:
-        self.count = 0
-        event.listen(engine.sync_engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, *args: Any) -> None:
-        self.count += 1
 
 
 @dataclass

@@ -44,12 +44,12 @@ from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, insert, literal, select
+from sqlalchemy import func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_stats import ADMIN, BRANCHES, NOW, STREETS, database, generate
+from bench_stats import ADMIN, BRANCHES, NOW, STREETS, Statements, database, generate
 
 from models import migrate
 from models.activities import Activity, ActivityKind, Participation
@@ -95,15 +95,6 @@ class Row:
     seconds: float | None  # None: stopped at the timeout
     statements: int
     rows: int
-
-
-class Statements:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.count = 0
-        event.listen(engine.sync_engine, "before_cursor_execute", self._count)
-
-    def _count(self, *args: Any) -> None:
-        self.count += 1
 
 
 async def add_due_now(session: AsyncSession) -> None:

@@ -378,6 +378,17 @@ async def generate(
     return {"branch": first_branch + 7, "street": ids["s3"], "city": ids["city"]}
 
 
+class Statements:
+    """Statements sent to the database (an executemany counts once)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.count = 0
+        event.listen(engine.sync_engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *args: Any) -> None:
+        self.count += 1
+
+
 class DatabaseTime:
     """Seconds spent in the driver: from before each execute to after its rows are fetched
     (aiosqlite and asyncpg fetch inside execute for the ORM's buffered results)."""
