@@ -233,14 +233,14 @@ class Sender:
         # Confirm the term before taking a slot: the send then follows the slot at once, so
         # the pace holds; a slot that took long (a 429 paused everyone) confirms again.
         await self.limiter.chat_turn(row.chat_id)
-        if (claim := await self._claim_state(term, row)) is not outbox.Claim.held:
-            return Outcome.deposed if claim is outbox.Claim.term_over else Outcome.done
+        if (lost := await self._lost_claim(term, row)) is not None:
+            return lost
         loop = asyncio.get_running_loop()
         confirmed = loop.time()
         await self.limiter.slot(row.chat_id)
         if loop.time() - confirmed > CONFIRMED_FOR:
-            if (claim := await self._claim_state(term, row)) is not outbox.Claim.held:
-                return Outcome.deposed if claim is outbox.Claim.term_over else Outcome.done
+            if (lost := await self._lost_claim(term, row)) is not None:
+                return lost
         markup = (
             InlineKeyboardMarkup.de_json(row.reply_markup, self.bot) if row.reply_markup else None
         )
@@ -286,9 +286,14 @@ class Sender:
             )
         return await self.bot.send_message(row.chat_id, row.text, **common)
 
-    async def _claim_state(self, term: Term, row: Delivery) -> outbox.Claim:
+    async def _lost_claim(self, term: Term, row: Delivery) -> Outcome | None:
+        """None while the row is still ours to send; else what became of it: settled
+        meanwhile (done, skip it), or the term is over (deposed)."""
         async with self.sessions() as session:
-            return await outbox.claim_state(session, row.id, term.number)
+            claim = await outbox.claim_state(session, row.id, term.number)
+        if claim is outbox.Claim.held:
+            return None
+        return Outcome.deposed if claim is outbox.Claim.term_over else Outcome.done
 
     async def _retry(self, row: Delivery, after: timedelta, error: str) -> datetime:
         again = self.clock.now() + after
