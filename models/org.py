@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -202,25 +203,26 @@ async def unit_timezone(session: AsyncSession, unit: OrgUnit, default: str) -> Z
 
     Async (unlike a plain attribute) because it walks up the tree.
     """
-    if unit.timezone:
-        return ZoneInfo(unit.timezone)
-    for ancestor in await ancestors(session, unit.id):
-        if ancestor.timezone:
-            return ZoneInfo(ancestor.timezone)
-    return ZoneInfo(default)
+    chain = [unit] if unit.timezone else [unit, *await ancestors(session, unit.id)]
+    return _first_zone((u.timezone for u in chain), default)
 
 
 async def unit_zones(session: AsyncSession, default: str) -> dict[int, ZoneInfo]:
     """Every unit's time zone (as `unit_timezone`), from one query: for a scan over many."""
     rows = (await session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.timezone))).all()
     parents = {unit_id: parent_id for unit_id, parent_id, _ in rows}
-    own = {unit_id: zone for unit_id, _, zone in rows if zone}
-    zones: dict[int, ZoneInfo] = {}
-    for unit_id in parents:
-        chain = [unit_id, *ancestor_ids_from(parents, unit_id)]
-        name = next((own[u] for u in chain if u in own), default)
-        zones[unit_id] = ZoneInfo(name)
-    return zones
+    own = {unit_id: zone for unit_id, _, zone in rows}
+    return {
+        unit_id: _first_zone(
+            (own[u] for u in [unit_id, *ancestor_ids_from(parents, unit_id)]), default
+        )
+        for unit_id in parents
+    }
+
+
+def _first_zone(names: Iterable[str | None], default: str) -> ZoneInfo:
+    """The first zone set from a unit upwards, else the default."""
+    return ZoneInfo(next((name for name in names if name), default))
 
 
 # --- importing the tree from a TOML file -------------------------------------------

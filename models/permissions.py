@@ -127,8 +127,19 @@ async def managed_unit_ids(
     if permission is not None:
         grants = [g for g in grants if _holds(g, permission)]
     if any(g.role is Role.admin for g in grants):
+        return None  # before reading the tree: an admin's answer needs none of it
+    return managed_ids_from(grants, permission, await parent_map(session))
+
+
+def managed_ids_from(
+    grants: list[RoleGrant], permission: Permission | None, parents: dict[int, int | None]
+) -> set[int] | None:
+    """`managed_unit_ids` from one person's grants and the tree already read: for a scan
+    over everyone with a role."""
+    if permission is not None:
+        grants = [g for g in grants if _holds(g, permission)]
+    if any(g.role is Role.admin for g in grants):
         return None
-    parents = await parent_map(session)
     managed: set[int] = set()
     for grant in grants:
         if grant.org_unit_id is not None:

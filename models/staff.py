@@ -7,18 +7,19 @@ Every function here that shows or changes something checks the permission itself
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Select, delete, select
+from sqlalchemy import Date, Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, selectinload
 
-from models.activities import ActivityStatus, activities_for_units
+from models.activities import Activity, ActivityStatus, Participation, ParticipationStatus
 from models.base import Base, TelegramId
 from models.errors import InvalidState, NotFound, NotStaff
-from models.members import Member, Membership, MembershipStatus, get_membership, pending_page
+from models.members import Member, Membership, MembershipStatus, get_membership
 from models.notifications import UNREACHABLE_NAMED, Digest, Notification, RoleGranted, notify
 from models.org import (
     REPORTABLE_KINDS,
@@ -26,6 +27,7 @@ from models.org import (
     descendant_ids,
     get_unit,
     list_tree,
+    parent_map,
     unit_zones,
 )
 from models.paging import Page, page_of_rows
@@ -35,20 +37,21 @@ from models.permissions import (
     RoleGrant,
     can,
     grant_role,
+    managed_ids_from,
     managed_unit_ids,
     require,
     reviewers_of,
 )
-from models.sql import insert_or_skip
+from models.sql import in_parts, insert_or_skip
 
 __all__ = [
     "DigestDay",
     "DigestDue",
     "MemberCard",
     "appoint",
-    "digest_for",
-    "digest_made",
     "digests_due",
+    "digests_for",
+    "digests_made",
     "managed_units",
     "member_card",
     "membership_to_end",
@@ -64,7 +67,7 @@ __all__ = [
     "unreachable_page",
 ]
 
-DIGEST_ACTIVITIES = 50  # the soonest activities a digest looks at
+DIGEST_ACTIVITIES = 50  # tomorrow's activities a digest names, at most
 
 
 async def managed_units(
@@ -167,6 +170,10 @@ async def appoint(session: AsyncSession, by: int, membership_id: int, role: Role
     return membership
 
 
+# The nameless last on both databases (SQLite sorts NULL first, PostgreSQL last).
+_BY_NAME = (Member.real_name.is_(None), Member.real_name, Member.id, Membership.id)
+
+
 async def _unreachable(session: AsyncSession, telegram_id: int) -> Select[tuple[Membership]]:
     units = await managed_unit_ids(session, telegram_id)
     if units is not None and not units:
@@ -176,7 +183,7 @@ async def _unreachable(session: AsyncSession, telegram_id: int) -> Select[tuple[
         .join(Member, Membership.member_id == Member.id)
         .where(Membership.status == MembershipStatus.active, Member.unreachable_at.is_not(None))
         .options(selectinload(Membership.member), selectinload(Membership.unit))
-        .order_by(Member.real_name, Member.id, Membership.id)
+        .order_by(*_BY_NAME)
     )
     if units is not None:
         query = query.where(Membership.org_unit_id.in_(units))
@@ -259,14 +266,12 @@ async def digests_due(
     return [due for due in candidates if (due.telegram_id, due.day) not in made]
 
 
-async def digest_made(session: AsyncSession, due: DigestDue) -> None:
+async def digests_made(session: AsyncSession, due: list[DigestDue]) -> None:
     """Recorded once, even when two scans (the first one at start-up and the minute's)
-    made it at the same moment."""
-    await session.execute(
-        insert_or_skip(session, DigestDay, ["telegram_id", "day"]).values(
-            telegram_id=due.telegram_id, day=due.day
-        )
-    )
+    made them at the same moment."""
+    rows = [{"telegram_id": item.telegram_id, "day": item.day} for item in due]
+    for part in in_parts(rows):
+        await session.execute(insert_or_skip(session, DigestDay, ["telegram_id", "day"]), part)
 
 
 async def prune_digest_days(session: AsyncSession, now: datetime) -> int:
@@ -277,26 +282,127 @@ async def prune_digest_days(session: AsyncSession, now: datetime) -> int:
     return result.rowcount or 0
 
 
-async def digest_for(
-    session: AsyncSession, telegram_id: int, now: datetime, zone: tzinfo
-) -> Digest:
-    """What waits for this secretary: reports, leave requests, tomorrow's activities, and
-    members who cannot be reached. Empty when there is nothing to say."""
-    pending = 0
-    if await managed_unit_ids(session, telegram_id, Permission.approve_reports) != set():
-        pending = (await pending_page(session, telegram_id, 1, 1)).total  # counted, not read
-    leave, tomorrow = 0, []
-    units = await managed_unit_ids(session, telegram_id, Permission.manage_activities)
-    if units is None or units:
-        upcoming = (await activities_for_units(session, units, now, 1, DIGEST_ACTIVITIES)).items
-        leave = sum(counts.leave_requested for counts in upcoming)
-        day = (now.astimezone(zone) + timedelta(days=1)).date()
-        tomorrow = [
-            c.activity
-            for c in upcoming
-            if c.activity.starts_at.astimezone(zone).date() == day
-            and c.activity.status is ActivityStatus.scheduled
-        ]
-    unreachable = await unreachable_page(session, telegram_id, 1, UNREACHABLE_NAMED)
-    names = tuple(member.real_name or "—" for member, _ in unreachable.items)
-    return Digest(pending, leave, tuple(tomorrow), unreachable.total, names)
+@dataclass
+class _UnitFigures:
+    """What one unit adds to the digest of whoever sees it."""
+
+    pending_reports: int = 0
+    leave_requests: int = 0
+    unreachable: int = 0
+    # Its first UNREACHABLE_NAMED unreachable members: (place among all of them, name).
+    unreachable_named: list[tuple[int, str]] = field(default_factory=list)
+
+
+async def digests_for(
+    session: AsyncSession, due: list[DigestDue], now: datetime
+) -> dict[int, Digest]:
+    """The digest of each of these people (empty when there is nothing to say): reports
+    waiting, leave requests for activities not yet over, tomorrow's activities and members
+    who cannot be reached, in their units. Each figure is read once for all units, in a
+    handful of statements however many people and members there are, and summed over the
+    units each person sees, as the lists they open count them."""
+    if not due:
+        return {}
+    parents = await parent_map(session)
+    grants: dict[int, list[RoleGrant]] = {}
+    for grant in await session.scalars(select(RoleGrant).order_by(RoleGrant.id)):
+        grants.setdefault(grant.telegram_id, []).append(grant)
+    by_unit = await _unit_figures(session, now)
+    soon = await _starting_soon(session, now)
+
+    def figures(units: set[int] | None) -> list[_UnitFigures]:
+        return list(by_unit.values()) if units is None else [by_unit[u] for u in units]
+
+    digests: dict[int, Digest] = {}
+    for item in due:
+        held = grants.get(item.telegram_id, [])
+        deciding = managed_ids_from(held, Permission.approve_reports, parents)
+        organised = managed_ids_from(held, Permission.manage_activities, parents)
+        seen = figures(managed_ids_from(held, None, parents))
+        named = sorted(named for unit in seen for named in unit.unreachable_named)
+        digests[item.telegram_id] = Digest(
+            pending_reports=sum(unit.pending_reports for unit in figures(deciding)),
+            leave_requests=sum(unit.leave_requests for unit in figures(organised)),
+            tomorrow=_tomorrow(soon, organised, item.zone, item.day),
+            unreachable=sum(unit.unreachable for unit in seen),
+            unreachable_names=tuple(name for _, name in named[:UNREACHABLE_NAMED]),
+        )
+    return digests
+
+
+async def _unit_figures(session: AsyncSession, now: datetime) -> defaultdict[int, _UnitFigures]:
+    by_unit: defaultdict[int, _UnitFigures] = defaultdict(_UnitFigures)
+    pending = await session.execute(
+        select(Membership.org_unit_id, func.count())
+        .where(Membership.status == MembershipStatus.pending)
+        .group_by(Membership.org_unit_id)
+    )
+    for unit_id, count in pending:
+        by_unit[unit_id].pending_reports = count
+    leave = await session.execute(
+        select(Activity.org_unit_id, func.count())
+        .join(Participation, Participation.activity_id == Activity.id)
+        .where(
+            Participation.status == ParticipationStatus.leave_requested,
+            Activity.status == ActivityStatus.scheduled,
+            Activity.ends_at > now,
+        )
+        .group_by(Activity.org_unit_id)
+    )
+    for unit_id, count in leave:
+        by_unit[unit_id].leave_requests = count
+    # Each unit's first names and its count in one pass; `place` orders the names of
+    # several units as one list would, whatever the database's collation.
+    order = _BY_NAME
+    ranked = (
+        select(
+            Membership.org_unit_id.label("unit_id"),
+            Member.real_name.label("name"),
+            func.row_number().over(order_by=order).label("place"),
+            func.row_number()
+            .over(partition_by=Membership.org_unit_id, order_by=order)
+            .label("in_unit"),
+            func.count().over(partition_by=Membership.org_unit_id).label("of_unit"),
+        )
+        .join(Member, Member.id == Membership.member_id)
+        .where(Membership.status == MembershipStatus.active, Member.unreachable_at.is_not(None))
+        .subquery()
+    )
+    unreachable = await session.execute(
+        select(ranked.c.unit_id, ranked.c.name, ranked.c.place, ranked.c.of_unit).where(
+            ranked.c.in_unit <= UNREACHABLE_NAMED
+        )
+    )
+    for unit_id, name, place, count in unreachable:
+        figures = by_unit[unit_id]
+        figures.unreachable = count
+        figures.unreachable_named.append((place, name or "—"))
+    return by_unit
+
+
+async def _starting_soon(session: AsyncSession, now: datetime) -> list[Activity]:
+    """Scheduled activities that may be tomorrow somewhere: starting within two days."""
+    rows = await session.scalars(
+        select(Activity)
+        .where(
+            Activity.status == ActivityStatus.scheduled,
+            Activity.starts_at >= now,
+            Activity.starts_at < now + timedelta(days=2),
+        )
+        .order_by(Activity.starts_at, Activity.id)
+    )
+    return list(rows)
+
+
+def _tomorrow(
+    soon: list[Activity], units: set[int] | None, zone: tzinfo, today: date
+) -> tuple[Activity, ...]:
+    """The soonest DIGEST_ACTIVITIES of these units' activities on the day after `today`."""
+    day = today + timedelta(days=1)
+    found = [
+        activity
+        for activity in soon
+        if (units is None or activity.org_unit_id in units)
+        and activity.starts_at.astimezone(zone).date() == day
+    ]
+    return tuple(found[:DIGEST_ACTIVITIES])

@@ -25,6 +25,7 @@ from models.attendance import (
     due_reminders,
     mark_announced,
     mark_nudged,
+    mark_nudges_queued,
     mark_refreshed,
     mark_reminded,
     mark_silence_reported,
@@ -55,10 +56,9 @@ from models.notifications import (
 )
 from models.org import OrgUnit, get_unit, unit_timezone
 from models.staff import (
-    DigestDue,
-    digest_for,
-    digest_made,
     digests_due,
+    digests_for,
+    digests_made,
     prune_digest_days,
     reviewers_of,
 )
@@ -68,8 +68,6 @@ from views.notices import figures_keyboard, figures_text
 from views.screens import closed_caption, screen_caption, screen_keyboard, screen_media
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from scheduler.service import JobContext
 
 log = logging.getLogger(__name__)
@@ -166,15 +164,19 @@ async def enqueue_nudges(context: JobContext) -> None:
     """One nudge to whoever has not answered an invitation; after that, their secretary hears."""
     now = context.clock.now()
     async with context.work() as session:
-        nudged: dict[int, list[int]] = {}
-        for activity, member in await unanswered_for_nudge(session, now, NUDGE_AFTER):
-            assert member.telegram_id is not None
+        due = await unanswered_for_nudge(session, now, NUDGE_AFTER)
+        for nudges in due:
+            activity = nudges.activity
+            if not nudges.members:
+                continue  # looked at: marked below
             unit = await get_unit(session, activity.org_unit_id)
-            key = f"nudge:{activity.id}:{member.id}"
-            notify(session, _about_activity(member.telegram_id, AnswerNudge(activity), unit, key))
-            nudged.setdefault(activity.id, []).append(member.id)
-        for activity_id, member_ids in nudged.items():
-            await mark_nudged(session, activity_id, member_ids, now)
+            for member in nudges.members:
+                assert member.telegram_id is not None
+                key = f"nudge:{activity.id}:{member.id}"
+                message = AnswerNudge(activity)
+                notify(session, _about_activity(member.telegram_id, message, unit, key))
+            await mark_nudged(session, activity.id, [m.id for m in nudges.members], now)
+        await mark_nudges_queued(session, [n.activity.id for n in due], now)
         silent: dict[int, tuple[Activity, list[str]]] = {}
         for activity, member in await unanswered_after_nudge(session, now, NUDGE_AFTER):
             silent.setdefault(activity.id, (activity, []))[1].append(member.real_name or "—")
@@ -221,31 +223,25 @@ async def warn_quorums(context: JobContext) -> None:
 
 async def enqueue_digests(context: JobContext) -> None:
     """At `digest_hour` (the secretary's local time) or later that day, once: a day whose
-    digest was made (even one with nothing to say) is not looked at again. Each digest in
-    its own unit of work: at that hour they all fall due, and on SQLite one transaction for
-    all of them would hold the write lock that long."""
+    digest was made (even one with nothing to say) is not looked at again. All that fall
+    due are made together, from one reading of each figure for every unit."""
     now = context.clock.now()
     settings = context.settings
     async with context.work() as session:
         due = await digests_due(session, now, settings.digest_hour, settings.defaults.timezone)
-    for item in due:
-        try:
-            async with context.work() as session:
-                await _digest(session, item, now)
-        except Exception:
-            log.exception("the digest of %s failed; the next scan tries again", item.telegram_id)
-
-
-async def _digest(session: AsyncSession, due: DigestDue, now: datetime) -> None:
-    digest = await digest_for(session, due.telegram_id, now, due.zone)
-    await digest_made(session, due)
-    if digest.is_empty():
-        return  # nothing to say: no message
-    key = f"digest:{due.telegram_id}:{due.day.isoformat()}"
-    notification = Notification(
-        due.telegram_id, digest, due.unit, dedup_key=key, expires_at=due.end_of_day
-    )
-    notify(session, notification)
+        digests = await digests_for(session, due, now)
+        for item in due:
+            digest = digests[item.telegram_id]
+            if digest.is_empty():
+                continue  # nothing to say: no message
+            key = f"digest:{item.telegram_id}:{item.day.isoformat()}"
+            notify(
+                session,
+                Notification(
+                    item.telegram_id, digest, item.unit, dedup_key=key, expires_at=item.end_of_day
+                ),
+            )
+        await digests_made(session, due)
 
 
 # --- notices -------------------------------------------------------------------------------------

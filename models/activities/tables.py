@@ -218,10 +218,12 @@ class Activity(Base):
     # The scheduler's marks (models.attendance.reminders), so that a scan reads an audience
     # only when something is due for it: when the audience was last told of it (later scans
     # tell only members who joined since), when the last reminders were queued, and when
-    # its secretaries were told who never answered the invitation.
+    # its secretaries were told who never answered the invitation; and when the nudges to
+    # answer were last queued (later scans nudge only members who joined since).
     announced_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     silence_reported_at: Mapped[datetime | None]
+    nudges_queued_at: Mapped[datetime | None]
 
     @property
     def mode(self) -> ActivityMode:

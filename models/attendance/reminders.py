@@ -3,9 +3,9 @@ who never answered.
 
 A scan runs every minute, so each function reads an audience only when something is due
 for it: an audience is one query, never one per member, and the activity's marks
-(`announced_at`, `reminded_at`, `silence_reported_at`, set by the mark_* functions once
-the messages are queued) say what was done, so the scan a minute later reads almost
-nothing. What they return are candidates; the dedup keys keep a message from going twice.
+(`announced_at`, `reminded_at`, `nudges_queued_at`, `silence_reported_at`, set by the
+mark_* functions once the messages are queued) say what was done, so the scan a minute
+later reads almost nothing: announcements and nudges only the members who joined since. What they return are candidates; the dedup keys keep a message from going twice.
 """
 
 from __future__ import annotations
@@ -230,65 +230,154 @@ async def _invitations_out(
     )
 
 
+@dataclass(frozen=True)
+class Nudges:
+    activity: Activity
+    members: list[Member]  # not answered and not nudged yet
+
+
 async def unanswered_for_nudge(
     session: AsyncSession, now: datetime, after: timedelta = timedelta(hours=24)
-) -> list[tuple[Activity, Member]]:
-    """Organisational-life invitations out for `after` with no answer and no nudge yet, to
-    members (for `after` too) the bot can write to. Send one nudge each, then mark_nudged."""
+) -> list[Nudges]:
+    """Every organisational-life invitation out for `after`, with its members (for `after`
+    too) who have not answered, were not nudged, and can be written to: its whole audience
+    the first time, then whoever joined since it was last looked at (mostly nobody). Send
+    one nudge each, mark_nudged them, then mark_nudges_queued all the activities."""
     activities = await _invitations_out(session, now, after)
-    parents = await parent_map(session) if activities else {}
-    found: list[tuple[Activity, Member]] = []
-    for activity in activities:
-        answered_or_nudged = exists().where(
-            Participation.activity_id == activity.id,
-            Participation.member_id == Member.id,
-            or_(
-                Participation.status != ParticipationStatus.expected,
-                Participation.nudged_at.is_not(None),
-            ),
-        )
-        members = await session.scalars(
-            select(Member)
+    if not activities:
+        return []
+    parents = await parent_map(session)
+    members_by = now - after  # one who joined since hears of it first
+    looked_at = [a.nudges_queued_at for a in activities if a.nudges_queued_at is not None]
+    joined: list[tuple[int, datetime, Member]] = []  # (unit, approved at, member)
+    if looked_at:
+        rows = await session.execute(
+            select(Membership.org_unit_id, Membership.decided_at, Member)
+            .join(Member, Member.id == Membership.member_id)
             .where(
-                # Members for `after` too: one who joined since hears of it first.
-                Member.id.in_(
-                    _active_in(
-                        audience_units_from(parents, activity),
-                        Membership.decided_at <= now - after,
-                    )
-                ),
-                ~answered_or_nudged,
+                Membership.status == MembershipStatus.active,
+                Membership.decided_at > min(looked_at) - after - OVERLAP,
+                Membership.decided_at <= members_by,
                 *REACHABLE,
             )
-            .order_by(Member.real_name, Member.id)
         )
-        found += [(activity, member) for member in members]
-    return found
+        joined = [(unit, at, member) for unit, at, member in rows]
+    found: list[Nudges] = []
+    for activity in activities:
+        units = audience_units_from(parents, activity)
+        if activity.nudges_queued_at is None:
+            found.append(
+                Nudges(activity, await _first_nudges(session, activity, units, members_by))
+            )
+            continue
+        since = activity.nudges_queued_at - after - OVERLAP
+        new = {m.id: m for unit, at, m in joined if unit in units and at > since}
+        found.append(Nudges(activity, sorted(new.values(), key=_by_name)))
+    return await _without_answered(session, found)
+
+
+def _by_name(member: Member) -> tuple[bool, str, int]:
+    return member.real_name is None, member.real_name or "", member.id
+
+
+async def _first_nudges(
+    session: AsyncSession, activity: Activity, units: set[int], members_by: datetime
+) -> list[Member]:
+    """The activity's whole audience (members by `members_by`) not answered nor nudged."""
+    answered_or_nudged = exists().where(
+        Participation.activity_id == activity.id,
+        Participation.member_id == Member.id,
+        or_(
+            Participation.status != ParticipationStatus.expected,
+            Participation.nudged_at.is_not(None),
+        ),
+    )
+    members = await session.scalars(
+        select(Member)
+        .where(
+            Member.id.in_(_active_in(units, Membership.decided_at <= members_by)),
+            ~answered_or_nudged,
+            *REACHABLE,
+        )
+        .order_by(Member.real_name, Member.id)
+    )
+    return list(members)
+
+
+async def _without_answered(session: AsyncSession, found: list[Nudges]) -> list[Nudges]:
+    """Members who joined since the last look, less those who answered or were nudged
+    meanwhile: one query for all of them."""
+    joined = {
+        (n.activity.id, m.id)
+        for n in found
+        if n.activity.nudges_queued_at is not None
+        for m in n.members
+    }
+    if not joined:
+        return found
+    done: set[tuple[int, int]] = set()
+    member_ids = sorted({member_id for _, member_id in joined})
+    activity_ids = sorted({activity_id for activity_id, _ in joined})
+    for part in in_parts(member_ids):
+        rows = await session.execute(
+            select(Participation.activity_id, Participation.member_id).where(
+                Participation.activity_id.in_(activity_ids),
+                Participation.member_id.in_(part),
+                or_(
+                    Participation.status != ParticipationStatus.expected,
+                    Participation.nudged_at.is_not(None),
+                ),
+            )
+        )
+        done |= {(activity_id, member_id) for activity_id, member_id in rows}
+    return [
+        Nudges(n.activity, [m for m in n.members if (n.activity.id, m.id) not in done])
+        for n in found
+    ]
+
+
+async def mark_nudges_queued(
+    session: AsyncSession, activity_ids: Sequence[int], now: datetime
+) -> None:
+    """The nudges due for these activities now are queued: the next scan looks only at
+    members who joined after this."""
+    await _mark(session, activity_ids, nudges_queued_at=now)
 
 
 async def unanswered_after_nudge(
     session: AsyncSession, now: datetime, after: timedelta = timedelta(hours=24)
 ) -> list[tuple[Activity, Member]]:
-    """Members nudged more than `after` ago who still have not answered, of activities whose
-    secretaries were not told yet (`mark_silence_reported`): tell the secretary."""
-    activities = await _invitations_out(session, now, after, Activity.silence_reported_at.is_(None))
-    parents = await parent_map(session) if activities else {}
-    found: list[tuple[Activity, Member]] = []
-    for activity in activities:
-        members = await session.scalars(
-            select(Member)
-            .join(Participation, Participation.member_id == Member.id)
-            .where(
-                Participation.activity_id == activity.id,
-                Participation.status == ParticipationStatus.expected,
-                Participation.nudged_at <= now - after,
-                Member.id.in_(_active_in(audience_units_from(parents, activity))),
-                Member.telegram_id.is_not(None),
-            )
-            .order_by(Member.real_name, Member.id)
+    """Members nudged more than `after` ago who still have not answered, and still belong
+    to the audience, of activities whose secretaries were not told yet
+    (`mark_silence_reported`): tell the secretary. Two queries however many activities:
+    a nudge goes `after` past the invitation, so only invitations out for twice that
+    can have any."""
+    activities = await _invitations_out(
+        session, now, 2 * after, Activity.silence_reported_at.is_(None)
+    )
+    if not activities:
+        return []
+    parents = await parent_map(session)
+    by_id = {activity.id: activity for activity in activities}
+    rows = await session.execute(
+        select(Participation.activity_id, Membership.org_unit_id, Member)
+        .join(Member, Member.id == Participation.member_id)
+        .join(Membership, Membership.member_id == Member.id)
+        .where(
+            Participation.activity_id.in_(list(by_id)),
+            Participation.status == ParticipationStatus.expected,
+            Participation.nudged_at <= now - after,
+            Membership.status == MembershipStatus.active,
+            Member.telegram_id.is_not(None),
         )
-        found += [(activity, member) for member in members]
-    return found
+    )
+    audiences = {a.id: audience_units_from(parents, a) for a in activities}
+    silent: dict[tuple[int, int], tuple[Activity, Member]] = {}
+    for activity_id, unit_id, member in rows:
+        if unit_id in audiences[activity_id]:
+            silent[activity_id, member.id] = (by_id[activity_id], member)
+    order = {activity.id: place for place, activity in enumerate(activities)}
+    return sorted(silent.values(), key=lambda pair: (order[pair[0].id], _by_name(pair[1])))
 
 
 async def mark_silence_reported(

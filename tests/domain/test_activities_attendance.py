@@ -258,10 +258,13 @@ async def test_nudges_once_then_the_secretary(
     await respond_attend(session, meeting, members[0], NOW)
     assert await unanswered_for_nudge(session, NOW + 23 * HOUR) == []
     due = await unanswered_for_nudge(session, NOW + 24 * HOUR)
-    assert [(a.id, m.id) for a, m in due] == [(meeting, members[1].id), (meeting, members[2].id)]
+    assert [(n.activity.id, m.id) for n in due for m in n.members] == [
+        (meeting, members[1].id),
+        (meeting, members[2].id),
+    ]
     await mark_nudged(session, meeting, [members[1].id], NOW + 24 * HOUR)
     again = await unanswered_for_nudge(session, NOW + 25 * HOUR)
-    assert [m.id for _, m in again] == [members[2].id]
+    assert [m.id for n in again for m in n.members] == [members[2].id]
     # Still nudged-but-silent a day later: the secretary hears of it.
     assert await unanswered_after_nudge(session, NOW + 47 * HOUR) == []
     late = await unanswered_after_nudge(session, NOW + 48 * HOUR)
@@ -287,8 +290,10 @@ async def test_no_nudge_for_an_invitation_not_announced_yet(
         )
     ).id
     announced = starts - ANNOUNCE_AHEAD
-    assert far not in {a.id for a, _ in await unanswered_for_nudge(session, NOW + 2 * 24 * HOUR)}
+    assert far not in {
+        n.activity.id for n in await unanswered_for_nudge(session, NOW + 2 * 24 * HOUR)
+    }
     before = await unanswered_for_nudge(session, announced + 23 * HOUR)
-    assert far not in {a.id for a, _ in before}
+    assert far not in {n.activity.id for n in before}
     after = await unanswered_for_nudge(session, announced + 24 * HOUR)
-    assert far in {a.id for a, _ in after}
+    assert far in {n.activity.id for n in after}

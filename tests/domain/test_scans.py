@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import event, select, update
 
 from models.activities import Activity, create_activity, sign_up
+from models.attendance import respond_attend
 from models.attendance.reminders import OVERLAP
 from models.members import Member, Membership
 from models.org import OrgUnit, import_org, list_tree
@@ -201,3 +202,30 @@ async def test_a_day_with_nothing_to_say_is_not_looked_at_again(database: Databa
     with statements(database) as seen:
         await jobs.enqueue_digests(context)
     assert len(seen) <= 6, "\n".join(seen)
+
+
+async def test_a_member_who_joins_after_the_nudges_is_nudged_a_day_after_joining(
+    database: Database,
+) -> None:
+    context, branch, meeting = await setup(database, starts=STARTS + timedelta(days=3))
+    await scan(context)
+    assert (await kinds_to(database))[("nudge", 100)] == 1
+    joined = await add_members(database, branch, 2000, 3, context.clock.now())
+    async with database.sessions.begin() as session:
+        answering = await session.scalar(select(Member).where(Member.telegram_id == joined[0]))
+        assert answering is not None
+        await respond_attend(session, meeting, answering, context.clock.now())
+    context.clock.advance(timedelta(hours=23))
+    await scan(context)
+    early = await kinds_to(database)
+    assert [early[("nudge", tg)] for tg in joined] == [0, 0, 0]
+    context.clock.advance(timedelta(hours=1, minutes=1))
+    await scan(context)
+    await scan(context)
+    sent = await kinds_to(database)
+    # The one who answered is not nudged; the other two once; the first ones not again.
+    assert [sent[("nudge", tg)] for tg in joined] == [0, 1, 1]
+    assert sent[("nudge", 100)] == 1
+    async with database.sessions() as session:
+        activity = await session.get(Activity, meeting)
+        assert activity is not None and activity.nudges_queued_at == context.clock.now()
