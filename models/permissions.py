@@ -124,11 +124,15 @@ async def managed_unit_ids(
 ) -> set[int] | None:
     """Units this person may act on (with `permission`, or with any role): None means all."""
     grants = await roles_of(session, telegram_id)
-    if permission is not None:
-        grants = [g for g in grants if _holds(g, permission)]
-    if any(g.role is Role.admin for g in grants):
+    if _covers_all(grants, permission):
         return None  # before reading the tree: an admin's answer needs none of it
     return managed_ids_from(grants, permission, await parent_map(session))
+
+
+def _covers_all(grants: list[RoleGrant], permission: Permission | None) -> bool:
+    return any(
+        g.role is Role.admin and (permission is None or _holds(g, permission)) for g in grants
+    )
 
 
 def managed_ids_from(
@@ -136,10 +140,10 @@ def managed_ids_from(
 ) -> set[int] | None:
     """`managed_unit_ids` from one person's grants and the tree already read: for a scan
     over everyone with a role."""
+    if _covers_all(grants, permission):
+        return None
     if permission is not None:
         grants = [g for g in grants if _holds(g, permission)]
-    if any(g.role is Role.admin for g in grants):
-        return None
     managed: set[int] = set()
     for grant in grants:
         if grant.org_unit_id is not None:
