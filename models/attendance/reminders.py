@@ -5,7 +5,8 @@ A scan runs every minute, so each function reads an audience only when something
 for it: an audience is one query, never one per member, and the activity's marks
 (`announced_at`, `reminded_at`, `nudges_queued_at`, `silence_reported_at`, set by the
 mark_* functions once the messages are queued) say what was done, so the scan a minute
-later reads almost nothing: announcements and nudges only the members who joined since. What they return are candidates; the dedup keys keep a message from going twice.
+later reads almost nothing: announcements and nudges only the members who joined since.
+What they return are candidates; the dedup keys keep a message from going twice.
 """
 
 from __future__ import annotations
@@ -230,6 +231,12 @@ async def _invitations_out(
     )
 
 
+# A participation that takes its member off the nudge list.
+ANSWERED_OR_NUDGED = or_(
+    Participation.status != ParticipationStatus.expected, Participation.nudged_at.is_not(None)
+)
+
+
 @dataclass(frozen=True)
 class Nudges:
     activity: Activity
@@ -287,10 +294,7 @@ async def _first_nudges(
     answered_or_nudged = exists().where(
         Participation.activity_id == activity.id,
         Participation.member_id == Member.id,
-        or_(
-            Participation.status != ParticipationStatus.expected,
-            Participation.nudged_at.is_not(None),
-        ),
+        ANSWERED_OR_NUDGED,
     )
     members = await session.scalars(
         select(Member)
@@ -323,10 +327,7 @@ async def _without_answered(session: AsyncSession, found: list[Nudges]) -> list[
             select(Participation.activity_id, Participation.member_id).where(
                 Participation.activity_id.in_(activity_ids),
                 Participation.member_id.in_(part),
-                or_(
-                    Participation.status != ParticipationStatus.expected,
-                    Participation.nudged_at.is_not(None),
-                ),
+                ANSWERED_OR_NUDGED,
             )
         )
         done |= {(activity_id, member_id) for activity_id, member_id in rows}
