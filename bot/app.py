@@ -160,19 +160,20 @@ class UpdateInbox:
             self._running.pop(key, None)
 
     async def _handle_next(self, key: int) -> bool:
-        """Handle the chat's earliest unprocessed update; False when there was none, or it
-        failed and is left for the sweep to try again."""
+        """Handle the chat's earliest unprocessed update; True when another of the chat's
+        is waiting after it, False when none is, or it failed and is left for the sweep
+        to try again."""
         update_id = None
         try:
             async with self.sessions() as session:
                 await inbox.lock_chat(session, key)
-                row = await inbox.next_update(session, self.bot_id, key)
+                row, more = await inbox.next_update(session, self.bot_id, key)
                 if row is None:
                     return False
                 update_id = row.update_id
                 update = Update.de_json(row.payload, self.application.bot)
                 await process(self.application, update, self.services, session)
-            return True
+            return more
         except Exception:  # the lane must outlive any one update
             if update_id is None:
                 log.exception("the updates of a chat could not be read; trying again later")

@@ -14,7 +14,7 @@ from telegram.ext import CallbackContext, ExtBot
 from handlers.work import Work, current_work
 from models.activities import Activity
 from models.db import SessionFactory
-from models.org import OrgUnit, get_unit, unit_timezone
+from models.org import OrgUnit, unit_timezone, zone_of_unit
 from views import i18n
 from views.files import deep_link
 from views.i18n import Defaults
@@ -87,11 +87,11 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
     async def unit_zone(self, unit_id: int) -> ZoneInfo:
         """The time zone of the unit with this id (a conversation's chosen unit)."""
-        return await self.zone(await get_unit(self.session, unit_id))
+        return await zone_of_unit(self.session, unit_id, self.services.defaults.timezone)
 
     async def activity_zone(self, activity: Activity) -> ZoneInfo:
         """The time zone an activity is shown in: its unit's."""
-        return await self.zone(await get_unit(self.session, activity.org_unit_id))
+        return await self.unit_zone(activity.org_unit_id)
 
     def link(self, payload: str) -> str:
         """A t.me link that opens this bot with /start `payload`."""

@@ -19,13 +19,13 @@ from models.activities import (
     cancel_signup,
     get_activity,
     participation_of,
+    position_of,
     sign_up,
     sign_up_allowed,
-    waitlist_position,
 )
 from models.attendance import respond_attend
 from models.errors import InvalidInput
-from models.members import Member, member_of
+from models.members import member_of
 from views.buttons import Attend, CancelSignUp, SignUp
 from views.labels import PLEDGE_QUESTION_KEYS
 
@@ -41,7 +41,7 @@ async def sign_up_pressed(update: Update, context: BotContext, press: SignUp) ->
         return None
     participation = await sign_up(context.session, activity.id, member, context.now())
     await show_card(update, context, activity.id)
-    return await _signed_up_note(context, participation, member)
+    return await _signed_up_note(context, participation)
 
 
 async def ask_pledge(update: Update, context: BotContext, state: State) -> None:
@@ -61,16 +61,16 @@ async def save_pledge(update: Update, context: BotContext, state: State, text: s
     activity_id = state.data["activity_id"]
     participation = await sign_up(context.session, activity_id, member, context.now(), text)
     await PLEDGE.end(context, me)
-    say(update, context, await _signed_up_note(context, participation, member))
+    say(update, context, await _signed_up_note(context, participation))
     await show_card(update, context, activity_id)
 
 
 PLEDGE = Conversation("pledge", [Step("amount", ask_pledge, on_text=save_pledge)])
 
 
-async def _signed_up_note(context: BotContext, participation: Participation, member: Member) -> str:
+async def _signed_up_note(context: BotContext, participation: Participation) -> str:
     if participation.status is ParticipationStatus.waitlisted:
-        position = await waitlist_position(context.session, participation.activity_id, member)
+        position = await position_of(context.session, participation)
         return context.t("events.waitlisted_note", position=position or 1)
     return context.t("events.signed_up_note")
 

@@ -30,6 +30,7 @@ from telegram.ext import Application
 
 from models import inbox
 from models.account import close_question
+from models.db import hold_loaded
 from models.notifications import Notification, take_pending
 from views.notifications import OutboxNotifier
 
@@ -82,6 +83,7 @@ async def process(
 ) -> None:
     """Handle the update in `session`, whose transaction the caller began; commits it."""
     notifier = OutboxNotifier(services.clock.now, services.defaults)
+    hold_loaded(session)  # what one handler read, the next finds without a query
     work = Work(session)
     token = _current.set(work)
     try:
@@ -98,6 +100,7 @@ async def process(
         await session.commit()
     finally:
         _current.reset(token)
+        _drop_persistence_marks(application)
     if notifications:  # committed: what went to the outbox can go now
         services.wake_sender()
     for send in work.replies if work.failure is None else work.failure_replies:
@@ -105,6 +108,18 @@ async def process(
             await send()
         except TelegramError as error:  # the change is saved; only the reply is lost
             log.warning("reply to update %s failed: %s", update.update_id, error)
+
+
+def _drop_persistence_marks(application: Application) -> None:  # type: ignore[type-arg]
+    """PTB marks the user and chat of every update for its persistence, and only saving to
+    a persistence empties the marks. The bot has none (its state is in the database), so
+    without this the marks would grow by everyone who ever wrote to it."""
+    if application.persistence is None:
+        for marks in (
+            "_user_ids_to_be_updated_in_persistence",
+            "_chat_ids_to_be_updated_in_persistence",
+        ):
+            getattr(application, marks, set()).clear()
 
 
 async def _after_failure(

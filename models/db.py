@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -53,3 +54,36 @@ def create_engine(url: str, *, connections: int | None = None, **kwargs: Any) ->
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# --- an update's objects, held until it ends ------------------------------------------------
+
+_HELD = "branchbot.held"
+
+
+def hold_loaded(session: AsyncSession) -> None:
+    """Keep every object the session loads or saves alive until the session ends.
+
+    The identity map holds objects weakly: an account, member or activity that one
+    handler read and dropped is read again by the next `session.get` of the same update.
+    Held, it is found in the map. For a session that reads a few rows (an update's), not
+    for a scan that reads many in parts. (SQLAlchemy's "strong_reference_session" recipe.)
+    """
+    session.info[_HELD] = set()
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+@event.listens_for(Session, "pending_to_persistent")
+def _hold(session: Session, instance: object) -> None:
+    held = session.info.get(_HELD)
+    if held is not None:
+        held.add(instance)
+
+
+@event.listens_for(Session, "persistent_to_detached")
+@event.listens_for(Session, "persistent_to_deleted")
+@event.listens_for(Session, "persistent_to_transient")
+def _let_go(session: Session, instance: object) -> None:
+    held = session.info.get(_HELD)
+    if held is not None:
+        held.discard(instance)

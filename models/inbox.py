@@ -186,18 +186,24 @@ async def lock_chat(session: AsyncSession, key: int) -> None:
         await session.execute(select(func.pg_advisory_xact_lock(CHAT_LOCK_SPACE, key % 2**31)))
 
 
-async def next_update(session: AsyncSession, bot_id: int, key: int) -> InboundUpdate | None:
-    """The chat's earliest update not processed yet."""
-    return await session.scalar(
-        select(InboundUpdate)
-        .where(
-            InboundUpdate.bot_id == bot_id,
-            InboundUpdate.chat_key == key,
-            InboundUpdate.processed_at.is_(None),
+async def next_update(
+    session: AsyncSession, bot_id: int, key: int
+) -> tuple[InboundUpdate | None, bool]:
+    """The chat's earliest update not processed yet, and whether another is waiting after
+    it (so that a lane looks again only when there is something to find)."""
+    rows = list(
+        await session.scalars(
+            select(InboundUpdate)
+            .where(
+                InboundUpdate.bot_id == bot_id,
+                InboundUpdate.chat_key == key,
+                InboundUpdate.processed_at.is_(None),
+            )
+            .order_by(InboundUpdate.update_id)
+            .limit(2)
         )
-        .order_by(InboundUpdate.update_id)
-        .limit(1)
     )
+    return (rows[0] if rows else None), len(rows) > 1
 
 
 async def chats_waiting(

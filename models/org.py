@@ -2,7 +2,10 @@
 
 The tree of one district is small (tens to a few hundred units), so operations
 that walk it load the id → parent map in one query and walk it in Python; this
-works the same on SQLite and PostgreSQL.
+works the same on SQLite and PostgreSQL. A session (one update's, one scan's unit of
+work) reads the map, each unit and each unit's time zone once (`_memo`): the tree
+changes only by an import, and a session that writes a unit or rolls back reads it
+again.
 
 Which kind may sit under which (checked on import):
 - committee, community: at the top, or under a committee or a community;
@@ -13,6 +16,7 @@ Which kind may sit under which (checked on import):
 from __future__ import annotations
 
 import enum
+import itertools
 import re
 import secrets
 from collections.abc import Iterable
@@ -21,9 +25,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Float, ForeignKey, String, select
+from sqlalchemy import Float, ForeignKey, String, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, stored_enum, utcnow
 from models.errors import InvalidInput, NotFound
@@ -77,6 +81,40 @@ class OrgUnit(Base):
         return f"<OrgUnit {self.id} {self.code} {self.kind}>"
 
 
+@dataclass
+class _TreeMemo:
+    """What a session has read of the tree (see the module's docstring)."""
+
+    parents: dict[int, int | None] | None = None
+    # Strong references: the identity map holds units weakly, and a unit dropped by its
+    # caller would be read again by the next get_unit.
+    units: dict[int, OrgUnit] = field(default_factory=dict)
+    zones: dict[tuple[int, str], ZoneInfo] = field(default_factory=dict)
+
+
+_MEMO_KEY = "branchbot.org_tree"
+
+
+def _memo(session: AsyncSession | Session) -> _TreeMemo:
+    memo = session.info.get(_MEMO_KEY)
+    if memo is None:
+        memo = session.info[_MEMO_KEY] = _TreeMemo()
+    return memo
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_tree_written(session: Session, *_: Any) -> None:
+    if any(
+        isinstance(o, OrgUnit) for o in itertools.chain(session.new, session.dirty, session.deleted)
+    ):
+        session.info.pop(_MEMO_KEY, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_tree_rolled_back(session: Session, *_: Any) -> None:
+    session.info.pop(_MEMO_KEY, None)
+
+
 def unit_display_name(unit: OrgUnit, language: str) -> str:
     """The English name for English speakers when there is one, else the Chinese name."""
     if language == "en" and unit.name_en:
@@ -106,9 +144,11 @@ async def _unused_invite_code(session: AsyncSession) -> str:
 
 
 async def get_unit(session: AsyncSession, unit_id: int) -> OrgUnit:
-    unit = await session.get(OrgUnit, unit_id)
+    units = _memo(session).units
+    unit = units.get(unit_id) or await session.get(OrgUnit, unit_id)
     if unit is None:
         raise NotFound("unit.not_found", f"no unit {unit_id}")
+    units[unit_id] = unit
     return unit
 
 
@@ -135,9 +175,12 @@ async def regenerate_invite(session: AsyncSession, unit: OrgUnit) -> str:
 
 
 async def parent_map(session: AsyncSession) -> dict[int, int | None]:
-    """Every unit id → its parent id."""
-    rows = await session.execute(select(OrgUnit.id, OrgUnit.parent_id))
-    return {unit_id: parent_id for unit_id, parent_id in rows}
+    """Every unit id → its parent id (the session's own: not to be changed)."""
+    memo = _memo(session)
+    if memo.parents is None:
+        rows = await session.execute(select(OrgUnit.id, OrgUnit.parent_id))
+        memo.parents = {unit_id: parent_id for unit_id, parent_id in rows}
+    return memo.parents
 
 
 def ancestor_ids_from(parents: dict[int, int | None], unit_id: int) -> list[int]:
@@ -203,8 +246,18 @@ async def unit_timezone(session: AsyncSession, unit: OrgUnit, default: str) -> Z
 
     Async (unlike a plain attribute) because it walks up the tree.
     """
-    chain = [unit] if unit.timezone else [unit, *await ancestors(session, unit.id)]
-    return _first_zone((u.timezone for u in chain), default)
+    zones = _memo(session).zones
+    zone = zones.get((unit.id, default))
+    if zone is None:
+        chain = [unit] if unit.timezone else [unit, *await ancestors(session, unit.id)]
+        zone = zones[unit.id, default] = _first_zone((u.timezone for u in chain), default)
+    return zone
+
+
+async def zone_of_unit(session: AsyncSession, unit_id: int, default: str) -> ZoneInfo:
+    """`unit_timezone` of the unit with this id."""
+    zone = _memo(session).zones.get((unit_id, default))
+    return zone or await unit_timezone(session, await get_unit(session, unit_id), default)
 
 
 async def unit_zones(session: AsyncSession, default: str) -> dict[int, ZoneInfo]:

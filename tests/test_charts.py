@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -299,3 +301,16 @@ def test_charts_drawn_in_parallel_threads_are_the_same_pictures() -> None:
         together = list(pool.map(draw, [n for n in range(4) for _ in range(3)]))
     assert together == [alone[n] for n in range(4) for _ in range(3)]
     assert len(set(alone)) == 4
+
+
+def test_the_bot_starts_without_matplotlib() -> None:
+    """matplotlib is about 30 MB of a running bot's memory: only the first chart drawn
+    imports it (views.stats), not the start."""
+    code = (
+        "import sys, bot.cli, bot.app, handlers; print(sorted({'matplotlib'} & set(sys.modules)))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert result.stdout.strip() == "[]"

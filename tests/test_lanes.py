@@ -234,6 +234,33 @@ async def test_one_lane_is_one_update_at_a_time(database: Database, recorder: Re
     assert most_at_once(recorder.handled) == 1
 
 
+async def test_a_lane_looks_for_a_chats_next_update_only_when_one_is_waiting(
+    database: Database, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each look is a transaction: after the chat's last update the lane ends without one
+    more, and an update stored while the lane runs is still found."""
+    looks: list[int] = []
+    next_update = inbox.next_update
+
+    async def counted(session: AsyncSession, bot_id: int, key: int) -> Any:
+        looks.append(key)
+        return await next_update(session, bot_id, key)
+
+    monkeypatch.setattr(inbox, "next_update", counted)
+    updates = an_inbox(database.sessions, lanes=8)
+    await updates.start()
+    try:
+        await updates.accept_batch([message(300 + n, 3000 + n % 2) for n in range(6)])
+        await asyncio.sleep(WORK)  # chat 3000's lane is busy with its first update
+        await updates.accept_batch([message(306, 3000)])
+        await asyncio.wait_for(updates.join(), 30)
+    finally:
+        await updates.stop()
+    assert sorted(h.update_id for h in recorder.handled) == list(range(300, 307))
+    assert_in_order_one_at_a_time(recorder.handled, [3000, 3001])
+    assert sorted(looks) == [3000] * 4 + [3001] * 3
+
+
 async def test_a_failing_update_is_tried_again_then_set_aside_without_holding_up_its_chat(
     database: Database,
     recorder: Recorder,

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, tzinfo
 from functools import partial
 from html import escape
+from typing import Any
 
 from telegram import InlineKeyboardMarkup
 
@@ -24,7 +25,6 @@ from models.stats.figures import (
     UnitStats,
 )
 from models.stats.period import Period, Preset, preset
-from views import charts
 from views.activities import kind_title
 from views.buttons import (
     Button,
@@ -408,7 +408,7 @@ def chart_of(
         if not any(required):
             return None
         return partial(
-            charts.completion_chart,
+            _completion_chart,
             title,
             labels,
             held,
@@ -433,11 +433,9 @@ def chart_of(
     if all(v is None for v in values) or (chart == "hours" and not any(values)):
         return None  # no meeting held, or no hour served
     if chart == "att":
-        return partial(
-            charts.bar_chart, title, labels, values, value_format="{:.0%}", empty_text=empty
-        )
+        return partial(_bar_chart, title, labels, values, value_format="{:.0%}", empty_text=empty)
     return partial(
-        charts.bar_chart,
+        _bar_chart,
         title,
         labels,
         values,
@@ -445,3 +443,17 @@ def chart_of(
         y_label=t(lang, "stats.chart.hours_axis"),
         empty_text=empty,
     )
+
+
+# matplotlib (about 30 MB and 0.3 s) is imported by the first chart drawn, in the worker
+# thread that draws it, not by every process that starts the bot.
+def _bar_chart(*args: Any, **kwargs: Any) -> bytes:
+    from views import charts
+
+    return charts.bar_chart(*args, **kwargs)
+
+
+def _completion_chart(*args: Any, **kwargs: Any) -> bytes:
+    from views import charts
+
+    return charts.completion_chart(*args, **kwargs)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from models.activities.audience import covering_member, expected_members, in_audience
 from models.activities.lookup import get_activity, participation_of
-from models.activities.signup import seats_left, waitlist_length, waitlist_position
+from models.activities.signup import places_of, position_of
 from models.activities.tables import (
     Activity,
     ActivityMode,
@@ -209,12 +209,13 @@ async def member_view(session: AsyncSession, activity_id: int, member: Member | 
     activity = await get_activity(session, activity_id)
     audience = member is not None and await in_audience(session, activity, member.id)
     mine = await participation_of(session, activity.id, member.id) if member else None
+    places = await places_of(session, activity.id)
     return MemberView(
         activity=activity,
         unit=await get_unit(session, activity.org_unit_id),
         in_audience=audience,
         mine=mine,
-        position=await waitlist_position(session, activity.id, member) if member else None,
-        seats_left=await seats_left(session, activity.id),
-        waiting=await waitlist_length(session, activity.id),
+        position=await position_of(session, mine),
+        seats_left=places.seats_left,
+        waiting=places.waiting,
     )

@@ -8,6 +8,7 @@ UPDATE whose rowcount decides seat or waitlist (`claim_seat`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -221,12 +222,16 @@ async def give_up_place(
 
 async def waitlist_position(session: AsyncSession, activity_id: int, member: Member) -> int | None:
     """1 for the first waiting member; None when not waitlisted."""
-    mine = await participation_of(session, activity_id, member.id)
+    return await position_of(session, await participation_of(session, activity_id, member.id))
+
+
+async def position_of(session: AsyncSession, mine: Participation | None) -> int | None:
+    """`waitlist_position` of a participation already read."""
     if mine is None or mine.status is not ParticipationStatus.waitlisted:
         return None
     ahead = await session.scalar(
         select(func.count()).where(
-            Participation.activity_id == activity_id,
+            Participation.activity_id == mine.activity_id,
             Participation.status == ParticipationStatus.waitlisted,
             or_(
                 Participation.queue_number < mine.queue_number,
@@ -237,24 +242,40 @@ async def waitlist_position(session: AsyncSession, activity_id: int, member: Mem
     return (ahead or 0) + 1
 
 
-async def seats_left(session: AsyncSession, activity_id: int) -> int | None:
-    """Free seats now (None: unlimited)."""
+@dataclass(frozen=True)
+class Places:
+    seats_left: int | None  # free seats now (None: unlimited)
+    waiting: int  # on the waitlist
+
+
+async def places_of(session: AsyncSession, activity_id: int) -> Places:
+    """Free seats and the waitlist's length, in one statement (the seats taken as stored
+    now: they change by conditional updates, not through the loaded activity)."""
+    waiting = (
+        select(func.count())
+        .where(
+            Participation.activity_id == Activity.id,
+            Participation.status == ParticipationStatus.waitlisted,
+        )
+        .scalar_subquery()
+    )
     row = (
         await session.execute(
-            select(Activity.capacity, Activity.seats_taken).where(Activity.id == activity_id)
+            select(Activity.capacity, Activity.seats_taken, waiting).where(
+                Activity.id == activity_id
+            )
         )
     ).one_or_none()
     if row is None:
         raise NotFound("activity.not_found", f"no activity {activity_id}")
-    capacity, taken = row
-    return None if capacity is None else max(0, capacity - taken)
+    capacity, taken, waiting_count = row
+    return Places(None if capacity is None else max(0, capacity - taken), waiting_count or 0)
+
+
+async def seats_left(session: AsyncSession, activity_id: int) -> int | None:
+    """Free seats now (None: unlimited)."""
+    return (await places_of(session, activity_id)).seats_left
 
 
 async def waitlist_length(session: AsyncSession, activity_id: int) -> int:
-    count = await session.scalar(
-        select(func.count()).where(
-            Participation.activity_id == activity_id,
-            Participation.status == ParticipationStatus.waitlisted,
-        )
-    )
-    return count or 0
+    return (await places_of(session, activity_id)).waiting

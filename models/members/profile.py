@@ -18,9 +18,23 @@ PHONE_SEPARATORS = frozenset(" -().")
 PHONE_DIGITS_MIN, PHONE_DIGITS_MAX = 6, 15
 
 
+_FOUND = "branchbot.members_found"  # session.info: telegram id -> member id
+
+
 async def get_member(session: AsyncSession, telegram_id: int) -> Member | None:
-    """The member record of a Telegram user; None before they started a profile."""
-    return await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
+    """The member record of a Telegram user; None before they started a profile.
+
+    Read once per session: later calls find it by its id in the identity map (no query
+    while the session holds it, see models.db.hold_loaded), unless it changed hands."""
+    found: dict[int, int] = session.info.setdefault(_FOUND, {})
+    if telegram_id in found:
+        member = await session.get(Member, found[telegram_id])
+        if member is not None and member.telegram_id == telegram_id:
+            return member
+    member = await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
+    if member is not None:
+        found[telegram_id] = member.id
+    return member
 
 
 async def member_of(session: AsyncSession, telegram_id: int) -> Member:

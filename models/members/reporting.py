@@ -19,6 +19,7 @@ from models.errors import InvalidInput, InvalidState, NotFound, NotStaff, Primar
 from models.members.profile import (
     check_not_forgotten,
     clean_text,
+    get_member,
     missing_profile_fields,
     profile_complete,
 )
@@ -281,10 +282,12 @@ async def memberships_of(session: AsyncSession, member: Member) -> list[Membersh
 
 async def active_member(session: AsyncSession, telegram_id: int) -> Member | None:
     """The member, if they have a profile and at least one active membership."""
-    member = await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
+    member = await get_member(session, telegram_id)
     if member is None or member.forgotten_at is not None:
         return None
-    memberships = await memberships_of(session, member)
-    if not any(m.status is MembershipStatus.active for m in memberships):
-        return None
-    return member
+    active = await session.scalar(
+        select(Membership.id)
+        .where(Membership.member_id == member.id, Membership.status == MembershipStatus.active)
+        .limit(1)
+    )
+    return member if active is not None else None

@@ -26,7 +26,9 @@ from models.org import (
     unit_display_name,
     unit_timezone,
 )
+from tests.conftest import Database
 from tests.domain.conftest import example_org
+from tests.domain.test_scans import statements
 
 EXAMPLE_CODES = [
     "zhanjiang-edz",
@@ -286,3 +288,30 @@ async def test_display_name_and_inherited_timezone(
     units["zhanjiang-edz"].timezone = None
     await session.flush()
     assert str(await unit_timezone(session, wanda, "Europe/Berlin")) == "Europe/Berlin"
+
+
+async def test_a_session_reads_the_tree_each_unit_and_each_zone_once(
+    database: Database, session: AsyncSession, units: dict[str, OrgUnit]
+) -> None:
+    """An update's session asks for the same unit and zone many times (a list of
+    activities, a card): the database is asked once, and again after a unit changed."""
+    wanda_id = units["wanda-plaza"].id
+    units["wanda-plaza"].timezone = None  # inherited: the zone walks up the tree
+    await session.flush()
+    units.clear()  # only the session may keep the units now
+    with statements(database) as first:
+        wanda = await get_unit(session, wanda_id)
+        zone = await unit_timezone(session, wanda, "UTC")
+        tree = await descendant_ids(session, wanda_id)
+    with statements(database) as again:
+        for _ in range(3):
+            assert await get_unit(session, wanda_id) is wanda
+            assert await unit_timezone(session, wanda, "UTC") == zone
+            assert await descendant_ids(session, wanda_id) == tree
+    assert first and again == []
+    assert str(zone) == "Asia/Shanghai"  # haibinbei-community's, above it
+
+    parent = await unit_by_code(session, "haibinbei-community")
+    parent.timezone = "Asia/Urumqi"
+    await session.flush()  # a unit written: read again
+    assert str(await unit_timezone(session, wanda, "UTC")) == "Asia/Urumqi"

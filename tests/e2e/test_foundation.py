@@ -200,7 +200,8 @@ async def test_polling_outlives_a_database_that_fails_to_store(
 
 async def test_nothing_is_kept_in_memory_per_person(bot: RunningBot) -> None:
     """Memory stays flat however many people write: everything about them is in the
-    database, nothing in python-telegram-bot's user_data or chat_data."""
+    database, nothing in python-telegram-bot's user_data or chat_data, nor in the marks
+    it keeps of whom to save to a persistence (the bot has none)."""
     people = [bot.emulator.user(f"User {n}", language_code="en") for n in range(5)]
     for person in people:
         await person.send("/help")
@@ -209,6 +210,8 @@ async def test_nothing_is_kept_in_memory_per_person(bot: RunningBot) -> None:
     application = bot.runtime.application
     assert dict(application.user_data) == {}
     assert dict(application.chat_data) == {}
+    assert application._user_ids_to_be_updated_in_persistence == set()
+    assert application._chat_ids_to_be_updated_in_persistence == set()
 
 
 async def test_stored_but_unprocessed_updates_are_handled_after_a_crash(bot: RunningBot) -> None:
