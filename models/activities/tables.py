@@ -248,6 +248,9 @@ class Participation(Base):
     __table_args__ = (
         UniqueConstraint("activity_id", "member_id"),
         Index("ix_participations_activity_status", "activity_id", "status"),
+        # The silent after a nudge: only the rows nudged long enough ago are read, not
+        # every expected one of the activities (unanswered_after_nudge, each minute).
+        Index("ix_participations_activity_status_nudged", "activity_id", "status", "nudged_at"),
         # /stats: every column an activity's outcomes, hours and pledges are summed from, read
         # from the index alone (the service columns are NULL, one byte, at meetings).
         Index(

@@ -101,8 +101,9 @@ class Membership(Base):
         ),
         # Audiences: the active members of a set of units.
         Index("ix_memberships_status_unit", "status", "org_unit_id", "member_id"),
-        # The announcement scan: who became a member since it last looked.
-        Index("ix_memberships_decided_at", "decided_at"),
+        # The announcement and nudge scans: who became a member since they last looked
+        # (with the status first, SQLite's planner takes it over the index above).
+        Index("ix_memberships_status_decided", "status", "decided_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
