@@ -122,16 +122,21 @@ async def enqueue_announcements(context: JobContext) -> None:
     now = context.clock.now()
     async with context.work() as session:
         due = await announcements_due(session, now)
-        for announcement in due:
-            activity = announcement.activity
-            if not announcement.recipients:
-                continue  # told already: marked below as looked at
+        # Nobody new to tell: looked at. The others each in a unit of work of their own, so
+        # that a city-wide event's first announcement does not hold SQLite's one write
+        # lock (and every member's update waiting on it) for the whole scan.
+        await mark_announced(session, [a.activity.id for a in due if not a.recipients], now)
+    for announcement in due:
+        if not announcement.recipients:
+            continue
+        activity = announcement.activity
+        async with context.work() as session:
             unit = await get_unit(session, activity.org_unit_id)
             message = ActivityAnnounced(activity)
             for member_id, telegram_id in announcement.recipients:
                 key = f"announce:{activity.id}:{member_id}"
                 notify(session, _about_activity(telegram_id, message, unit, key))
-        await mark_announced(session, [a.activity.id for a in due], now)
+            await mark_announced(session, [activity.id], now)
 
 
 AboutActivity = ActivityAnnounced | ActivityReminder | AnswerNudge | SilentMembers | QuorumAtRisk
@@ -165,18 +170,21 @@ async def enqueue_nudges(context: JobContext) -> None:
     now = context.clock.now()
     async with context.work() as session:
         due = await unanswered_for_nudge(session, now, NUDGE_AFTER)
-        for nudges in due:
-            activity = nudges.activity
-            if not nudges.members:
-                continue  # looked at: marked below
+        await mark_nudges_queued(session, [n.activity.id for n in due if not n.members], now)
+    for nudges in due:  # each in its own unit of work, as the announcements
+        if not nudges.members:
+            continue
+        activity = nudges.activity
+        async with context.work() as session:
             unit = await get_unit(session, activity.org_unit_id)
+            message = AnswerNudge(activity)  # one message: rendered once per language
             for member in nudges.members:
                 assert member.telegram_id is not None
                 key = f"nudge:{activity.id}:{member.id}"
-                message = AnswerNudge(activity)
                 notify(session, _about_activity(member.telegram_id, message, unit, key))
             await mark_nudged(session, activity.id, [m.id for m in nudges.members], now)
-        await mark_nudges_queued(session, [n.activity.id for n in due], now)
+            await mark_nudges_queued(session, [activity.id], now)
+    async with context.work() as session:
         silent: dict[int, tuple[Activity, list[str]]] = {}
         for activity, member in await unanswered_after_nudge(session, now, NUDGE_AFTER):
             silent.setdefault(activity.id, (activity, []))[1].append(member.real_name or "—")

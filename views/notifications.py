@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from functools import singledispatch
 from html import escape
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -106,7 +107,7 @@ class OutboxNotifier:
         chosen = await languages(session, [n.recipient for n in notifications])
         zones: dict[int | None, ZoneInfo] = {None: ZoneInfo(self.defaults.timezone)}
         # One message to many (a notice) is rendered once per language and time zone.
-        rendered: dict[tuple[int, str, int | None], Rendered] = {}
+        rendered: dict[tuple[int, str, int | None], tuple[str, dict[str, Any] | None]] = {}
         now = self.now()
         rows = []
         for notification in notifications:
@@ -119,8 +120,9 @@ class OutboxNotifier:
             message = notification.message
             cache_key = (id(message), language, key)
             if cache_key not in rendered:
-                rendered[cache_key] = render(message, language, zones[key])
-            text, markup = rendered[cache_key]
+                text, markup = render(message, language, zones[key])
+                rendered[cache_key] = text, markup.to_dict() if markup else None
+            text, markup_dict = rendered[cache_key]
             rows.append(
                 {
                     "chat_id": notification.recipient,
@@ -129,7 +131,7 @@ class OutboxNotifier:
                     "due_at": now,
                     "timezone": str(zones[key]),
                     "urgent": notification.urgent,
-                    "reply_markup": markup.to_dict() if markup else None,
+                    "reply_markup": markup_dict,
                     "expires_at": notification.expires_at,
                     "dedup_key": notification.dedup_key,
                     "media": message.media(),
