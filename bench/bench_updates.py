@@ -851,6 +851,12 @@ def print_table(results: list[Result], parts: list[str], steps: bool) -> None:
         "CPU: the bot's process alone; emu ms: CPU per update of this process (the emulator "
         "and the members)"
     )
+    print_warnings(results)
+
+
+def print_warnings(results: list[Result]) -> None:
+    """What a row saw besides its figures: requests Telegram would refuse, messages nobody
+    waited for, the bot's own warnings."""
     for r in results:
         if r.violations:
             print(f"warning: {r.name}: {len(r.violations)} request(s) the Bot API would reject:")
@@ -971,15 +977,7 @@ async def run_memory(args: argparse.Namespace) -> int:
     for label, rss, part in series:
         figures = f" {part.rate:>7.1f} {part.cpu_ms:>10.2f}" if part else ""
         print(f"{'branchbot, ' + label:<32} {rss:>8.1f}{figures}")
-    for r in (echo, branchbot):
-        if r.violations:
-            print(f"warning: {r.name}: {len(r.violations)} request(s) the Bot API would reject")
-        if r.unexpected:
-            print(f"note: {r.name}: {r.unexpected} bot message(s) or edit(s) nobody waited for")
-        if r.log_lines:
-            print(f"note: {r.name}: the bot logged {len(r.log_lines)} warning(s), first:")
-            for line in r.log_lines[:3]:
-                print(f"  {line[:300]}")
+    print_warnings([echo, branchbot])
     return status
 
 

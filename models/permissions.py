@@ -101,9 +101,10 @@ async def can(
     session: AsyncSession, telegram_id: int, permission: Permission, unit_id: int | None
 ) -> bool:
     """May this person do this on this unit? `unit_id` None asks about the whole tree."""
-    grants = [g for g in await roles_of(session, telegram_id) if _holds(g, permission)]
-    if any(g.role is Role.admin for g in grants):
+    grants = await roles_of(session, telegram_id)
+    if _covers_all(grants, permission):
         return True
+    grants = [g for g in grants if _holds(g, permission)]
     if unit_id is None or not grants:
         return False
     # A grant on the unit or on any unit above it covers it.
