@@ -8,8 +8,9 @@ path (models.notifications), queued when the job's unit of work commits.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
@@ -122,21 +123,40 @@ async def enqueue_announcements(context: JobContext) -> None:
     now = context.clock.now()
     async with context.work() as session:
         due = await announcements_due(session, now)
-        # Nobody new to tell: looked at. The others each in a unit of work of their own, so
-        # that a city-wide event's first announcement does not hold SQLite's one write
-        # lock (and every member's update waiting on it) for the whole scan.
         await mark_announced(session, [a.activity.id for a in due if not a.recipients], now)
-    for announcement in due:
-        if not announcement.recipients:
-            continue
-        activity = announcement.activity
+    told = [a for a in due if a.recipients]
+    for batch in in_batches(told, lambda announcement: len(announcement.recipients)):
         async with context.work() as session:
-            unit = await get_unit(session, activity.org_unit_id)
-            message = ActivityAnnounced(activity)
-            for member_id, telegram_id in announcement.recipients:
-                key = f"announce:{activity.id}:{member_id}"
-                notify(session, _about_activity(telegram_id, message, unit, key))
-            await mark_announced(session, [activity.id], now)
+            for announcement in batch:
+                activity = announcement.activity
+                unit = await get_unit(session, activity.org_unit_id)
+                message = ActivityAnnounced(activity)
+                for member_id, telegram_id in announcement.recipients:
+                    key = f"announce:{activity.id}:{member_id}"
+                    notify(session, _about_activity(telegram_id, message, unit, key))
+            await mark_announced(session, [a.activity.id for a in batch], now)
+
+
+T = TypeVar("T")
+# Messages a scan writes in one unit of work, at most (one activity's may be more): so that
+# a city-wide event's first announcement does not hold SQLite's one write lock, and every
+# member's update waiting on it, for the whole scan, nor commit once per small activity.
+WRITE_BATCH = 1_000
+
+
+def in_batches(items: Sequence[T], size_of: Callable[[T], int]) -> Iterator[list[T]]:
+    """The items in order, in groups whose sizes add up to WRITE_BATCH at most (an item
+    bigger than that alone)."""
+    batch: list[T] = []
+    total = 0
+    for item in items:
+        if batch and total + size_of(item) > WRITE_BATCH:
+            yield batch
+            batch, total = [], 0
+        batch.append(item)
+        total += size_of(item)
+    if batch:
+        yield batch
 
 
 AboutActivity = ActivityAnnounced | ActivityReminder | AnswerNudge | SilentMembers | QuorumAtRisk
@@ -171,19 +191,19 @@ async def enqueue_nudges(context: JobContext) -> None:
     async with context.work() as session:
         due = await unanswered_for_nudge(session, now, NUDGE_AFTER)
         await mark_nudges_queued(session, [n.activity.id for n in due if not n.members], now)
-    for nudges in due:  # each in its own unit of work, as the announcements
-        if not nudges.members:
-            continue
-        activity = nudges.activity
+    to_nudge = [n for n in due if n.members]
+    for batch in in_batches(to_nudge, lambda nudges: len(nudges.members)):
         async with context.work() as session:
-            unit = await get_unit(session, activity.org_unit_id)
-            message = AnswerNudge(activity)  # one message: rendered once per language
-            for member in nudges.members:
-                assert member.telegram_id is not None
-                key = f"nudge:{activity.id}:{member.id}"
-                notify(session, _about_activity(member.telegram_id, message, unit, key))
-            await mark_nudged(session, activity.id, [m.id for m in nudges.members], now)
-            await mark_nudges_queued(session, [activity.id], now)
+            for nudges in batch:
+                activity = nudges.activity
+                unit = await get_unit(session, activity.org_unit_id)
+                message = AnswerNudge(activity)  # one message: rendered once per language
+                for member in nudges.members:
+                    assert member.telegram_id is not None
+                    key = f"nudge:{activity.id}:{member.id}"
+                    notify(session, _about_activity(member.telegram_id, message, unit, key))
+                await mark_nudged(session, activity.id, [m.id for m in nudges.members], now)
+            await mark_nudges_queued(session, [n.activity.id for n in batch], now)
     async with context.work() as session:
         silent: dict[int, tuple[Activity, list[str]]] = {}
         for activity, member in await unanswered_after_nudge(session, now, NUDGE_AFTER):

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select, update
 
 from models.activities import Activity, create_activity, sign_up
@@ -229,3 +230,15 @@ async def test_a_member_who_joins_after_the_nudges_is_nudged_a_day_after_joining
     async with database.sessions() as session:
         activity = await session.get(Activity, meeting)
         assert activity is not None and activity.nudges_queued_at == context.clock.now()
+
+
+def test_a_scan_writes_its_messages_in_batches_each_one_unit_of_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Small activities share a unit of work (one commit, not one each); a big one has
+    its own; none is split; the order is kept."""
+    monkeypatch.setattr(jobs, "WRITE_BATCH", 5000)
+    sizes = [3000, 1500, 600, 7000, 10, 10]
+    batches = [[3000, 1500], [600], [7000], [10, 10]]
+    assert list(jobs.in_batches(sizes, lambda size: size)) == batches
+    assert list(jobs.in_batches([], lambda size: size)) == []
