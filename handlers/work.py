@@ -31,7 +31,7 @@ from telegram.ext import Application
 from models import inbox
 from models.account import close_question
 from models.db import hold_loaded
-from models.notifications import Notification, take_pending
+from models.notifications import Broadcast, Notification, take_pending
 from views.notifications import OutboxNotifier
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ async def process(
     try:
         before_handlers = await session.begin_nested()
         await application.process_update(update)
-        notifications: list[Notification] = []
+        notifications: list[Notification | Broadcast] = []
         if work.failure is None:
             await before_handlers.commit()
             notifications = take_pending(session)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
@@ -51,12 +52,27 @@ class Notification:
     expires_at: datetime | None = None  # not worth sending after this
 
 
+@dataclass(frozen=True)
+class Broadcast:
+    """One message to every member a query selects, however many: the outbox writes the
+    copies with one statement per language (models.outbox.enqueue_to_members)."""
+
+    members: Select[tuple[int]]  # member ids; those the bot cannot write to are left out
+    message: Message
+    unit: OrgUnit | None
+    dedup_prefix: str  # each copy's key: the prefix and the member's id
+    urgent: bool = False
+    expires_at: datetime | None = None
+
+
 class Notifier(Protocol):
-    async def deliver(self, session: AsyncSession, notifications: Sequence[Notification]) -> None:
+    async def deliver(
+        self, session: AsyncSession, notifications: Sequence[Notification | Broadcast]
+    ) -> None:
         """Queue the messages in `session`'s transaction."""
 
 
-def notify(session: AsyncSession, notification: Notification) -> None:
+def notify(session: AsyncSession, notification: Notification | Broadcast) -> None:
     session.info.setdefault(PENDING, []).append(notification)
 
 
@@ -82,7 +98,7 @@ def forget_since(session: AsyncSession, count: int) -> None:
     del session.info.setdefault(PENDING, [])[count:]
 
 
-def take_pending(session: AsyncSession) -> list[Notification]:
+def take_pending(session: AsyncSession) -> list[Notification | Broadcast]:
     """What was recorded since the last call, in order; the session forgets it."""
     return session.info.pop(PENDING, [])
 

@@ -10,17 +10,32 @@ terms: scheduler.leader).
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, Select, String, Text, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    ColumnElement,
+    Index,
+    Select,
+    String,
+    Text,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from models.account import Account
 from models.base import Base, TelegramId, stored_enum, utcnow
 from models.members import Member
+from models.sql import insert_or_skip
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -101,59 +116,98 @@ async def enqueue(
 ) -> bool:
     """Add one message to the outbox; False when `dedup_key` was enqueued before. `media`
     is a photo or document (kind, file_id) that `text` is the caption of."""
-    delivery = Delivery(
-        chat_id=chat_id,
-        text=text,
-        reply_markup=reply_markup,
-        media_kind=MediaKind(media[0]) if media else None,
-        media_file_id=media[1] if media else None,
-        kind=kind,
-        dedup_key=dedup_key,
-        urgent=urgent,
-        timezone=timezone,
-        due_at=due_at,
-        expires_at=expires_at,
-    )
-    if dedup_key is None:
-        session.add(delivery)
-        await session.flush()
-        return True
-    try:
-        async with session.begin_nested():
-            session.add(delivery)
-    except IntegrityError:
-        return False
-    return True
+    row = {
+        "chat_id": chat_id,
+        "text": text,
+        "kind": kind,
+        "due_at": due_at,
+        "timezone": timezone,
+        "urgent": urgent,
+        "reply_markup": reply_markup,
+        "expires_at": expires_at,
+        "dedup_key": dedup_key,
+        "media": media,
+    }
+    return await enqueue_many(session, [row]) == 1
 
 
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     """Add many messages at once (keyword arguments of `enqueue` each, `chat_id` and `text`
     among them); a dedup key enqueued before, or twice here, is left out. How many were
-    added. One INSERT for all of them: a broadcast of thousands stays one short statement
-    list, and when another transaction enqueued one of the keys meanwhile, each goes alone."""
-    keys = [row["dedup_key"] for row in rows if row.get("dedup_key") is not None]
-    done = await existing_keys(session, keys) if keys else set()
+    added. INSERT ... ON CONFLICT (dedup_key) DO NOTHING: the database skips a key it has
+    (also one a concurrent transaction just took), with no lookup beforehand: a lookup of
+    thousands of fresh keys was the slow part of a broadcast, and on PostgreSQL, before the
+    table's statistics knew of the rows just written, a scan of the whole outbox each."""
+    seen: set[str] = set()
     fresh: list[dict[str, Any]] = []
     for row in rows:
         key = row.get("dedup_key")
         if key is not None:
-            if key in done:
+            if key in seen:
                 continue
-            done.add(key)
+            seen.add(key)
         fresh.append(row)
     if not fresh:
         return 0
     now = utcnow()
-    values = [_row_values(row, now) for row in fresh]
-    try:
-        async with session.begin_nested():
-            await session.execute(insert(Delivery), values)
-    except IntegrityError:  # a key taken by a concurrent transaction: one at a time
-        added = 0
-        for row in fresh:
-            added += await enqueue(session, **row)
-        return added
-    return len(values)
+    # Many rows at once: SQLAlchemy writes them in INSERTs of many VALUES each.
+    added = await session.scalars(
+        insert_or_skip(session, Delivery, ["dedup_key"]).returning(Delivery.id),
+        [_row_values(row, now) for row in fresh],
+    )
+    return len(added.all())
+
+
+async def enqueue_to_members(
+    session: AsyncSession,
+    member_ids: Select[tuple[int]],
+    rows: dict[str, dict[str, Any]],
+    *,
+    key_prefix: str,
+    language_of: Callable[[type[Account]], ColumnElement[str]],
+) -> int:
+    """One message to each member `member_ids` selects who has a Telegram id, in the
+    language `language_of` picks from their account: `rows` is the message in each
+    language (keyword arguments of `enqueue`, without `chat_id` and `dedup_key`). Each
+    copy is keyed `key_prefix` + member id; a key enqueued before is left out. How many
+    were added. One INSERT ... SELECT: the database writes the copies, as many as the
+    audience has, without one of them passing through Python (a city-wide event's first
+    announcement is 100,000)."""
+    now = utcnow()
+    by_language = {
+        language: _row_values({**row, "chat_id": None, "dedup_key": None}, now)
+        for language, row in rows.items()
+    }
+    language = language_of(Account)
+    table = Delivery.__table__
+    constants = []
+    for name in next(iter(by_language.values())):
+        if name in ("chat_id", "dedup_key"):
+            continue
+        column_type = table.c[name].type
+        values = {lang: values[name] for lang, values in by_language.items()}
+        *others, (_, last) = values.items()
+        if all(value == last for _, value in others):
+            constants.append(literal(last, column_type).label(name))
+            continue
+        choice = case(
+            *((language == lang, literal(value, column_type)) for lang, value in others),
+            else_=literal(last, column_type),
+        )
+        constants.append(choice.label(name))
+    copies = (
+        select(
+            Member.telegram_id.label("chat_id"),
+            (literal(key_prefix) + cast(Member.id, String)).label("dedup_key"),
+            *constants,
+        )
+        .outerjoin(Account, Account.id == Member.telegram_id)
+        .where(Member.id.in_(member_ids), Member.telegram_id.is_not(None))
+    )
+    names = [column.name for column in copies.selected_columns]
+    statement = insert_or_skip(session, table, ["dedup_key"]).from_select(names, copies)
+    result = await session.execute(statement)
+    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 def _row_values(row: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -388,14 +442,3 @@ async def prune(session: AsyncSession, now: datetime, keep: timedelta = timedelt
 async def counts(session: AsyncSession) -> dict[DeliveryStatus, int]:
     rows = await session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
     return {status: count for status, count in rows}
-
-
-async def existing_keys(session: AsyncSession, keys: list[str]) -> set[str]:
-    """Which of these dedup keys were enqueued before (to skip them without a savepoint each)."""
-    found: set[str] = set()
-    for start in range(0, len(keys), 500):  # keep the IN list a reasonable size
-        chunk = keys[start : start + 500]
-        found |= set(
-            await session.scalars(select(Delivery.dedup_key).where(Delivery.dedup_key.in_(chunk)))
-        )
-    return found

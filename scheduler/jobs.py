@@ -8,17 +8,20 @@ path (models.notifications), queued when the job's unit of work commits.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from models import inbox, outbox
 from models.account import languages
 from models.activities import Activity, extend_all_series
 from models.attendance import (
+    Announcement,
     DueScreen,
+    Nudges,
     ScreenAction,
     announcements_due,
     close_record,
@@ -50,6 +53,7 @@ from models.notifications import (
     ActivityAnnounced,
     ActivityReminder,
     AnswerNudge,
+    Broadcast,
     Notification,
     QuorumAtRisk,
     SilentMembers,
@@ -119,44 +123,50 @@ async def generate_series(context: JobContext) -> None:
 
 async def enqueue_announcements(context: JobContext) -> None:
     """Each member of the audience hears of an activity once, from ANNOUNCE_AHEAD before it
-    (members who join later, at the next scan)."""
+    (members who join later, at the next scan). The copies are written by the database,
+    one statement per language for each activity's audience, however big: those told to
+    who joined since in one unit of work, those told to their whole audience in groups
+    (FIRST_TIMES_PER_WORK)."""
     now = context.clock.now()
     async with context.work() as session:
         due = await announcements_due(session, now)
-        await mark_announced(session, [a.activity.id for a in due if not a.recipients], now)
-    told = [a for a in due if a.recipients]
-    for batch in in_batches(told, lambda announcement: len(announcement.recipients)):
+        for announcement in due:
+            if announcement.activity.announced_at is not None:
+                await _announce(session, announcement, now)
+    for group in _groups([a for a in due if a.activity.announced_at is None]):
         async with context.work() as session:
-            for announcement in batch:
-                activity = announcement.activity
-                unit = await get_unit(session, activity.org_unit_id)
-                message = ActivityAnnounced(activity)
-                for member_id, telegram_id in announcement.recipients:
-                    key = f"announce:{activity.id}:{member_id}"
-                    notify(session, _about_activity(telegram_id, message, unit, key))
-            await mark_announced(session, [a.activity.id for a in batch], now)
+            for announcement in group:
+                await _announce(session, announcement, now)
 
 
 T = TypeVar("T")
-# Messages a scan writes in one unit of work, at most (one activity's may be more): so that
-# a city-wide event's first announcement does not hold SQLite's one write lock, and every
-# member's update waiting on it, for the whole scan, nor commit once per small activity.
-WRITE_BATCH = 1_000
+# Activities told to their whole audience in one unit of work. The database writes the
+# copies (some tens of thousands a second), so SQLite's one write lock, which every
+# member's update waits for meanwhile, is held for a moment, not for the whole scan; and
+# the scan does not commit, and read the tree again, once per activity.
+FIRST_TIMES_PER_WORK = 25
 
 
-def in_batches(items: Sequence[T], size_of: Callable[[T], int]) -> Iterator[list[T]]:
-    """The items in order, in groups whose sizes add up to WRITE_BATCH at most (an item
-    bigger than that alone)."""
-    batch: list[T] = []
-    total = 0
-    for item in items:
-        if batch and total + size_of(item) > WRITE_BATCH:
-            yield batch
-            batch, total = [], 0
-        batch.append(item)
-        total += size_of(item)
-    if batch:
-        yield batch
+def _groups(items: list[T]) -> Iterator[list[T]]:
+    for start in range(0, len(items), FIRST_TIMES_PER_WORK):
+        yield items[start : start + FIRST_TIMES_PER_WORK]
+
+
+async def _announce(session: AsyncSession, announcement: Announcement, now: datetime) -> None:
+    activity = announcement.activity
+    if announcement.members is not None:
+        unit = await get_unit(session, activity.org_unit_id)
+        notify(
+            session,
+            Broadcast(
+                announcement.members,
+                ActivityAnnounced(activity),
+                unit,
+                dedup_prefix=f"announce:{activity.id}:",
+                expires_at=activity.starts_at,
+            ),
+        )
+    await mark_announced(session, [activity.id], now)
 
 
 AboutActivity = ActivityAnnounced | ActivityReminder | AnswerNudge | SilentMembers | QuorumAtRisk
@@ -186,24 +196,18 @@ async def enqueue_reminders(context: JobContext) -> None:
 
 
 async def enqueue_nudges(context: JobContext) -> None:
-    """One nudge to whoever has not answered an invitation; after that, their secretary hears."""
+    """One nudge to whoever has not answered an invitation; after that, their secretary hears.
+    Written like the announcements."""
     now = context.clock.now()
     async with context.work() as session:
         due = await unanswered_for_nudge(session, now, NUDGE_AFTER)
-        await mark_nudges_queued(session, [n.activity.id for n in due if not n.members], now)
-    to_nudge = [n for n in due if n.members]
-    for batch in in_batches(to_nudge, lambda nudges: len(nudges.members)):
+        for nudges in due:
+            if nudges.activity.nudges_queued_at is not None:
+                await _nudge(session, nudges, now)
+    for group in _groups([n for n in due if n.activity.nudges_queued_at is None]):
         async with context.work() as session:
-            for nudges in batch:
-                activity = nudges.activity
-                unit = await get_unit(session, activity.org_unit_id)
-                message = AnswerNudge(activity)  # one message: rendered once per language
-                for member in nudges.members:
-                    assert member.telegram_id is not None
-                    key = f"nudge:{activity.id}:{member.id}"
-                    notify(session, _about_activity(member.telegram_id, message, unit, key))
-                await mark_nudged(session, activity.id, [m.id for m in nudges.members], now)
-            await mark_nudges_queued(session, [n.activity.id for n in batch], now)
+            for nudges in group:
+                await _nudge(session, nudges, now)
     async with context.work() as session:
         silent: dict[int, tuple[Activity, list[str]]] = {}
         for activity, member in await unanswered_after_nudge(session, now, NUDGE_AFTER):
@@ -215,6 +219,24 @@ async def enqueue_nudges(context: JobContext) -> None:
                 key = f"unanswered:{activity.id}:{secretary}"
                 notify(session, _about_activity(secretary, message, unit, key))
         await mark_silence_reported(session, list(silent), now)
+
+
+async def _nudge(session: AsyncSession, nudges: Nudges, now: datetime) -> None:
+    activity = nudges.activity
+    if nudges.members is not None:
+        nudged = await mark_nudged(session, activity.id, nudges.members, now)
+        unit = await get_unit(session, activity.org_unit_id)
+        notify(
+            session,
+            Broadcast(
+                nudged,
+                AnswerNudge(activity),
+                unit,
+                dedup_prefix=f"nudge:{activity.id}:",
+                expires_at=activity.starts_at,
+            ),
+        )
+    await mark_nudges_queued(session, [activity.id], now)
 
 
 async def close_records(context: JobContext) -> None:
@@ -241,12 +263,10 @@ async def warn_quorums(context: JobContext) -> None:
     async with context.work() as session:
         for activity, quorum in await quorums_at_risk(session, now):
             unit = await get_unit(session, activity.org_unit_id)
-            keys = {s: f"quorum:{activity.id}:{s}" for s in await reviewers_of(session, unit.id)}
-            done = await outbox.existing_keys(session, list(keys.values()))
             message = QuorumAtRisk(activity, quorum.attending, quorum.expected, quorum.needed)
-            for secretary, key in keys.items():
-                if key not in done:
-                    notify(session, _about_activity(secretary, message, unit, key))
+            for secretary in await reviewers_of(session, unit.id):
+                key = f"quorum:{activity.id}:{secretary}"
+                notify(session, _about_activity(secretary, message, unit, key))
 
 
 async def enqueue_digests(context: JobContext) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,6 +35,38 @@ async def test_dedup_key_enqueues_once(database: Database) -> None:
     assert await add(database, 1, NOW) is True  # no key: always added
     async with database.sessions() as session:
         assert len(list(await session.scalars(select(Delivery)))) == 2
+
+
+async def test_two_transactions_enqueueing_one_key_make_one_row_and_neither_fails(
+    database: Database,
+) -> None:
+    """Two scans (or a scan and a handler) queue the same message at once: the second waits
+    for the first to commit and skips the key, without an error and without a lookup."""
+    rows = [
+        {
+            "chat_id": chat,
+            "text": "hi",
+            "kind": "test",
+            "due_at": NOW,
+            "timezone": "UTC",
+            "dedup_key": f"both:{chat}",
+        }
+        for chat in (1, 2, 3)
+    ]
+    first = database.sessions()
+    second = database.sessions()
+    async with first, second:
+        assert await outbox.enqueue_many(first, rows[:2]) == 2
+        # The second transaction's insert waits for the first (PostgreSQL) or for the
+        # write lock (SQLite); the first commits meanwhile.
+        waiting = asyncio.ensure_future(outbox.enqueue_many(second, rows))
+        await asyncio.sleep(0.2)
+        await first.commit()
+        assert await waiting == 1  # chat 3's; 1 and 2 were taken
+        await second.commit()
+    async with database.sessions() as session:
+        keys = sorted(await session.scalars(select(Delivery.dedup_key)))
+    assert keys == ["both:1", "both:2", "both:3"]
 
 
 async def begin_term(database: Database) -> int:

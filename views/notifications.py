@@ -3,8 +3,9 @@
 `render(message, language, zone)` gives the text (HTML) and buttons of any message
 the domain records (models.notifications); `OutboxNotifier` is the Telegram side's
 `Notifier`: it looks up each recipient's language and each unit's time zone once,
-renders, and writes the outbox row in the caller's transaction. Nothing else
-writes to the outbox.
+renders, and writes the outbox row in the caller's transaction; a `Broadcast` (one
+message to an audience of any size) it renders once per language, and the database
+writes the copies (models.outbox.enqueue_to_members). Nothing else writes to the outbox.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 
 from models import outbox
-from models.account import languages
+from models.account import Account, languages
 from models.activities import Activity, ActivityMode, Participation
 from models.members import Member, Membership, MembershipKind, MemberType
 from models.notifications import (
@@ -30,6 +32,7 @@ from models.notifications import (
     ActivityChanged,
     ActivityReminder,
     AnswerNudge,
+    Broadcast,
     Digest,
     LeaveDecided,
     LeaveRequested,
@@ -71,7 +74,7 @@ from views.buttons import (
     keyboard,
 )
 from views.dates import format_local, format_span, format_when
-from views.i18n import Defaults, pick_language, t
+from views.i18n import LANGUAGES, Defaults, pick_language, picked_language_sql, t
 from views.labels import ACTIVITY_KIND_KEYS, MEMBER_TYPE_KEYS
 from views.notices import (
     notice_excerpt,
@@ -101,43 +104,112 @@ class OutboxNotifier:
         self.now = now
         self.defaults = defaults
 
-    async def deliver(self, session: AsyncSession, notifications: Sequence[Notification]) -> None:
+    async def deliver(
+        self, session: AsyncSession, notifications: Sequence[Notification | Broadcast]
+    ) -> None:
+        """In the order they were recorded (a chat's messages go in the order queued)."""
+        now = self.now()
+        zones: dict[int | None, ZoneInfo] = {None: ZoneInfo(self.defaults.timezone)}
+        singles: list[Notification] = []
+        for notification in notifications:
+            if isinstance(notification, Notification):
+                singles.append(notification)
+                continue
+            await self._deliver_each(session, singles, zones, now)
+            singles = []
+            await self._broadcast(session, notification, zones, now)
+        await self._deliver_each(session, singles, zones, now)
+
+    async def _zone(
+        self, session: AsyncSession, unit: OrgUnit | None, zones: dict[int | None, ZoneInfo]
+    ) -> ZoneInfo:
+        key = unit.id if unit is not None else None
+        if unit is not None and key not in zones:
+            zones[key] = await unit_timezone(session, unit, self.defaults.timezone)
+        return zones[key]
+
+    async def _deliver_each(
+        self,
+        session: AsyncSession,
+        notifications: list[Notification],
+        zones: dict[int | None, ZoneInfo],
+        now: datetime,
+    ) -> None:
         if not notifications:
             return
         chosen = await languages(session, [n.recipient for n in notifications])
-        zones: dict[int | None, ZoneInfo] = {None: ZoneInfo(self.defaults.timezone)}
         # One message to many (a notice) is rendered once per language and time zone.
-        rendered: dict[tuple[int, str, int | None], tuple[str, dict[str, Any] | None]] = {}
-        now = self.now()
+        rendered: dict[tuple[int, str, str], tuple[str, dict[str, Any] | None]] = {}
         rows = []
         for notification in notifications:
             own, app = chosen.get(notification.recipient, (None, None))
             language = pick_language(own, app, self.defaults.language)
-            unit = notification.unit
-            key = unit.id if unit is not None else None
-            if unit is not None and key not in zones:
-                zones[key] = await unit_timezone(session, unit, self.defaults.timezone)
+            zone = await self._zone(session, notification.unit, zones)
             message = notification.message
-            cache_key = (id(message), language, key)
+            cache_key = (id(message), language, str(zone))
             if cache_key not in rendered:
-                text, markup = render(message, language, zones[key])
+                text, markup = render(message, language, zone)
                 rendered[cache_key] = text, markup.to_dict() if markup else None
             text, markup_dict = rendered[cache_key]
             rows.append(
                 {
+                    **self._row(message, text, markup_dict, zone, now),
                     "chat_id": notification.recipient,
-                    "text": text,
-                    "kind": message.kind,
-                    "due_at": now,
-                    "timezone": str(zones[key]),
                     "urgent": notification.urgent,
-                    "reply_markup": markup_dict,
                     "expires_at": notification.expires_at,
                     "dedup_key": notification.dedup_key,
-                    "media": message.media(),
                 }
             )
         await outbox.enqueue_many(session, rows)
+
+    async def _broadcast(
+        self,
+        session: AsyncSession,
+        broadcast: Broadcast,
+        zones: dict[int | None, ZoneInfo],
+        now: datetime,
+    ) -> None:
+        """The copies written by the database, each in its recipient's language."""
+        zone = await self._zone(session, broadcast.unit, zones)
+        rows = {}
+        for language in LANGUAGES:
+            text, markup = render(broadcast.message, language, zone)
+            rows[language] = {
+                **self._row(
+                    broadcast.message, text, markup.to_dict() if markup else None, zone, now
+                ),
+                "urgent": broadcast.urgent,
+                "expires_at": broadcast.expires_at,
+            }
+
+        def language_of(account: type[Account]) -> ColumnElement[str]:
+            default = self.defaults.language
+            return picked_language_sql(account.language, account.telegram_language, default)
+
+        await outbox.enqueue_to_members(
+            session,
+            broadcast.members,
+            rows,
+            key_prefix=broadcast.dedup_prefix,
+            language_of=language_of,
+        )
+
+    @staticmethod
+    def _row(
+        message: Message,
+        text: str,
+        markup: dict[str, Any] | None,
+        zone: ZoneInfo,
+        now: datetime,
+    ) -> dict[str, Any]:
+        return {
+            "text": text,
+            "reply_markup": markup,
+            "kind": message.kind,
+            "due_at": now,
+            "timezone": str(zone),
+            "media": message.media(),
+        }
 
 
 def _unit(unit: OrgUnit, language: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, exists, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -31,7 +31,6 @@ from models.members import Member
 from models.notifications import LeaveDecided, LeaveRequested, notify_each
 from models.org import get_unit
 from models.permissions import Permission, require, reviewers_of
-from models.sql import in_parts
 from models.text import clean_text
 
 LEAVE_REASON_MAX = 200
@@ -153,43 +152,42 @@ async def decide_leave(
 
 
 async def mark_nudged(
-    session: AsyncSession, activity_id: int, member_ids: Sequence[int], now: datetime
-) -> None:
-    """Record that these members were nudged to answer (the scheduler, as it queues the
-    nudges): their rows are made (expected) where missing. A few statements however many."""
-    if not member_ids:
-        return
+    session: AsyncSession,
+    activity_id: int,
+    member_ids: Select[tuple[int]] | Sequence[int],
+    now: datetime,
+) -> Select[tuple[int]]:
+    """Record that these members (expected, not answered) are nudged to answer: the
+    scheduler, as it queues the nudges. Their rows are made (expected) where missing: two
+    statements however many. Gives who was marked nudged now, as a query of member ids,
+    for the nudges to be written to."""
     await lock_activity(session, activity_id)
-    for chunk in in_parts(member_ids):
-        have = set(
-            await session.scalars(
-                select(Participation.member_id).where(
-                    Participation.activity_id == activity_id, Participation.member_id.in_(chunk)
-                )
-            )
+    of_activity = Participation.activity_id == activity_id
+    has_row = exists().where(of_activity, Participation.member_id == Member.id)
+    missing = select(
+        literal(activity_id),
+        Member.id,
+        literal(ParticipationStatus.expected, Participation.__table__.c.status.type),
+        literal(False),
+        literal(now, Participation.__table__.c.nudged_at.type),
+        literal(now, Participation.__table__.c.created_at.type),
+        literal(now, Participation.__table__.c.updated_at.type),
+    ).where(Member.id.in_(member_ids), ~has_row)
+    columns = ["activity_id", "member_id", "status", "walk_in", "nudged_at", "created_at"]
+    await session.execute(insert(Participation).from_select([*columns, "updated_at"], missing))
+    await session.execute(
+        update(Participation)
+        .where(
+            of_activity,
+            Participation.member_id.in_(member_ids),
+            Participation.status == ParticipationStatus.expected,
+            Participation.nudged_at.is_(None),
         )
-        missing = [
-            {
-                "activity_id": activity_id,
-                "member_id": member_id,
-                "status": ParticipationStatus.expected,
-                "nudged_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for member_id in chunk
-            if member_id not in have
-        ]
-        if missing:
-            await session.execute(insert(Participation), missing)
-        if have:
-            await session.execute(
-                update(Participation)
-                .where(
-                    Participation.activity_id == activity_id,
-                    Participation.member_id.in_(have),
-                    Participation.status == ParticipationStatus.expected,
-                )
-                .values(nudged_at=now, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
+        .values(nudged_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return select(Participation.member_id).where(
+        of_activity,
+        Participation.status == ParticipationStatus.expected,
+        Participation.nudged_at == now,
+    )

@@ -61,7 +61,9 @@ class Reminder:
 @dataclass(frozen=True)
 class Announcement:
     activity: Activity
-    recipients: list[tuple[int, int]]  # (member id, Telegram id), by member id
+    # The ids of the members to tell (a query, evaluated as the copies are written; the
+    # whole audience may be a city); None: nobody new.
+    members: Select[tuple[int]] | None
 
 
 def _active_in(units: set[int], *conditions: ColumnElement[bool]) -> Select[tuple[int]]:
@@ -72,14 +74,9 @@ def _active_in(units: set[int], *conditions: ColumnElement[bool]) -> Select[tupl
     )
 
 
-async def _reachable_members(session: AsyncSession, units: set[int]) -> list[tuple[int, int]]:
-    """(member id, Telegram id) of the active members of these units the bot can write to."""
-    rows = await session.execute(
-        select(Member.id, Member.telegram_id)
-        .where(Member.id.in_(_active_in(units)), *REACHABLE)
-        .order_by(Member.id)
-    )
-    return [(member_id, telegram_id) for member_id, telegram_id in rows]
+def _reachable_members(units: set[int]) -> Select[tuple[int]]:
+    """The active members of these units the bot can write to."""
+    return select(Member.id).where(Member.id.in_(_active_in(units)), *REACHABLE)
 
 
 async def _scheduled_within(
@@ -122,10 +119,10 @@ async def announcements_due(
         return []
     parents = await parent_map(session)
     told = [a.announced_at for a in activities if a.announced_at is not None]
-    joined: list[tuple[int, datetime, int, int]] = []  # (unit, approved at, member, Telegram)
+    joined: list[tuple[int, datetime, int]] = []  # (unit, approved at, member)
     if told:
         rows = await session.execute(
-            select(Membership.org_unit_id, Membership.decided_at, Member.id, Member.telegram_id)
+            select(Membership.org_unit_id, Membership.decided_at, Member.id)
             .join(Member, Member.id == Membership.member_id)
             .where(
                 Membership.status == MembershipStatus.active,
@@ -133,17 +130,22 @@ async def announcements_due(
                 *REACHABLE,
             )
         )
-        joined = [(unit, at, m, tg) for unit, at, m, tg in rows]
+        joined = [(unit, at, m) for unit, at, m in rows]
     found: list[Announcement] = []
     for activity in activities:
         units = audience_units_from(parents, activity)
         if activity.announced_at is None:
-            found.append(Announcement(activity, await _reachable_members(session, units)))
+            found.append(Announcement(activity, _reachable_members(units)))
             continue
         since = activity.announced_at - OVERLAP
-        new = sorted({(m, tg) for unit, at, m, tg in joined if unit in units and at > since})
-        found.append(Announcement(activity, new))
+        new = sorted({m for unit, at, m in joined if unit in units and at > since})
+        found.append(Announcement(activity, _among(new)))
     return found
+
+
+def _among(member_ids: list[int]) -> Select[tuple[int]] | None:
+    """These members, as a query of ids; None for nobody."""
+    return select(Member.id).where(Member.id.in_(member_ids)) if member_ids else None
 
 
 async def mark_announced(session: AsyncSession, activity_ids: Sequence[int], now: datetime) -> None:
@@ -240,7 +242,9 @@ ANSWERED_OR_NUDGED = or_(
 @dataclass(frozen=True)
 class Nudges:
     activity: Activity
-    members: list[Member]  # not answered and not nudged yet
+    # The ids of its members not answered and not nudged yet (a query, evaluated as they
+    # are marked nudged); None: nobody new.
+    members: Select[tuple[int]] | None
 
 
 async def unanswered_for_nudge(
@@ -248,18 +252,18 @@ async def unanswered_for_nudge(
 ) -> list[Nudges]:
     """Every organisational-life invitation out for `after`, with its members (for `after`
     too) who have not answered, were not nudged, and can be written to: its whole audience
-    the first time, then whoever joined since it was last looked at (mostly nobody). Send
-    one nudge each, mark_nudged them, then mark_nudges_queued all the activities."""
+    the first time, then whoever joined since it was last looked at (mostly nobody).
+    `mark_nudged` them, nudge those it marked, then `mark_nudges_queued` the activities."""
     activities = await _invitations_out(session, now, after)
     if not activities:
         return []
     parents = await parent_map(session)
     members_by = now - after  # one who joined since hears of it first
     looked_at = [a.nudges_queued_at for a in activities if a.nudges_queued_at is not None]
-    joined: list[tuple[int, datetime, Member]] = []  # (unit, approved at, member)
+    joined: list[tuple[int, datetime, int]] = []  # (unit, approved at, member)
     if looked_at:
         rows = await session.execute(
-            select(Membership.org_unit_id, Membership.decided_at, Member)
+            select(Membership.org_unit_id, Membership.decided_at, Member.id)
             .join(Member, Member.id == Membership.member_id)
             .where(
                 Membership.status == MembershipStatus.active,
@@ -273,68 +277,28 @@ async def unanswered_for_nudge(
     for activity in activities:
         units = audience_units_from(parents, activity)
         if activity.nudges_queued_at is None:
-            found.append(
-                Nudges(activity, await _first_nudges(session, activity, units, members_by))
-            )
+            audience = _active_in(units, Membership.decided_at <= members_by)
+            found.append(Nudges(activity, _not_answered(activity, audience)))
             continue
         since = activity.nudges_queued_at - after - OVERLAP
-        new = {m.id: m for unit, at, m in joined if unit in units and at > since}
-        found.append(Nudges(activity, sorted(new.values(), key=_by_name)))
-    return await _without_answered(session, found)
+        new = sorted({m for unit, at, m in joined if unit in units and at > since})
+        found.append(Nudges(activity, _not_answered(activity, new) if new else None))
+    return found
 
 
-def _by_name(member: Member) -> tuple[bool, str, int]:
-    return member.real_name is None, member.real_name or "", member.id
-
-
-async def _first_nudges(
-    session: AsyncSession, activity: Activity, units: set[int], members_by: datetime
-) -> list[Member]:
-    """The activity's whole audience (members by `members_by`) not answered nor nudged."""
+def _not_answered(activity: Activity, among: Select[tuple[int]] | list[int]) -> Select[tuple[int]]:
+    """Those of `among` (member ids) the bot can write to who have not answered the
+    invitation and were not nudged."""
     answered_or_nudged = exists().where(
         Participation.activity_id == activity.id,
         Participation.member_id == Member.id,
         ANSWERED_OR_NUDGED,
     )
-    members = await session.scalars(
-        select(Member)
-        .where(
-            Member.id.in_(_active_in(units, Membership.decided_at <= members_by)),
-            ~answered_or_nudged,
-            *REACHABLE,
-        )
-        .order_by(Member.real_name, Member.id)
-    )
-    return list(members)
+    return select(Member.id).where(Member.id.in_(among), ~answered_or_nudged, *REACHABLE)
 
 
-async def _without_answered(session: AsyncSession, found: list[Nudges]) -> list[Nudges]:
-    """Members who joined since the last look, less those who answered or were nudged
-    meanwhile: one query for all of them."""
-    joined = {
-        (n.activity.id, m.id)
-        for n in found
-        if n.activity.nudges_queued_at is not None
-        for m in n.members
-    }
-    if not joined:
-        return found
-    done: set[tuple[int, int]] = set()
-    member_ids = sorted({member_id for _, member_id in joined})
-    activity_ids = sorted({activity_id for activity_id, _ in joined})
-    for part in in_parts(member_ids):
-        rows = await session.execute(
-            select(Participation.activity_id, Participation.member_id).where(
-                Participation.activity_id.in_(activity_ids),
-                Participation.member_id.in_(part),
-                ANSWERED_OR_NUDGED,
-            )
-        )
-        done |= {(activity_id, member_id) for activity_id, member_id in rows}
-    return [
-        Nudges(n.activity, [m for m in n.members if (n.activity.id, m.id) not in done])
-        for n in found
-    ]
+def _by_name(member: Member) -> tuple[bool, str, int]:
+    return member.real_name is None, member.real_name or "", member.id
 
 
 async def mark_nudges_queued(

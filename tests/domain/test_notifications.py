@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import String, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.account import set_language
@@ -54,7 +54,7 @@ from tests.domain.test_activities_support import (
     draft,
     grant_staff,
 )
-from views.i18n import Defaults, t
+from views.i18n import Defaults, pick_language, picked_language_sql, t
 from views.notifications import OutboxNotifier, render
 
 pytestmark = pytest.mark.usefixtures("units")
@@ -207,3 +207,21 @@ def test_every_kind_of_message_has_a_renderer() -> None:
     kinds = set(Message.__subclasses__())
     assert len(kinds) >= 15  # the scan works
     assert kinds <= set(render.registry), kinds - set(render.registry)
+
+
+@pytest.mark.parametrize("default", ["zh", "en"])
+async def test_the_database_picks_the_language_as_pick_language_does(
+    session: AsyncSession, default: str
+) -> None:
+    """A broadcast's copies are written by the database (views.i18n.picked_language_sql):
+    for every kind of account it must choose what pick_language chooses."""
+    chosen = [None, "zh", "en", "fr", ""]
+    codes = [None, "", "en", "EN-gb", "zh-hans", "zh", "fr", "pt-br", "english", "z"]
+    cases = [(own, code) for own in chosen for code in codes]
+    picked = [
+        await session.scalar(
+            select(picked_language_sql(literal(own, String), literal(code, String), default))
+        )
+        for own, code in cases
+    ]
+    assert picked == [pick_language(own, code, default) for own, code in cases]

@@ -9,10 +9,10 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import delete, event, select, update
 
-from models.activities import Activity, create_activity, sign_up
+from models.account import set_language
+from models.activities import Activity, Participation, create_activity, sign_up
 from models.attendance import respond_attend
 from models.attendance.reminders import OVERLAP
 from models.members import Member, Membership
@@ -232,13 +232,43 @@ async def test_a_member_who_joins_after_the_nudges_is_nudged_a_day_after_joining
         assert activity is not None and activity.nudges_queued_at == context.clock.now()
 
 
-def test_a_scan_writes_its_messages_in_batches_each_one_unit_of_work(
-    monkeypatch: pytest.MonkeyPatch,
+async def first_scan_statements(database: Database, members: int) -> tuple[int, Counter[str]]:
+    """The statements of the first announcements and nudges to a branch of `members`
+    (besides the three of setup), and the nudges' languages: half the new ones chose English."""
+    context, branch, _ = await setup(database)
+    joined = await add_members(database, branch, 1000, members, NOW - timedelta(days=30))
+    async with database.sessions.begin() as session:
+        for telegram_id in joined[::2]:
+            await set_language(session, telegram_id, "en")
+    with statements(database) as seen:
+        await jobs.enqueue_announcements(context)
+        await jobs.enqueue_nudges(context)
+    async with database.sessions() as session:
+        rows = await session.execute(
+            select(Delivery.chat_id, Delivery.text).where(Delivery.kind == "nudge")
+        )
+        chats_by_text: dict[str, set[int]] = {}
+        for chat, text in rows:
+            chats_by_text.setdefault(text, set()).add(chat)
+    english = set(joined[::2])
+    languages = Counter(
+        ("en" if chats <= english else "zh") + (":new" if chat in joined else ":old")
+        for chats in chats_by_text.values()
+        for chat in chats
+    )
+    return len(seen), languages
+
+
+async def test_first_announcements_and_nudges_take_the_same_statements_for_ten_times_the_members(
+    database: Database,
 ) -> None:
-    """Small activities share a unit of work (one commit, not one each); a big one has
-    its own; none is split; the order is kept."""
-    monkeypatch.setattr(jobs, "WRITE_BATCH", 5000)
-    sizes = [3000, 1500, 600, 7000, 10, 10]
-    batches = [[3000, 1500], [600], [7000], [10, 10]]
-    assert list(jobs.in_batches(sizes, lambda size: size)) == batches
-    assert list(jobs.in_batches([], lambda size: size)) == []
+    """The copies are written by the database (INSERT ... SELECT per language), so the
+    statements do not grow with the audience; each member gets theirs in their language."""
+    small, languages = await first_scan_statements(database, 4)
+    assert languages == Counter({"zh:old": 3, "zh:new": 2, "en:new": 2})
+    async with database.sessions.begin() as session:
+        for table in (Delivery, Participation, Activity, Membership, Member):
+            await session.execute(delete(table))
+    big, languages = await first_scan_statements(database, 40)
+    assert languages == Counter({"zh:old": 3, "zh:new": 20, "en:new": 20})
+    assert big == small
