@@ -130,13 +130,15 @@ async def enqueue_announcements(context: JobContext) -> None:
     now = context.clock.now()
     async with context.work() as session:
         due = await announcements_due(session, now)
-        for announcement in due:
-            if announcement.activity.announced_at is not None:
-                await _announce(session, announcement, now)
+        since = [a for a in due if a.activity.announced_at is not None]
+        for announcement in since:
+            await _announce(session, announcement)
+        await mark_announced(session, [a.activity.id for a in since], now)
     for group in _groups([a for a in due if a.activity.announced_at is None]):
         async with context.work() as session:
             for announcement in group:
-                await _announce(session, announcement, now)
+                await _announce(session, announcement)
+            await mark_announced(session, [a.activity.id for a in group], now)
 
 
 T = TypeVar("T")
@@ -152,21 +154,21 @@ def _groups(items: list[T]) -> Iterator[list[T]]:
         yield items[start : start + FIRST_TIMES_PER_WORK]
 
 
-async def _announce(session: AsyncSession, announcement: Announcement, now: datetime) -> None:
+async def _announce(session: AsyncSession, announcement: Announcement) -> None:
     activity = announcement.activity
-    if announcement.members is not None:
-        unit = await get_unit(session, activity.org_unit_id)
-        notify(
-            session,
-            Broadcast(
-                announcement.members,
-                ActivityAnnounced(activity),
-                unit,
-                dedup_prefix=f"announce:{activity.id}:",
-                expires_at=activity.starts_at,
-            ),
-        )
-    await mark_announced(session, [activity.id], now)
+    if announcement.members is None:
+        return
+    unit = await get_unit(session, activity.org_unit_id)
+    notify(
+        session,
+        Broadcast(
+            announcement.members,
+            ActivityAnnounced(activity),
+            unit,
+            dedup_prefix=f"announce:{activity.id}:",
+            expires_at=activity.starts_at,
+        ),
+    )
 
 
 AboutActivity = ActivityAnnounced | ActivityReminder | AnswerNudge | SilentMembers | QuorumAtRisk
@@ -201,13 +203,15 @@ async def enqueue_nudges(context: JobContext) -> None:
     now = context.clock.now()
     async with context.work() as session:
         due = await unanswered_for_nudge(session, now, NUDGE_AFTER)
-        for nudges in due:
-            if nudges.activity.nudges_queued_at is not None:
-                await _nudge(session, nudges, now)
+        since = [n for n in due if n.activity.nudges_queued_at is not None]
+        for nudges in since:
+            await _nudge(session, nudges, now)
+        await mark_nudges_queued(session, [n.activity.id for n in since], now)
     for group in _groups([n for n in due if n.activity.nudges_queued_at is None]):
         async with context.work() as session:
             for nudges in group:
                 await _nudge(session, nudges, now)
+            await mark_nudges_queued(session, [n.activity.id for n in group], now)
     async with context.work() as session:
         silent: dict[int, tuple[Activity, list[str]]] = {}
         for activity, member in await unanswered_after_nudge(session, now, NUDGE_AFTER):
@@ -223,20 +227,20 @@ async def enqueue_nudges(context: JobContext) -> None:
 
 async def _nudge(session: AsyncSession, nudges: Nudges, now: datetime) -> None:
     activity = nudges.activity
-    if nudges.members is not None:
-        nudged = await mark_nudged(session, activity.id, nudges.members, now)
-        unit = await get_unit(session, activity.org_unit_id)
-        notify(
-            session,
-            Broadcast(
-                nudged,
-                AnswerNudge(activity),
-                unit,
-                dedup_prefix=f"nudge:{activity.id}:",
-                expires_at=activity.starts_at,
-            ),
-        )
-    await mark_nudges_queued(session, [activity.id], now)
+    if nudges.members is None:
+        return
+    nudged = await mark_nudged(session, activity.id, nudges.members, now)
+    unit = await get_unit(session, activity.org_unit_id)
+    notify(
+        session,
+        Broadcast(
+            nudged,
+            AnswerNudge(activity),
+            unit,
+            dedup_prefix=f"nudge:{activity.id}:",
+            expires_at=activity.starts_at,
+        ),
+    )
 
 
 async def close_records(context: JobContext) -> None:
