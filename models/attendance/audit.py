@@ -7,10 +7,11 @@ trail reads as a history and a secretary's correction never hides what it replac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -51,6 +52,34 @@ def record_change(
     )
     session.add(change)
     return change
+
+
+async def record_changes(
+    session: AsyncSession,
+    activity: Activity,
+    changes: Sequence[tuple[int, Outcome | None, Outcome | None]],
+    action: AttendanceAction,
+    by: int | None,
+    now: datetime,
+) -> None:
+    """Append many changes of one kind (member id, outcome before, outcome after) in one
+    INSERT: closing the record of a meeting of thousands."""
+    if not changes:
+        return
+    rows = [
+        {
+            "activity_id": activity.id,
+            "member_id": member_id,
+            "action": action,
+            "before": _value(before),
+            "after": _value(after),
+            "reason": None,
+            "changed_by": by,
+            "changed_at": now,
+        }
+        for member_id, before, after in changes
+    ]
+    await session.execute(insert(AttendanceChange), rows)
 
 
 def _value(outcome: Outcome | None) -> str | None:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities import (
@@ -32,7 +33,7 @@ from models.activities import (
     expected_members,
     lock_activity,
 )
-from models.attendance.audit import record_change
+from models.attendance.audit import record_changes
 from models.attendance.record import Outcome, outcome_of
 from models.attendance.tables import AttendanceAction
 from models.members import Member
@@ -164,7 +165,11 @@ async def close_record(
             await session.scalars(select(Member).where(Member.id.in_(ids)).order_by(Member.id))
         )
     absent: list[Member] = []
-    for member in concerned:  # rows made and changed here, written in one flush at the end
+    # Rows made for those who never answered, and each change, written in one INSERT
+    # each: a street-wide meeting has thousands (the ORM would write them one by one).
+    made: list[dict[str, Any]] = []
+    changes: list[tuple[int, Outcome | None, Outcome | None]] = []
+    for member in concerned:
         row = rows.get(member.id)
         before = outcome_of(activity, row)
         if before in (Outcome.attended, Outcome.excused, Outcome.made_up):
@@ -173,13 +178,24 @@ async def close_record(
         if row is not None and row.status is ParticipationStatus.absent:
             continue  # marked absent already, by a secretary
         if row is None:
-            row = Participation(activity_id=activity.id, member_id=member.id, created_at=now)
-            session.add(row)
-        row.status = ParticipationStatus.absent
-        row.updated_at = now
-        record_change(session, activity, row, AttendanceAction.closed, before, None, now)
+            made.append(
+                {
+                    "activity_id": activity.id,
+                    "member_id": member.id,
+                    "status": ParticipationStatus.absent,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        else:
+            row.status = ParticipationStatus.absent
+            row.updated_at = now
+        changes.append((member.id, before, Outcome.absent))
     activity.record_closed_at = now
     await session.flush()
+    if made:
+        await session.execute(insert(Participation), made)
+    await record_changes(session, activity, changes, AttendanceAction.closed, None, now)
     outcomes = [outcome_of(activity, rows.get(member.id)) for member in concerned]
     concerned_ids = {member.id for member in concerned}
     quorum = await quorum_of(session, activity)

@@ -8,7 +8,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities import (
@@ -184,6 +184,44 @@ async def test_closing_organisational_life(
     assert take_pending(session) == []
     assert await records_to_close(session, AFTER + MINUTE) == []
     assert (await session.get(Activity, meeting.id)).record_closed_at == AFTER  # type: ignore[union-attr]
+
+
+async def test_closing_a_record_takes_the_same_statements_for_ten_times_the_absent(
+    session: AsyncSession, units: dict[str, OrgUnit]
+) -> None:
+    """The rows of those who never answered and their changes are written in one INSERT
+    each, however many: a street-wide meeting has thousands."""
+    await grant_staff(session, units)
+    counted: list[int] = []
+    absent: list[int] = []
+    for first, count in ((100, 3), (200, 30)):  # the second meeting: 33 expected
+        for i in range(count):
+            await active_member(session, units["wanda-plaza"], first + i, f"成员{first + i}")
+        meeting = await _create(session, units)
+        seen: list[str] = []
+
+        def count_statement(*args: object, seen: list[str] = seen) -> None:
+            seen.append(str(args[2]))
+
+        engine = session.bind.sync_engine  # type: ignore[union-attr]
+        event.listen(engine, "before_cursor_execute", count_statement)
+        try:
+            summary = await close_record(session, meeting.id, AFTER)
+        finally:
+            event.remove(engine, "before_cursor_execute", count_statement)
+        assert summary is not None
+        counted.append(len(seen))
+        closed = await trail(session, meeting.id)
+        assert {(c.action, c.before, c.after) for c in closed} == {
+            (AttendanceAction.closed, "absent", "absent")
+        }
+        absent.append(len(closed))
+        statuses = await session.scalars(
+            select(Participation.status).where(Participation.activity_id == meeting.id)
+        )
+        assert set(statuses) == {ParticipationStatus.absent}
+    assert absent == [3, 33]
+    assert counted[0] == counted[1], counted
 
 
 async def test_closing_a_sign_up_activity(
