@@ -34,9 +34,15 @@ URGENT_WITHIN = timedelta(hours=24)
 UNSEEN_FIELDS = frozenset({"latitude", "longitude", *CHECK_IN_FIELDS})
 
 
+def new_share_code() -> str:
+    """8 characters of A-Za-z0-9_-: 48 random bits, so two codes are almost never the same
+    (the unique index refuses the second)."""
+    return secrets.token_urlsafe(6)
+
+
 async def _unused_share_code(session: AsyncSession) -> str:
     while True:
-        code = secrets.token_urlsafe(6)  # 8 characters of A-Za-z0-9_-
+        code = new_share_code()
         taken = await session.scalar(select(Activity.id).where(Activity.share_code == code))
         if taken is None:
             return code
@@ -54,8 +60,10 @@ async def new_activity(
     creator: int,
     now: datetime,
     series_id: int | None = None,
+    share_code: str | None = None,
 ) -> Activity:
-    """An unsaved, scheduled Activity from a validated draft, with a fresh share code.
+    """An unsaved, scheduled Activity from a validated draft, with a fresh share code
+    (one not in use, unless the caller gives one: then the unique index is the check).
 
     Shared by create_activity and the occurrences of a series (generate_occurrences).
     """
@@ -66,7 +74,7 @@ async def new_activity(
         created_at=now,
         updated_at=now,
         series_id=series_id,
-        share_code=await _unused_share_code(session),
+        share_code=share_code or await _unused_share_code(session),
         check_in_code=new_check_in_code(),
         seats_taken=0,
         waitlist_counter=0,

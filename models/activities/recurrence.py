@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities.drafts import ActivityDraft, clean_texts, validate_draft
-from models.activities.lifecycle import create_activity, new_activity
+from models.activities.lifecycle import create_activity, new_activity, new_share_code
 from models.activities.tables import (
     CHECK_IN_RADIUS_DEFAULT_M,
     Activity,
@@ -151,42 +151,88 @@ async def generate_occurrences(
     Times are computed in the series' time zone, so 19:00 stays 19:00 across DST;
     a local time that does not exist on a DST day resolves as zoneinfo does (fold=0).
     """
+    if existing is None:  # `existing`: the series' starts after `now`, read by the caller
+        existing = set(
+            await session.scalars(select(Activity.starts_at).where(Activity.series_id == series.id))
+        )
+    return await _create_occurrences(
+        session, [(series, _missing_occurrences(series, until, now, existing))], now
+    )
+
+
+def _missing_occurrences(
+    series: ActivitySeries, until: datetime, now: datetime, existing: set[datetime]
+) -> list[ActivityDraft]:
     if series.ended_at is not None:
         return []
     zone = ZoneInfo(series.timezone)
     first = max(series.starts_on, now.astimezone(zone).date())
     last = until.astimezone(zone).date()
-    if existing is None:  # `existing`: the series' starts after `now`, read by the caller
-        existing = set(
-            await session.scalars(select(Activity.starts_at).where(Activity.series_id == series.id))
-        )
-    created: list[Activity] = []
+    drafts: list[ActivityDraft] = []
     for day in occurrence_dates(series, first, last):
         starts_at = datetime.combine(day, series.local_time, tzinfo=zone).astimezone(UTC)
         if starts_at <= now or starts_at > until or starts_at in existing:
             continue
-        draft = ActivityDraft(
-            kind=series.kind,
-            title=series.title,
-            starts_at=starts_at,
-            ends_at=starts_at + timedelta(minutes=series.duration_minutes),
-            description=series.description,
-            place=series.place,
-            latitude=series.latitude,
-            longitude=series.longitude,
-            include_subunits=series.include_subunits,
-            **{name: getattr(series, name) for name in SERIES_CHECK_IN_FIELDS},
+        drafts.append(
+            ActivityDraft(
+                kind=series.kind,
+                title=series.title,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(minutes=series.duration_minutes),
+                description=series.description,
+                place=series.place,
+                latitude=series.latitude,
+                longitude=series.longitude,
+                include_subunits=series.include_subunits,
+                **{name: getattr(series, name) for name in SERIES_CHECK_IN_FIELDS},
+            )
         )
-        activity = await new_activity(
-            session, series.org_unit_id, draft, series.created_by, now, series.id
-        )
-        try:
-            async with session.begin_nested():
-                session.add(activity)
-        except IntegrityError:
-            continue  # another run made it at the same moment
-        created.append(activity)
+    return drafts
+
+
+async def _create_occurrences(
+    session: AsyncSession,
+    wanted: list[tuple[ActivitySeries, list[ActivityDraft]]],
+    now: datetime,
+) -> list[Activity]:
+    """The occurrences, all in one flush (the unique indexes check that none exists and
+    that no share code is taken twice); when one does, because another run made it at the
+    same moment, one at a time."""
+    if not any(drafts for _, drafts in wanted):
+        return []
+    try:
+        async with session.begin_nested():
+            created = [
+                await _occurrence(session, series, draft, now, new_share_code())
+                for series, drafts in wanted
+                for draft in drafts
+            ]
+            session.add_all(created)
+        return created
+    except IntegrityError:
+        pass
+    created = []
+    for series, drafts in wanted:
+        for draft in drafts:
+            activity = await _occurrence(session, series, draft, now)
+            try:
+                async with session.begin_nested():
+                    session.add(activity)
+            except IntegrityError:
+                continue  # this one exists
+            created.append(activity)
     return created
+
+
+async def _occurrence(
+    session: AsyncSession,
+    series: ActivitySeries,
+    draft: ActivityDraft,
+    now: datetime,
+    share_code: str | None = None,
+) -> Activity:
+    unit, by = series.org_unit_id, series.created_by
+    return await new_activity(session, unit, draft, by, now, series.id, share_code)
 
 
 async def extend_all_series(session: AsyncSession, until: datetime, now: datetime) -> None:
@@ -200,10 +246,14 @@ async def extend_all_series(session: AsyncSession, until: datetime, now: datetim
     )
     for series_id, starts_at in rows:
         starts.setdefault(series_id, set()).add(starts_at)  # type: ignore[arg-type]
-    for series in await session.scalars(
+    all_series = await session.scalars(
         select(ActivitySeries).where(ActivitySeries.ended_at.is_(None))
-    ):
-        await generate_occurrences(session, series, until, now, starts.get(series.id, set()))
+    )
+    wanted = [
+        (series, _missing_occurrences(series, until, now, starts.get(series.id, set())))
+        for series in all_series
+    ]
+    await _create_occurrences(session, wanted, now)
 
 
 GENERATE_AHEAD = timedelta(days=92)  # occurrences of a series that exist ahead of time

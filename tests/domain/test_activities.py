@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import icalendar
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities import (
+    Activity,
     ActivityKind,
     ActivityMode,
     ActivityStatus,
@@ -398,6 +400,41 @@ async def test_generating_the_theme_day_is_idempotent(
     coming = await upcoming_for_member(session, members[0], NOW, page_size=10)
     assert [i.activity.starts_at.date() for i in coming.items] == [
         date(2026, m, d) for m, d in ((4, 24), (5, 29), (6, 26), (7, 31))
+    ]
+
+
+async def test_occurrences_made_meanwhile_by_another_run_are_not_made_twice(
+    session: AsyncSession, wanda: OrgUnit
+) -> None:
+    """Occurrences are written all at once; when another run made some of them a moment
+    ago (here: `existing` read before it did), the rest are still made, one at a time."""
+    series = await create_series(
+        session,
+        SECRETARY,
+        wanda.id,
+        SeriesDraft(
+            kind="theme_day",
+            title="主题党日",
+            rule="last_friday_monthly",
+            local_time=time(15, 0),
+            duration_minutes=120,
+            timezone="Asia/Shanghai",
+            starts_on=date(2026, 3, 1),
+        ),
+    )
+    first = await generate_occurrences(session, series, datetime(2026, 4, 30, tzinfo=UTC), NOW)
+    assert len(first) == 2
+    later = datetime(2026, 6, 30, tzinfo=UTC)
+    rest = await generate_occurrences(session, series, later, NOW, existing=set())
+    assert [a.starts_at.date() for a in rest] == [date(2026, 5, 29), date(2026, 6, 26)]
+    starts = await session.scalars(
+        select(Activity.starts_at).where(Activity.series_id == series.id)
+    )
+    assert sorted(a.date() for a in starts) == [
+        date(2026, 3, 27),
+        date(2026, 4, 24),
+        date(2026, 5, 29),
+        date(2026, 6, 26),
     ]
 
 
