@@ -366,6 +366,17 @@ async def test_pledges(session: AsyncSession, wanda: OrgUnit, members: list[Memb
 
 # --- recurrence -----------------------------------------------------------------------
 
+# The theme day (主题党日): the last Friday of each month, 15:00 in Shanghai.
+THEME_DAYS = SeriesDraft(
+    kind="theme_day",
+    title="主题党日",
+    rule="last_friday_monthly",
+    local_time=time(15, 0),
+    duration_minutes=120,
+    timezone="Asia/Shanghai",
+    starts_on=date(2026, 3, 1),
+)
+
 
 async def test_generating_the_theme_day_is_idempotent(
     session: AsyncSession, wanda: OrgUnit, members: list[Member]
@@ -374,15 +385,7 @@ async def test_generating_the_theme_day_is_idempotent(
         session,
         SECRETARY,
         wanda.id,
-        SeriesDraft(
-            kind="theme_day",
-            title="主题党日",
-            rule="last_friday_monthly",
-            local_time=time(15, 0),
-            duration_minutes=120,
-            timezone="Asia/Shanghai",
-            starts_on=date(2026, 3, 1),
-        ),
+        THEME_DAYS,
     )
     until = datetime(2026, 6, 30, tzinfo=UTC)
     created = await generate_occurrences(session, series, until, NOW)
@@ -412,15 +415,7 @@ async def test_occurrences_made_meanwhile_by_another_run_are_not_made_twice(
         session,
         SECRETARY,
         wanda.id,
-        SeriesDraft(
-            kind="theme_day",
-            title="主题党日",
-            rule="last_friday_monthly",
-            local_time=time(15, 0),
-            duration_minutes=120,
-            timezone="Asia/Shanghai",
-            starts_on=date(2026, 3, 1),
-        ),
+        THEME_DAYS,
     )
     first = await generate_occurrences(session, series, datetime(2026, 4, 30, tzinfo=UTC), NOW)
     assert len(first) == 2
