@@ -55,7 +55,8 @@ class Notification:
 @dataclass(frozen=True)
 class Broadcast:
     """One message to every member a query selects, however many: the outbox writes the
-    copies with one statement per language (models.outbox.enqueue_to_members)."""
+    copies with one statement, each in its member's language (a CASE per differing field;
+    models.outbox.enqueue_to_members)."""
 
     members: Select[tuple[int]]  # member ids; those the bot cannot write to are left out
     message: Message

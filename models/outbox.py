@@ -185,8 +185,8 @@ async def enqueue_to_members(
         if name in ("chat_id", "dedup_key"):
             continue
         column_type = table.c[name].type
-        values = {lang: values[name] for lang, values in by_language.items()}
-        *others, (_, last) = values.items()
+        per_language = {lang: row[name] for lang, row in by_language.items()}
+        *others, (_, last) = per_language.items()
         if all(value == last for _, value in others):
             constants.append(literal(last, column_type).label(name))
             continue

@@ -8,10 +8,11 @@ path (models.notifications), queued when the job's unit of work commits.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
@@ -124,21 +125,23 @@ async def generate_series(context: JobContext) -> None:
 async def enqueue_announcements(context: JobContext) -> None:
     """Each member of the audience hears of an activity once, from ANNOUNCE_AHEAD before it
     (members who join later, at the next scan). The copies are written by the database,
-    one statement per language for each activity's audience, however big: those told to
-    who joined since in one unit of work, those told to their whole audience in groups
-    (FIRST_TIMES_PER_WORK)."""
+    one statement for each activity's audience however big, each copy in its member's
+    language."""
     now = context.clock.now()
-    async with context.work() as session:
-        due = await announcements_due(session, now)
-        since = [a for a in due if a.activity.announced_at is not None]
-        for announcement in since:
-            await _announce(session, announcement)
-        await mark_announced(session, [a.activity.id for a in since], now)
-    for group in _groups([a for a in due if a.activity.announced_at is None]):
-        async with context.work() as session:
-            for announcement in group:
-                await _announce(session, announcement)
-            await mark_announced(session, [a.activity.id for a in group], now)
+
+    async def announce(session: AsyncSession, announcements: list[Announcement]) -> None:
+        for announcement in announcements:
+            if announcement.members is not None:
+                message = ActivityAnnounced(announcement.activity)
+                await _broadcast_about(session, announcement.members, message, "announce")
+        await mark_announced(session, [a.activity.id for a in announcements], now)
+
+    await _in_units_of_work(
+        context,
+        lambda session: announcements_due(session, now),
+        lambda a: a.activity.announced_at is None,
+        announce,
+    )
 
 
 T = TypeVar("T")
@@ -149,29 +152,44 @@ T = TypeVar("T")
 FIRST_TIMES_PER_WORK = 25
 
 
-def _groups(items: list[T]) -> Iterator[list[T]]:
-    for start in range(0, len(items), FIRST_TIMES_PER_WORK):
-        yield items[start : start + FIRST_TIMES_PER_WORK]
+async def _in_units_of_work(
+    context: JobContext,
+    find: Callable[[AsyncSession], Awaitable[list[T]]],
+    first_time: Callable[[T], bool],
+    write: Callable[[AsyncSession, list[T]], Awaitable[None]],
+) -> None:
+    """`write` for everything `find` says is due: those told before (only who joined since
+    is told now) in the unit of work that found them, those told the first time (their
+    whole audience) in units of FIRST_TIMES_PER_WORK."""
+    async with context.work() as session:
+        due = await find(session)
+        firsts = [item for item in due if first_time(item)]
+        await write(session, [item for item in due if not first_time(item)])
+    for start in range(0, len(firsts), FIRST_TIMES_PER_WORK):
+        async with context.work() as session:
+            await write(session, firsts[start : start + FIRST_TIMES_PER_WORK])
 
 
-async def _announce(session: AsyncSession, announcement: Announcement) -> None:
-    activity = announcement.activity
-    if announcement.members is None:
-        return
+AboutActivity = ActivityAnnounced | ActivityReminder | AnswerNudge | SilentMembers | QuorumAtRisk
+
+
+async def _broadcast_about(
+    session: AsyncSession, members: Select[tuple[int]], message: AboutActivity, kind: str
+) -> None:
+    """`message` to each of `members`, keyed by kind, activity and member, and not worth
+    sending once the activity has started."""
+    activity = message.activity
     unit = await get_unit(session, activity.org_unit_id)
     notify(
         session,
         Broadcast(
-            announcement.members,
-            ActivityAnnounced(activity),
+            members,
+            message,
             unit,
-            dedup_prefix=f"announce:{activity.id}:",
+            dedup_prefix=f"{kind}:{activity.id}:",
             expires_at=activity.starts_at,
         ),
     )
-
-
-AboutActivity = ActivityAnnounced | ActivityReminder | AnswerNudge | SilentMembers | QuorumAtRisk
 
 
 def _about_activity(
@@ -201,17 +219,21 @@ async def enqueue_nudges(context: JobContext) -> None:
     """One nudge to whoever has not answered an invitation; after that, their secretary hears.
     Written like the announcements."""
     now = context.clock.now()
-    async with context.work() as session:
-        due = await unanswered_for_nudge(session, now, NUDGE_AFTER)
-        since = [n for n in due if n.activity.nudges_queued_at is not None]
-        for nudges in since:
-            await _nudge(session, nudges, now)
-        await mark_nudges_queued(session, [n.activity.id for n in since], now)
-    for group in _groups([n for n in due if n.activity.nudges_queued_at is None]):
-        async with context.work() as session:
-            for nudges in group:
-                await _nudge(session, nudges, now)
-            await mark_nudges_queued(session, [n.activity.id for n in group], now)
+
+    async def nudge(session: AsyncSession, due: list[Nudges]) -> None:
+        for nudges in due:
+            if nudges.members is not None:
+                # Who was marked just now is who is nudged: marking first is safe.
+                nudged = await mark_nudged(session, nudges.activity.id, nudges.members, now)
+                await _broadcast_about(session, nudged, AnswerNudge(nudges.activity), "nudge")
+        await mark_nudges_queued(session, [n.activity.id for n in due], now)
+
+    await _in_units_of_work(
+        context,
+        lambda session: unanswered_for_nudge(session, now, NUDGE_AFTER),
+        lambda n: n.activity.nudges_queued_at is None,
+        nudge,
+    )
     async with context.work() as session:
         silent: dict[int, tuple[Activity, list[str]]] = {}
         for activity, member in await unanswered_after_nudge(session, now, NUDGE_AFTER):
@@ -223,24 +245,6 @@ async def enqueue_nudges(context: JobContext) -> None:
                 key = f"unanswered:{activity.id}:{secretary}"
                 notify(session, _about_activity(secretary, message, unit, key))
         await mark_silence_reported(session, list(silent), now)
-
-
-async def _nudge(session: AsyncSession, nudges: Nudges, now: datetime) -> None:
-    activity = nudges.activity
-    if nudges.members is None:
-        return
-    nudged = await mark_nudged(session, activity.id, nudges.members, now)
-    unit = await get_unit(session, activity.org_unit_id)
-    notify(
-        session,
-        Broadcast(
-            nudged,
-            AnswerNudge(activity),
-            unit,
-            dedup_prefix=f"nudge:{activity.id}:",
-            expires_at=activity.starts_at,
-        ),
-    )
 
 
 async def close_records(context: JobContext) -> None:
