@@ -172,7 +172,7 @@ class UpdateInbox:
                     return False
                 update_id = row.update_id
                 update = Update.de_json(row.payload, self.application.bot)
-                await process(self.application, update, self.services, session)
+                await process(self.application, update, self.services, session, key)
             return more
         except Exception:  # the lane must outlive any one update
             if update_id is None:

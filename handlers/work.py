@@ -8,11 +8,13 @@ commits: one transaction. Only then are the replies sent, so nobody is told of a
 change that was not saved.
 
 When a handler fails (a domain refusal, a stale button, a bug), the error handler
-records it here with the reply to send instead; everything the handler wrote is
-rolled back to a savepoint taken before it ran, and the same transaction marks the
-update processed, together with the one thing a failure may still change: closing
-the question that a refused answer ends (see handlers.conversation). The chat's lock
-is held throughout, so no other replica takes the update meanwhile.
+records it here with the reply to send instead, and the whole transaction is rolled
+back: nothing the handler wrote is kept. A second, short transaction takes the chat's
+lock again (on PostgreSQL the lock ended with the rollback), marks the update processed
+unless another replica handled it meanwhile, and makes the one change a failure may
+still make: closing the question that a refused answer ends (see
+handlers.conversation). No savepoint is taken, so an update that succeeds, nearly
+every one, costs two statements less.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
@@ -80,24 +82,24 @@ async def process(
     update: Update,
     services: Services,
     session: AsyncSession,
+    chat_key: int,
 ) -> None:
-    """Handle the update in `session`, whose transaction the caller began; commits it."""
+    """Handle the update of chat `chat_key` in `session`, whose transaction the caller
+    began under the chat's lock; commits it."""
     notifier = OutboxNotifier(services.clock.now, services.defaults)
     hold_loaded(session)  # what one handler read, the next finds without a query
     work = Work(session)
     token = _current.set(work)
     try:
-        before_handlers = await session.begin_nested()
         await application.process_update(update)
         notifications: list[Notification | Broadcast] = []
         if work.failure is None:
-            await before_handlers.commit()
             notifications = take_pending(session)
             await notifier.deliver(session, notifications)
-        else:
-            await _after_failure(work, update, before_handlers)
-        await inbox.mark_processed(session, services.bot_id, update.update_id)
-        await session.commit()
+            await inbox.mark_processed(session, services.bot_id, update.update_id)
+            await session.commit()
+        elif not await _after_failure(work, update, services.bot_id, chat_key):
+            return  # another replica handled the update meanwhile, and answered it
     finally:
         _current.reset(token)
         _drop_persistence_marks(application)
@@ -122,11 +124,17 @@ def _drop_persistence_marks(application: Application) -> None:  # type: ignore[t
             getattr(application, marks, set()).clear()
 
 
-async def _after_failure(
-    work: Work, update: Update, before_handlers: AsyncSessionTransaction
-) -> None:
-    if before_handlers.is_active:
-        await before_handlers.rollback()
-    take_pending(work.session)  # nobody is told of what did not happen
+async def _after_failure(work: Work, update: Update, bot_id: int, chat_key: int) -> bool:
+    """Undo what the handlers wrote, then mark the update processed in a transaction of
+    its own; False when it was marked already (the failure's replies are not sent)."""
+    session = work.session
+    await session.rollback()
+    take_pending(session)  # nobody is told of what did not happen
+    await inbox.lock_chat(session, chat_key)
+    if not await inbox.mark_processed(session, bot_id, update.update_id, unless_marked=True):
+        await session.rollback()
+        return False
     if work.close_question and update.effective_user is not None:
-        await close_question(work.session, update.effective_user.id)
+        await close_question(session, update.effective_user.id)
+    await session.commit()
+    return True

@@ -234,12 +234,18 @@ async def count_failure(session: AsyncSession, bot_id: int, update_id: int) -> b
     return True
 
 
-async def mark_processed(session: AsyncSession, bot_id: int, update_id: int) -> None:
-    await session.execute(
-        update(InboundUpdate)
-        .where(InboundUpdate.bot_id == bot_id, InboundUpdate.update_id == update_id)
-        .values(processed_at=utcnow())
+async def mark_processed(
+    session: AsyncSession, bot_id: int, update_id: int, *, unless_marked: bool = False
+) -> bool:
+    """Mark the update processed; with `unless_marked`, only if it was not (and False
+    when it was)."""
+    query = update(InboundUpdate).where(
+        InboundUpdate.bot_id == bot_id, InboundUpdate.update_id == update_id
     )
+    if unless_marked:
+        query = query.where(InboundUpdate.processed_at.is_(None))
+    result = await session.execute(query.values(processed_at=utcnow()))
+    return bool(result.rowcount)
 
 
 async def unprocessed(session: AsyncSession, bot_id: int, limit: int = 100) -> list[InboundUpdate]:

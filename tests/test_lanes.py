@@ -57,7 +57,12 @@ class Recorder:
         self.replicas: dict[int, str] = {}  # id of an inbox's services -> its name
 
     async def process(
-        self, application: Any, update: Update, services: Services, session: AsyncSession
+        self,
+        application: Any,
+        update: Update,
+        services: Services,
+        session: AsyncSession,
+        chat_key: int,
     ) -> None:
         self.tries[update.update_id] = self.tries.get(update.update_id, 0) + 1
         started = time.monotonic()

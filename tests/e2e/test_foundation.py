@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 import handlers
 from bot.webhook import MAX_BODY_BYTES
+from handlers import work
 from models import InboundUpdate, inbox
 from models.account import Account
 from sandbox import Emulator
@@ -135,6 +136,70 @@ async def test_a_failing_handler_apologises_and_logs_without_secrets(
     text = RedactingFormatter("%(message)s").format(failures[0])
     assert "RuntimeError" in text and "update" in text
     assert "8613800138000" not in text and emulator.token not in text
+
+
+async def test_what_a_failing_handler_wrote_is_undone_and_its_update_marked_done(
+    emulator, database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.e2e.conftest import _start
+
+    async def writes_then_fails(update, context) -> None:  # type: ignore[no-untyped-def]
+        account = await context.session.get_one(Account, update.effective_user.id)
+        account.language = "en"
+        await context.session.flush()
+        raise RuntimeError("a bug after a write")
+
+    monkeypatch.setitem(handlers.COMMANDS, "help", writes_then_fails)
+    running = await _start(emulator, database, webhook=False)
+    try:
+        zhang = emulator.user("张伟", language_code="zh")
+        await zhang.send("/help")
+        assert (await zhang.next_message()).text == said("zh", "error.apology")
+        await zhang.send("/start")  # still in Chinese: the write was undone
+        assert (await zhang.next_message()).text == said("zh", "start.welcome", name="张伟")
+    finally:
+        await running.runtime.stop()
+    async with database.sessions() as session:
+        assert (await session.get_one(Account, zhang.id)).language is None
+        assert await inbox.unprocessed(session, running.runtime.services.bot_id) == []
+
+
+async def test_a_failed_update_another_replica_handled_meanwhile_is_not_answered_twice(
+    emulator, database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the rollback of a failed update and its mark (the chat's lock is let go in
+    between), another replica may have taken the update, handled it and answered."""
+    from tests.e2e.conftest import _start
+
+    async def broken_help(update, context) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("a bug")
+
+    lock_chat = inbox.lock_chat
+    taken: list[int] = []
+
+    async def another_replica_takes_it(session, key) -> None:  # type: ignore[no-untyped-def]
+        if work._current.get(None) is not None:  # taken again after the rollback
+            async with database.sessions.begin() as other:
+                for row in await inbox.unprocessed(other, running.runtime.services.bot_id, 1):
+                    await inbox.mark_processed(other, row.bot_id, row.update_id)
+                    taken.append(row.update_id)
+        await lock_chat(session, key)
+
+    monkeypatch.setitem(handlers.COMMANDS, "help", broken_help)
+    running = await _start(emulator, database, webhook=False)
+    try:
+        alice = emulator.user("Alice", language_code="en")
+        await alice.send("/start")
+        assert (await alice.next_message()).text == said("en", "start.welcome", name="Alice")
+        await alice.next_message()  # the consent
+        monkeypatch.setattr(inbox, "lock_chat", another_replica_takes_it)
+        await alice.send("/help")
+        await alice.send("/language")
+        # No apology for /help: the other replica answered it. /language is answered.
+        assert (await alice.next_message()).text == said("en", "language.choose")
+    finally:
+        await running.runtime.stop()
+    assert len(taken) == 1
 
 
 FORGED_DATA = [
