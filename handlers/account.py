@@ -8,6 +8,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from handlers.context import BotContext
 from models import outbox
 from models.account import chosen_language, touch_account
+from models.members import read_account_and_member
 from views.i18n import pick_language
 
 
@@ -21,6 +22,7 @@ async def load_account(update: Update, context: BotContext) -> None:
         # mode that is everyone); it reads the language of someone it knows.
         chosen = await chosen_language(context.session, user.id)
     else:
+        await read_account_and_member(context.session, user.id)
         chosen = (await touch_account(context.session, user.id, user.language_code)).language
     context.language = pick_language(chosen, user.language_code, context.services.defaults.language)
 

@@ -72,6 +72,11 @@ def hold_loaded(session: AsyncSession) -> None:
     session.info[_HELD] = set()
 
 
+def holds_loaded(session: AsyncSession | Session) -> bool:
+    """Whether `hold_loaded` was called for the session (an update's)."""
+    return session.info.get(_HELD) is not None
+
+
 @event.listens_for(Session, "loaded_as_persistent")
 @event.listens_for(Session, "pending_to_persistent")
 def _hold(session: Session, instance: object) -> None:

@@ -9,9 +9,10 @@ Two modes, derived from the kind:
 The audience is the activity's unit, and with `include_subunits` every unit below it.
 
 Seats and the waitlist under concurrency (the same on SQLite and PostgreSQL):
-every operation that changes who holds a seat first locks the activity's row with
-an UPDATE (`lock_activity`). On PostgreSQL that takes the row lock; on SQLite it
-takes the database's write lock (busy_timeout makes the others wait). Everything
+every operation that changes who holds a seat first locks the activity's row
+(`lock_activity`). On PostgreSQL SELECT ... FOR UPDATE takes the row lock; on SQLite
+every transaction holds the database's write lock from its BEGIN IMMEDIATE on
+(models.db), so the others wait their turn already. Everything
 after it runs one at a time per activity and reads fresh state, so a member cannot
 take two places and the counters on the row (`seats_taken`, `waitlist_counter`)
 stay exact. The seat itself is claimed with a conditional UPDATE
@@ -39,7 +40,6 @@ The modules, each re-exported here (`from models.activities import X`):
 """
 
 from models.activities.audience import (
-    active_unit_ids,
     affected_telegram_ids,
     audience_unit_ids,
     audience_units_from,
@@ -196,7 +196,6 @@ __all__ = [
     "PledgeKind",
     "RecurrenceRule",
     "SeriesDraft",
-    "active_unit_ids",
     "activities_for_units",
     "activity_by_share_code",
     "activity_counts",

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities.tables import Activity, ActivityMode, Participation, ParticipationStatus
 from models.errors import InvalidState
-from models.members import Member, Membership, MembershipStatus
+from models.members import Member, Membership, MembershipStatus, active_unit_ids
 from models.org import ancestor_ids_from, descendant_ids_from, parent_map
 
 
@@ -28,22 +28,12 @@ def audience_units_from(parents: dict[int, int | None], activity: Activity) -> s
     return descendant_ids_from(parents, activity.org_unit_id)
 
 
-async def active_unit_ids(session: AsyncSession, member_id: int) -> set[int]:
-    """The units where the member's membership is active."""
-    rows = await session.scalars(
-        select(Membership.org_unit_id).where(
-            Membership.member_id == member_id, Membership.status == MembershipStatus.active
-        )
-    )
-    return set(rows)
-
-
 async def covering_member(
     session: AsyncSession, member_id: int
 ) -> tuple[set[int], ColumnElement[bool]]:
     """The member's active units, and the condition on activities whose audience covers
     one of them: of one of those units, or with include_subunits of a unit above."""
-    own_units = await active_unit_ids(session, member_id)
+    own_units = set(await active_unit_ids(session, member_id))
     parents = await parent_map(session)
     above = {a for unit in own_units for a in ancestor_ids_from(parents, unit)}
     covers = or_(

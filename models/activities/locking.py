@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activities.tables import Activity, ActivityStatus
@@ -17,21 +17,21 @@ from models.errors import InvalidState, NotFound
 
 
 async def lock_activity(session: AsyncSession, activity_id: int) -> Activity:
-    """Lock the activity's row for the rest of the transaction and return it freshly read.
+    """Lock the activity's row for the rest of the transaction and return it freshly read,
+    in one statement.
 
-    An UPDATE rather than SELECT ... FOR UPDATE: SQLite has no row locks, and an
-    UPDATE is what takes its write lock (waiting for busy_timeout) on both databases.
+    SELECT ... FOR UPDATE on PostgreSQL. SQLite has no row locks, and needs none: its
+    transactions begin IMMEDIATE (models.db), holding the write lock throughout, so no
+    other writer changes the row until this one ends (SQLAlchemy leaves FOR UPDATE out).
     """
-    result = await session.execute(
-        update(Activity)
+    activity = await session.scalar(
+        select(Activity)
         .where(Activity.id == activity_id)
-        .values(seats_taken=Activity.seats_taken)
-        .execution_options(synchronize_session=False)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
-    if result.rowcount != 1:
+    if activity is None:
         raise NotFound("activity.not_found", f"no activity {activity_id}")
-    activity = await session.get(Activity, activity_id, populate_existing=True)
-    assert activity is not None
     return activity
 
 

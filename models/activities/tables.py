@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TelegramId, stored_enum, utcnow
 from models.members import Member
+from models.org import OrgUnit
 
 
 def _stored_enum(enum_class: type[enum.Enum], name: str) -> Enum:
@@ -224,6 +225,9 @@ class Activity(Base):
     reminded_at: Mapped[datetime | None]
     silence_reported_at: Mapped[datetime | None]
     nudges_queued_at: Mapped[datetime | None]
+
+    # Read with the activity where its card needs it (lookup.get_activity), never lazily.
+    unit: Mapped[OrgUnit] = relationship(lazy="raise_on_sql")
 
     @property
     def mode(self) -> ActivityMode:

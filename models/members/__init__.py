@@ -37,6 +37,7 @@ from models.members.profile import (
     member_of,
     missing_profile_fields,
     profile_complete,
+    read_account_and_member,
     set_member_type,
     set_phone,
     set_real_name,
@@ -45,6 +46,7 @@ from models.members.profile import (
 )
 from models.members.reporting import (
     active_member,
+    active_unit_ids,
     approve_report,
     get_membership,
     leave,
@@ -101,6 +103,7 @@ __all__ = [
     "RosterPage",
     "Via",
     "active_member",
+    "active_unit_ids",
     "approve_report",
     "check_not_forgotten",
     "clean_phone",
@@ -118,6 +121,7 @@ __all__ = [
     "pending_page",
     "pending_reports",
     "profile_complete",
+    "read_account_and_member",
     "reject_report",
     "remove_member",
     "report",

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.account import Account
 from models.errors import InvalidInput, InvalidState
 from models.members.tables import HOME_BRANCH_MAX, NAME_MAX, WORKPLACE_MAX, Member, MemberType
 
@@ -35,6 +36,20 @@ async def get_member(session: AsyncSession, telegram_id: int) -> Member | None:
     if member is not None:
         found[telegram_id] = member.id
     return member
+
+
+async def read_account_and_member(session: AsyncSession, telegram_id: int) -> None:
+    """Read a Telegram user's account and member record in one query, into the session:
+    `touch_account` and `get_member` then find them without one (an update needs both)."""
+    row = (
+        await session.execute(
+            select(Account, Member)
+            .outerjoin(Member, Member.telegram_id == Account.id)
+            .where(Account.id == telegram_id)
+        )
+    ).first()
+    if row is not None and row.Member is not None:
+        session.info.setdefault(_FOUND, {})[telegram_id] = row.Member.id
 
 
 async def member_of(session: AsyncSession, telegram_id: int) -> Member:

@@ -7,12 +7,14 @@ an active membership (`left`, `transferred`).
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import ORMExecuteState, Session, selectinload
 
 from models.base import move_status
 from models.errors import InvalidInput, InvalidState, NotFound, NotStaff, PrimaryElsewhere
@@ -285,9 +287,46 @@ async def active_member(session: AsyncSession, telegram_id: int) -> Member | Non
     member = await get_member(session, telegram_id)
     if member is None or member.forgotten_at is not None:
         return None
-    active = await session.scalar(
-        select(Membership.id)
-        .where(Membership.member_id == member.id, Membership.status == MembershipStatus.active)
-        .limit(1)
-    )
-    return member if active is not None else None
+    return member if await active_unit_ids(session, member.id) else None
+
+
+_ACTIVE_UNITS = "branchbot.active_units"  # session.info: member id -> their active units
+
+
+async def active_unit_ids(session: AsyncSession, member_id: int) -> frozenset[int]:
+    """The units where the member's membership is active.
+
+    Read once per session (an update asks "is this a member?", then "of which units?"):
+    a session that writes a membership, or rolls back, reads them again."""
+    known: dict[int, frozenset[int]] = session.info.setdefault(_ACTIVE_UNITS, {})
+    units = known.get(member_id)
+    if units is None:
+        rows = await session.scalars(
+            select(Membership.org_unit_id).where(
+                Membership.member_id == member_id, Membership.status == MembershipStatus.active
+            )
+        )
+        units = known[member_id] = frozenset(rows)
+    return units
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_active_units_written(session: Session, *_: Any) -> None:
+    if any(
+        isinstance(o, Membership)
+        for o in itertools.chain(session.new, session.dirty, session.deleted)
+    ):
+        session.info.pop(_ACTIVE_UNITS, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_active_units_updated(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete or state.is_insert) and any(
+        mapper.class_ is Membership for mapper in state.all_mappers
+    ):
+        state.session.info.pop(_ACTIVE_UNITS, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_active_units_rolled_back(session: Session, *_: Any) -> None:
+    session.info.pop(_ACTIVE_UNITS, None)

@@ -9,9 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.activities import active_unit_ids
 from models.errors import InvalidState, NotFound
-from models.members import Member, get_member
+from models.members import Member, active_unit_ids, get_member
 from models.notices.lifecycle import get_notice
 from models.notices.tables import Notice, NoticeRecipient
 from models.org import ancestor_ids_from, parent_map
