@@ -84,8 +84,8 @@ class UpdateInbox:
     """Stores updates before they are acknowledged, and handles each once: each chat's in
     the order they came, different chats' side by side, at most `lanes` at a time.
 
-    A chat's updates are taken from the database one by one, each in the transaction
-    that handles it and marks it processed (handlers.work.process), under a lock of the
+    A chat's updates are taken from the database one by one, each marked processed as it
+    is taken, in the transaction that handles it (handlers.work.process), under a lock of the
     chat that other replicas on the same PostgreSQL database respect: so the order per
     chat holds across replicas, and what a replica stored and could not handle (it
     died, or the handling failed) is found by the others' sweep and handled there.
@@ -167,11 +167,10 @@ class UpdateInbox:
         try:
             async with self.sessions() as session:
                 await inbox.lock_chat(session, key)
-                row, more = await inbox.next_update(session, self.bot_id, key)
-                if row is None:
+                update_id, payload, more = await inbox.take_next(session, self.bot_id, key)
+                if update_id is None:
                     return False
-                update_id = row.update_id
-                update = Update.de_json(row.payload, self.application.bot)
+                update = Update.de_json(payload, self.application.bot)
                 await process(self.application, update, self.services, session, key)
             return more
         except Exception:  # the lane must outlive any one update

@@ -1,11 +1,11 @@
 """One unit of work per update: one session, one transaction, the replies after the commit.
 
 `process` is how every update is handled (bot.app's inbox calls it for each stored
-update, in the transaction in which it took the update from its chat's lane). The
-session is the one the handlers see as `context.session`; `process` runs them, hands
-the notifications they recorded to the notifier, marks the update processed and
-commits: one transaction. Only then are the replies sent, so nobody is told of a
-change that was not saved.
+update, in the transaction in which it took the update from its chat's lane and marked
+it processed: the mark holds only if this transaction commits). The session is the one
+the handlers see as `context.session`; `process` runs them, hands the notifications
+they recorded to the notifier and commits: one transaction. Only then are the replies
+sent, so nobody is told of a change that was not saved.
 
 When a handler fails (a domain refusal, a stale button, a bug), the error handler
 records it here with the reply to send instead, and the whole transaction is rolled
@@ -85,7 +85,7 @@ async def process(
     chat_key: int,
 ) -> None:
     """Handle the update of chat `chat_key` in `session`, whose transaction the caller
-    began under the chat's lock; commits it."""
+    began under the chat's lock and marked the update processed in; commits it."""
     notifier = OutboxNotifier(services.clock.now, services.defaults)
     hold_loaded(session)  # what one handler read, the next finds without a query
     work = Work(session)
@@ -96,7 +96,6 @@ async def process(
         if work.failure is None:
             notifications = take_pending(session)
             await notifier.deliver(session, notifications)
-            await inbox.mark_processed(session, services.bot_id, update.update_id)
             await session.commit()
         elif not await _after_failure(work, update, services.bot_id, chat_key):
             return  # another replica handled the update meanwhile, and answered it
@@ -125,8 +124,9 @@ def _drop_persistence_marks(application: Application) -> None:  # type: ignore[t
 
 
 async def _after_failure(work: Work, update: Update, bot_id: int, chat_key: int) -> bool:
-    """Undo what the handlers wrote, then mark the update processed in a transaction of
-    its own; False when it was marked already (the failure's replies are not sent)."""
+    """Undo what the handlers wrote (and the mark with it), then mark the update
+    processed in a transaction of its own; False when another replica marked it
+    meanwhile (the failure's replies are not sent)."""
     session = work.session
     await session.rollback()
     take_pending(session)  # nobody is told of what did not happen

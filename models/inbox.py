@@ -19,6 +19,7 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    literal_column,
     or_,
     select,
     text,
@@ -186,24 +187,43 @@ async def lock_chat(session: AsyncSession, key: int) -> None:
         await session.execute(select(func.pg_advisory_xact_lock(CHAT_LOCK_SPACE, key % 2**31)))
 
 
-async def next_update(
+async def take_next(
     session: AsyncSession, bot_id: int, key: int
-) -> tuple[InboundUpdate | None, bool]:
-    """The chat's earliest update not processed yet, and whether another is waiting after
-    it (so that a lane looks again only when there is something to find)."""
-    rows = list(
-        await session.scalars(
-            select(InboundUpdate)
-            .where(
-                InboundUpdate.bot_id == bot_id,
-                InboundUpdate.chat_key == key,
-                InboundUpdate.processed_at.is_(None),
-            )
-            .order_by(InboundUpdate.update_id)
-            .limit(2)
-        )
+) -> tuple[int | None, dict[str, Any] | None, bool]:
+    """The chat's earliest update not processed yet, marked processed in one statement
+    (the mark holds only if the transaction that handles it commits), and whether another
+    is waiting after it (so that a lane looks again only when there is something to find):
+    (update id, payload, more), or (None, None, False) when none is waiting."""
+    waiting, later = aliased(InboundUpdate), aliased(InboundUpdate)
+    earliest = (
+        select(func.min(waiting.update_id))
+        .where(waiting.bot_id == bot_id, waiting.chat_key == key, waiting.processed_at.is_(None))
+        .scalar_subquery()
     )
-    return (rows[0] if rows else None), len(rows) > 1
+    more = (
+        select(later.update_id)
+        .where(
+            later.bot_id == bot_id,
+            later.chat_key == key,
+            later.processed_at.is_(None),
+            # Spelled out: in a RETURNING clause SQLAlchemy writes SQLite's columns without
+            # their table, and `update_id` here would be the subquery's own.
+            later.update_id > literal_column(f"{InboundUpdate.__tablename__}.update_id"),
+        )
+        .exists()
+    )
+    row = (
+        await session.execute(
+            update(InboundUpdate)
+            .where(InboundUpdate.bot_id == bot_id, InboundUpdate.update_id == earliest)
+            .values(processed_at=utcnow())
+            .returning(InboundUpdate.update_id, InboundUpdate.payload, more)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if row is None:
+        return None, None, False
+    return row[0], row[1], bool(row[2])
 
 
 async def chats_waiting(

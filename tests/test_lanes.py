@@ -2,8 +2,9 @@
 side; on PostgreSQL across replicas too; failures tried again, then set aside.
 
 The handling itself is a stand-in that records when it ran, so that order and overlap
-can be seen: like handlers.work.process it does its database work, marks the update
-processed and commits, then takes a while over its replies (the network).
+can be seen: like handlers.work.process it does its database work and commits (which
+keeps the mark the lane made as it took the update), then takes a while over its
+replies (the network).
 """
 
 from __future__ import annotations
@@ -69,8 +70,7 @@ class Recorder:
         await asyncio.sleep(WORK)
         if update.update_id in self.failing:
             raise RuntimeError("a bug in a handler")
-        await inbox.mark_processed(session, services.bot_id, update.update_id)
-        await session.commit()
+        await session.commit()  # the update was marked processed as the lane took it
         committed = time.monotonic()
         await asyncio.sleep(REPLIES)
         chat = update.effective_chat.id if update.effective_chat else 0
@@ -245,13 +245,13 @@ async def test_a_lane_looks_for_a_chats_next_update_only_when_one_is_waiting(
     """Each look is a transaction: after the chat's last update the lane ends without one
     more, and an update stored while the lane runs is still found."""
     looks: list[int] = []
-    next_update = inbox.next_update
+    take_next = inbox.take_next
 
     async def counted(session: AsyncSession, bot_id: int, key: int) -> Any:
         looks.append(key)
-        return await next_update(session, bot_id, key)
+        return await take_next(session, bot_id, key)
 
-    monkeypatch.setattr(inbox, "next_update", counted)
+    monkeypatch.setattr(inbox, "take_next", counted)
     updates = an_inbox(database.sessions, lanes=8)
     await updates.start()
     try:

@@ -266,7 +266,10 @@ def _wait_after(failures: int) -> timedelta:
 
 async def code_retry_at(session: AsyncSession, member: Member, now: datetime) -> datetime | None:
     """When the member may try a code again after wrong ones in a row; None: now."""
-    attempts = await session.get(CodeAttempts, member.id)
+    return _retry_at(await session.get(CodeAttempts, member.id), now)
+
+
+def _retry_at(attempts: CodeAttempts | None, now: datetime) -> datetime | None:
     if attempts is None or now - attempts.last_failed_at >= CODE_FORGIVEN_AFTER:
         return None
     retry_at = attempts.last_failed_at + _wait_after(attempts.failures)
@@ -283,13 +286,13 @@ async def enter_code(
     activity = await lock_activity(session, activity_id)
     check_window(activity, now)
     _check_method(activity, CheckInMethod.code)
-    retry_at = await code_retry_at(session, member, now)
+    attempts = await session.get(CodeAttempts, member.id)
+    retry_at = _retry_at(attempts, now)
     if retry_at is not None:
         raise CodeSlowDown(retry_at)
     number = typed_whole_number(typed)
     if number is None:
         raise InvalidInput("code", "checkin.code_malformed")
-    attempts = await session.get(CodeAttempts, member.id)
     if f"{number:0{len(activity.check_in_code)}d}" != activity.check_in_code:
         if attempts is None:
             attempts = CodeAttempts(member_id=member.id, failures=0, last_failed_at=now)
