@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from sqlalchemy import event, make_url
+import aiosqlite
+from sqlalchemy import URL, event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,16 +21,63 @@ from sqlalchemy.orm import Session
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
-# How long a SQLite connection waits for the write lock before "database is locked".
-BUSY_TIMEOUT_MS = 10_000
+# How long a SQLite statement waits for another connection's write lock before
+# "database is locked".
+BUSY_TIMEOUT_SECONDS = 10.0
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_BUSY_RECOVERY)
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.001, 0.05
+_AIOSQLITE_LOG = logging.getLogger("aiosqlite")
+
+
+class _InlineConnection(aiosqlite.Connection):
+    """aiosqlite's connection, each call made on the event loop's own thread.
+
+    A SQLite statement of an update takes some microseconds; handing it to aiosqlite's
+    thread and back (a queue, a future, a wake-up of the loop) costs ten times that, and
+    an update runs about ten. Inline, the one thing that may take long is waiting for
+    another connection's write lock, and that wait must not hold up the loop: the holder
+    may be a lane of this very process, waiting on the network. So SQLite's own busy
+    timeout is 0, and a statement refused as busy (which SQLite refuses before doing any
+    of its work) is tried again after an asyncio sleep, for up to BUSY_TIMEOUT_SECONDS.
+    """
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        _AIOSQLITE_LOG.debug("executing %s %s", fn, args)  # as aiosqlite's thread logs
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BUSY_TIMEOUT_SECONDS
+        pause = _FIRST_PAUSE
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode not in _BUSY or loop.time() >= deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _LONGEST_PAUSE)
+
+
+def _inline_connector(url: URL) -> Callable[[], Any]:
+    """The engine's `async_creator` for a SQLite URL: the file and options SQLAlchemy
+    reads from it, opened by `_InlineConnection` with no busy timeout of SQLite's own."""
+    args, options = url.get_dialect()().create_connect_args(url)
+    # Opened on aiosqlite's thread, used on the loop's.
+    options |= {"check_same_thread": False, "timeout": 0}
+
+    async def connect() -> aiosqlite.Connection:
+        connection = _InlineConnection(partial(sqlite3.connect, *args, **options), 64)
+        connection._thread.daemon = True  # as SQLAlchemy's own connect does
+        return await connection
+
+    return connect
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # First: switching a new file to WAL needs a lock, and without a busy timeout a second
-    # connection at that moment fails at once with "database is locked".
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Switching a new file to WAL takes a lock: while another connection holds it, this
+    # waits as any busy statement does (`_InlineConnection`).
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
     # The driver's own BEGIN is deferred; `_begin_immediate` says BEGIN itself.
@@ -34,7 +87,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _begin_immediate(connection: Any) -> None:
     # Every transaction here writes (an update's is marked processed, a scan records
     # what it sent). A deferred one that has read, then writes after another
-    # connection committed, fails at once with "database is locked": busy_timeout
+    # connection committed, fails at once with "database is locked": waiting
     # cannot help, its snapshot is stale. Taking the write lock at BEGIN makes it wait
     # its turn instead (the choice Django 5.1 and Rails 8 offer for SQLite).
     connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -43,8 +96,11 @@ def _begin_immediate(connection: Any) -> None:
 def create_engine(url: str, *, connections: int | None = None, **kwargs: Any) -> AsyncEngine:
     """`connections`: how many the pool keeps for steady use (a file or a server only; an
     in-memory SQLite database is one connection anyway)."""
-    if connections is not None and make_url(url).database not in (None, "", ":memory:"):
+    parsed = make_url(url)
+    if connections is not None and parsed.database not in (None, "", ":memory:"):
         kwargs["pool_size"] = connections
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["async_creator"] = _inline_connector(parsed)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -85,7 +85,7 @@ async def test_an_upgrade_waits_on_sqlite_longer_than_the_busy_timeout(
     empty_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A migration may take longer than SQLite's busy timeout: the others wait it out."""
-    monkeypatch.setattr(models.db, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(models.db, "BUSY_TIMEOUT_SECONDS", 0.1)
     monkeypatch.setattr(migrate, "LOCKED_RETRY_SECONDS", 0.05)
     holder, waiter = create_engine(empty_database_url), create_engine(empty_database_url)
     try:
@@ -105,7 +105,7 @@ async def test_an_upgrade_waits_on_sqlite_to_connect_to_a_new_file_being_written
 ) -> None:
     """A new file is switched to WAL by the first connection (models.db), which needs the
     write lock too: while another process writes the file, the upgrade waits to connect."""
-    monkeypatch.setattr(models.db, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(models.db, "BUSY_TIMEOUT_SECONDS", 0.1)
     monkeypatch.setattr(migrate, "LOCKED_RETRY_SECONDS", 0.05)
     path = tmp_path / "branchbot.db"  # SQLite's own: PostgreSQL has no such step
     holder = sqlite3.connect(path, isolation_level=None)  # not WAL: the default journal
