@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import sqlite3
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 from sqlalchemy import URL, event, make_url
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -27,6 +28,7 @@ BUSY_TIMEOUT_SECONDS = 10.0
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_BUSY_RECOVERY)
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.001, 0.05
 _AIOSQLITE_LOG = logging.getLogger("aiosqlite")
+_ITER_CHUNK_SIZE = 64  # aiosqlite's default: rows a cursor's `async for` fetches at a time
 
 
 class _InlineConnection(aiosqlite.Connection):
@@ -66,7 +68,7 @@ def _inline_connector(url: URL) -> Callable[[], Any]:
     options |= {"check_same_thread": False, "timeout": 0}
 
     async def connect() -> aiosqlite.Connection:
-        connection = _InlineConnection(partial(sqlite3.connect, *args, **options), 64)
+        connection = _InlineConnection(partial(sqlite3.connect, *args, **options), _ITER_CHUNK_SIZE)
         connection._thread.daemon = True  # as SQLAlchemy's own connect does
         return await connection
 
@@ -99,10 +101,11 @@ def create_engine(url: str, *, connections: int | None = None, **kwargs: Any) ->
     parsed = make_url(url)
     if connections is not None and parsed.database not in (None, "", ":memory:"):
         kwargs["pool_size"] = connections
-    if parsed.get_backend_name() == "sqlite":
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite:
         kwargs["async_creator"] = _inline_connector(parsed)
     engine = create_async_engine(url, **kwargs)
-    if engine.dialect.name == "sqlite":
+    if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
@@ -148,3 +151,54 @@ def _let_go(session: Session, instance: object) -> None:
     held = session.info.get(_HELD)
     if held is not None:
         held.discard(instance)
+
+
+# --- what a session read once ---------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class SessionMemo(Generic[T]):
+    """Something a session reads once and keeps in `session.info` (an update asks the
+    same thing of several handlers): dropped when the session writes a row of one of
+    `written` (by flush, or by an ORM insert, update or delete) or rolls back, so the
+    next call reads it again. `memo(session)` is the session's, made by `make` if new.
+    """
+
+    def __init__(self, key: str, make: Callable[[], T], *written: type) -> None:
+        self.key, self.make, self.written = f"branchbot.{key}", make, written
+        _MEMOS.append(self)
+
+    def __call__(self, session: AsyncSession | Session) -> T:
+        memo = session.info.get(self.key)
+        if memo is None:
+            memo = session.info[self.key] = self.make()
+        return memo
+
+    def forget(self, session: Session) -> None:
+        session.info.pop(self.key, None)
+
+
+_MEMOS: list[SessionMemo[Any]] = []
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_flushed(session: Session, *_: Any) -> None:
+    changed = list(itertools.chain(session.new, session.dirty, session.deleted))
+    for memo in _MEMOS:
+        if any(isinstance(o, memo.written) for o in changed):
+            memo.forget(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_executed(state: ORMExecuteState) -> None:
+    if state.is_update or state.is_delete or state.is_insert:
+        for memo in _MEMOS:
+            if any(issubclass(mapper.class_, memo.written) for mapper in state.all_mappers):
+                memo.forget(state.session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, *_: Any) -> None:
+    for memo in _MEMOS:
+        memo.forget(session)

@@ -258,7 +258,8 @@ async def mark_processed(
     session: AsyncSession, bot_id: int, update_id: int, *, unless_marked: bool = False
 ) -> bool:
     """Mark the update processed; with `unless_marked`, only if it was not (and False
-    when it was)."""
+    when it was). A lane's `take_next` marks the update it takes: this is for the
+    other ways an update ends (a failure after its rollback, one given up on)."""
     query = update(InboundUpdate).where(
         InboundUpdate.bot_id == bot_id, InboundUpdate.update_id == update_id
     )

@@ -16,7 +16,6 @@ Which kind may sit under which (checked on import):
 from __future__ import annotations
 
 import enum
-import itertools
 import re
 import secrets
 from collections.abc import Iterable
@@ -25,11 +24,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Float, ForeignKey, String, event, select
+from sqlalchemy import Float, ForeignKey, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, stored_enum, utcnow
+from models.db import SessionMemo
 from models.errors import InvalidInput, NotFound
 
 
@@ -92,27 +92,7 @@ class _TreeMemo:
     zones: dict[tuple[int, str], ZoneInfo] = field(default_factory=dict)
 
 
-_MEMO_KEY = "branchbot.org_tree"
-
-
-def _memo(session: AsyncSession | Session) -> _TreeMemo:
-    memo = session.info.get(_MEMO_KEY)
-    if memo is None:
-        memo = session.info[_MEMO_KEY] = _TreeMemo()
-    return memo
-
-
-@event.listens_for(Session, "before_flush")
-def _forget_tree_written(session: Session, *_: Any) -> None:
-    if any(
-        isinstance(o, OrgUnit) for o in itertools.chain(session.new, session.dirty, session.deleted)
-    ):
-        session.info.pop(_MEMO_KEY, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_tree_rolled_back(session: Session, *_: Any) -> None:
-    session.info.pop(_MEMO_KEY, None)
+_memo = SessionMemo("org_tree", _TreeMemo, OrgUnit)
 
 
 def unit_display_name(unit: OrgUnit, language: str) -> str:

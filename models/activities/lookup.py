@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, joinedload
 
 from models.activities.tables import SHARE_PAYLOAD_PREFIX, Activity, Participation
-from models.db import holds_loaded
+from models.db import SessionMemo, holds_loaded
 from models.errors import NotFound
 
 
@@ -35,7 +35,8 @@ async def activity_by_share_code(session: AsyncSession, code: str) -> Activity:
     return activity
 
 
-_FOUND = "branchbot.participations_found"  # session.info: (activity, member) -> its id
+# (activity, member) -> its participation's id
+_found = SessionMemo[dict[tuple[int, int], int]]("participations_found", dict)
 
 
 async def participation_of(
@@ -45,7 +46,7 @@ async def participation_of(
 
     Once found, later calls in the session find it by its id in the identity map (no
     query while the session holds it, see models.db.hold_loaded)."""
-    found: dict[tuple[int, int], int] = session.info.setdefault(_FOUND, {})
+    found = _found(session)
     known = found.get((activity_id, member_id))
     if known is not None:
         participation = await session.get(Participation, known)
@@ -66,9 +67,9 @@ async def participation_of(
 
 @event.listens_for(Session, "loaded_as_persistent")
 @event.listens_for(Session, "pending_to_persistent")
-def _found(session: Session, instance: object) -> None:
+def _hold_found(session: Session, instance: object) -> None:
     """A participation an update's session read or made (a page of the member's, one
     just signed up) is found again without a query."""
     if isinstance(instance, Participation) and holds_loaded(session):
         key = (instance.activity_id, instance.member_id)
-        session.info.setdefault(_FOUND, {})[key] = instance.id
+        _found(session)[key] = instance.id

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.account import Account
+from models.db import SessionMemo
 from models.errors import InvalidInput, InvalidState
 from models.members.tables import HOME_BRANCH_MAX, NAME_MAX, WORKPLACE_MAX, Member, MemberType
 
@@ -19,7 +20,8 @@ PHONE_SEPARATORS = frozenset(" -().")
 PHONE_DIGITS_MIN, PHONE_DIGITS_MAX = 6, 15
 
 
-_FOUND = "branchbot.members_found"  # session.info: telegram id -> member id
+# telegram id -> member id
+_found = SessionMemo[dict[int, int]]("members_found", dict)
 
 
 async def get_member(session: AsyncSession, telegram_id: int) -> Member | None:
@@ -27,7 +29,7 @@ async def get_member(session: AsyncSession, telegram_id: int) -> Member | None:
 
     Read once per session: later calls find it by its id in the identity map (no query
     while the session holds it, see models.db.hold_loaded), unless it changed hands."""
-    found: dict[int, int] = session.info.setdefault(_FOUND, {})
+    found = _found(session)
     if telegram_id in found:
         member = await session.get(Member, found[telegram_id])
         if member is not None and member.telegram_id == telegram_id:
@@ -49,7 +51,7 @@ async def read_account_and_member(session: AsyncSession, telegram_id: int) -> No
         )
     ).first()
     if row is not None and row.Member is not None:
-        session.info.setdefault(_FOUND, {})[telegram_id] = row.Member.id
+        _found(session)[telegram_id] = row.Member.id
 
 
 async def member_of(session: AsyncSession, telegram_id: int) -> Member:

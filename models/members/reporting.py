@@ -7,16 +7,15 @@ an active membership (`left`, `transferred`).
 
 from __future__ import annotations
 
-import itertools
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, event, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from models.base import move_status
+from models.db import SessionMemo
 from models.errors import InvalidInput, InvalidState, NotFound, NotStaff, PrimaryElsewhere
 from models.members.profile import (
     check_not_forgotten,
@@ -290,7 +289,8 @@ async def active_member(session: AsyncSession, telegram_id: int) -> Member | Non
     return member if await active_unit_ids(session, member.id) else None
 
 
-_ACTIVE_UNITS = "branchbot.active_units"  # session.info: member id -> their active units
+# member id -> their active units
+_active_units = SessionMemo[dict[int, frozenset[int]]]("active_units", dict, Membership)
 
 
 async def active_unit_ids(session: AsyncSession, member_id: int) -> frozenset[int]:
@@ -298,7 +298,7 @@ async def active_unit_ids(session: AsyncSession, member_id: int) -> frozenset[in
 
     Read once per session (an update asks "is this a member?", then "of which units?"):
     a session that writes a membership, or rolls back, reads them again."""
-    known: dict[int, frozenset[int]] = session.info.setdefault(_ACTIVE_UNITS, {})
+    known = _active_units(session)
     units = known.get(member_id)
     if units is None:
         rows = await session.scalars(
@@ -308,25 +308,3 @@ async def active_unit_ids(session: AsyncSession, member_id: int) -> frozenset[in
         )
         units = known[member_id] = frozenset(rows)
     return units
-
-
-@event.listens_for(Session, "before_flush")
-def _forget_active_units_written(session: Session, *_: Any) -> None:
-    if any(
-        isinstance(o, Membership)
-        for o in itertools.chain(session.new, session.dirty, session.deleted)
-    ):
-        session.info.pop(_ACTIVE_UNITS, None)
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _forget_active_units_updated(state: ORMExecuteState) -> None:
-    if (state.is_update or state.is_delete or state.is_insert) and any(
-        mapper.class_ is Membership for mapper in state.all_mappers
-    ):
-        state.session.info.pop(_ACTIVE_UNITS, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_active_units_rolled_back(session: Session, *_: Any) -> None:
-    session.info.pop(_ACTIVE_UNITS, None)

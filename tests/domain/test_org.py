@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.errors import InvalidInput, NotFound
@@ -314,4 +314,18 @@ async def test_a_session_reads_the_tree_each_unit_and_each_zone_once(
     parent = await unit_by_code(session, "haibinbei-community")
     parent.timezone = "Asia/Urumqi"
     await session.flush()  # a unit written: read again
+    assert str(await unit_timezone(session, wanda, "UTC")) == "Asia/Urumqi"
+
+
+async def test_a_session_reads_the_tree_again_after_an_update_statement(
+    session: AsyncSession, units: dict[str, OrgUnit]
+) -> None:
+    """An ORM UPDATE of units (not a flush) also makes the session read the tree again."""
+    wanda = units["wanda-plaza"]
+    wanda.timezone = None
+    await session.flush()
+    assert str(await unit_timezone(session, wanda, "UTC")) == "Asia/Shanghai"
+    await session.execute(
+        update(OrgUnit).where(OrgUnit.code == "haibinbei-community").values(timezone="Asia/Urumqi")
+    )
     assert str(await unit_timezone(session, wanda, "UTC")) == "Asia/Urumqi"
