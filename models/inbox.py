@@ -16,6 +16,8 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Index,
+    Update,
+    bindparam,
     cast,
     delete,
     func,
@@ -187,13 +189,10 @@ async def lock_chat(session: AsyncSession, key: int) -> None:
         await session.execute(select(func.pg_advisory_xact_lock(CHAT_LOCK_SPACE, key % 2**31)))
 
 
-async def take_next(
-    session: AsyncSession, bot_id: int, key: int
-) -> tuple[int | None, dict[str, Any] | None, bool]:
-    """The chat's earliest update not processed yet, marked processed in one statement
-    (the mark holds only if the transaction that handles it commits), and whether another
-    is waiting after it (so that a lane looks again only when there is something to find):
-    (update id, payload, more), or (None, None, False) when none is waiting."""
+def _take_next_statement() -> Update:
+    """take_next's statement, built once (building it costs more than running it)."""
+    # (Not named as columns: an UPDATE keeps those names for its SET clause.)
+    bot_id, key = bindparam("for_bot"), bindparam("for_chat")
     waiting, later = aliased(InboundUpdate), aliased(InboundUpdate)
     earliest = (
         select(func.min(waiting.update_id))
@@ -212,13 +211,28 @@ async def take_next(
         )
         .exists()
     )
+    return (
+        update(InboundUpdate)
+        .where(InboundUpdate.bot_id == bot_id, InboundUpdate.update_id == earliest)
+        .values(processed_at=bindparam("taken_at", type_=InboundUpdate.processed_at.type))
+        .returning(InboundUpdate.update_id, InboundUpdate.payload, more)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_TAKE_NEXT = _take_next_statement()
+
+
+async def take_next(
+    session: AsyncSession, bot_id: int, key: int
+) -> tuple[int | None, dict[str, Any] | None, bool]:
+    """The chat's earliest update not processed yet, marked processed in one statement
+    (the mark holds only if the transaction that handles it commits), and whether another
+    is waiting after it (so that a lane looks again only when there is something to find):
+    (update id, payload, more), or (None, None, False) when none is waiting."""
     row = (
         await session.execute(
-            update(InboundUpdate)
-            .where(InboundUpdate.bot_id == bot_id, InboundUpdate.update_id == earliest)
-            .values(processed_at=utcnow())
-            .returning(InboundUpdate.update_id, InboundUpdate.payload, more)
-            .execution_options(synchronize_session=False)
+            _TAKE_NEXT, {"for_bot": bot_id, "for_chat": key, "taken_at": utcnow()}
         )
     ).first()
     if row is None:
