@@ -186,18 +186,26 @@ class SessionMemo(Generic[T]):
 _MEMOS: list[SessionMemo[Any]] = []
 
 
+def _held_memos(session: Session) -> list[SessionMemo[Any]]:
+    """The memos the session holds that a write can make stale (none, in most sessions:
+    a scan's many flushes look at nothing)."""
+    return [memo for memo in _MEMOS if memo.written and memo.key in session.info]
+
+
 @event.listens_for(Session, "before_flush")
 def _forget_flushed(session: Session, *_: Any) -> None:
-    changed = list(itertools.chain(session.new, session.dirty, session.deleted))
-    for memo in _MEMOS:
-        if any(isinstance(o, memo.written) for o in changed):
-            memo.forget(session)
+    held = _held_memos(session)
+    if held:
+        changed = list(itertools.chain(session.new, session.dirty, session.deleted))
+        for memo in held:
+            if any(isinstance(o, memo.written) for o in changed):
+                memo.forget(session)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _forget_executed(state: ORMExecuteState) -> None:
     if state.is_update or state.is_delete or state.is_insert:
-        for memo in _MEMOS:
+        for memo in _held_memos(state.session):
             if any(issubclass(mapper.class_, memo.written) for mapper in state.all_mappers):
                 memo.forget(state.session)
 
